@@ -4,5 +4,6 @@
 pub mod addr;
 pub mod config;
 pub mod diag;
+pub mod eval;
 pub mod source;
 pub mod value;
