@@ -227,6 +227,16 @@ impl Target {
     }
 }
 
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Module(m) => write!(f, "{m}"),
+            Target::Resource(r) => write!(f, "{r}"),
+            Target::Instance(i) => write!(f, "{i}"),
+        }
+    }
+}
+
 pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')

@@ -2,8 +2,16 @@
 //! and state. It names no provider and does no terminal I/O.
 
 pub mod addr;
+pub mod backend;
 pub mod config;
 pub mod diag;
+pub mod engine;
 pub mod eval;
+pub mod events;
+pub mod graph;
+pub mod plan;
+pub mod provider;
 pub mod source;
+pub mod state;
 pub mod value;
+pub mod walk;

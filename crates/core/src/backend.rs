@@ -1,0 +1,60 @@
+//! Where state lives and how it is locked: a small trait, so the engine does
+//! not care whether it is a local file or an S3 object.
+
+use crate::state::journal::JournalSink;
+use crate::state::{State, StateError};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+
+/// Terraform's lock information, shown to whoever finds the lock taken.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LockInfo {
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(rename = "Operation")]
+    pub operation: String,
+    #[serde(rename = "Info")]
+    pub info: String,
+    #[serde(rename = "Who")]
+    pub who: String,
+    #[serde(rename = "Version")]
+    pub version: String,
+    #[serde(rename = "Created")]
+    pub created: String,
+    #[serde(rename = "Path")]
+    pub path: String,
+}
+
+impl LockInfo {
+    pub fn describe_conflict(holder: Option<&LockInfo>, path: &Path) -> String {
+        let mut s = String::from(
+            "Error acquiring the state lock: the state is locked by another process.\n",
+        );
+        match holder {
+            Some(h) => s.push_str(&format!(
+                "\nLock Info:\n  ID:        {}\n  Path:      {}\n  Operation: {}\n  Who:       {}\n  Version:   {}\n  Created:   {}\n  Info:      {}\n",
+                h.id, h.path, h.operation, h.who, h.version, h.created, h.info
+            )),
+            None => s.push_str(&format!("\nLock file: {}\n", path.display())),
+        }
+        s.push_str(
+            "\nWait for that command to finish, or use -lock-timeout=DURATION to wait for it.",
+        );
+        s
+    }
+}
+
+#[async_trait::async_trait]
+pub trait StateStore: Send + Sync {
+    fn describe(&self) -> String;
+    /// Take the lock, retrying until `timeout`; the error says who holds it.
+    async fn lock(&self, info: &LockInfo, timeout: Duration) -> Result<(), StateError>;
+    async fn unlock(&self) -> Result<(), StateError>;
+    async fn force_unlock(&self, id: &str) -> Result<(), StateError>;
+    /// The current state, with any journal left by an interrupted apply replayed.
+    async fn read(&self) -> Result<State, StateError>;
+    /// Persist the whole state (serial bumped when it changed) and compact the journal.
+    async fn write(&self, state: &mut State) -> Result<(), StateError>;
+    fn open_journal(&self, state: &State) -> Result<Box<dyn JournalSink>, StateError>;
+}

@@ -1,0 +1,670 @@
+//! What plan and apply share: the loaded configuration and graph, the scope
+//! expressions are evaluated in, and the evaluation of each kind of node.
+
+use crate::addr::{InstanceKey, Mode, ModulePath, ResourceAddr};
+use crate::config::{Config, Resource};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::eval::{self, Scope};
+use crate::graph::{Graph, NodeKey};
+use crate::plan::{Action, ActionReason};
+use crate::provider::{PlanRequest, Provider, ProviderSet, ResourceSchema};
+use crate::state::Instance;
+use crate::value::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+pub struct Engine {
+    pub config: Arc<Config>,
+    pub providers: ProviderSet,
+    pub graph: Graph,
+    /// The root module's folder; relative paths in `file()` start here.
+    pub root_dir: PathBuf,
+}
+
+/// Root variable values given on the command line, in files or the environment.
+pub type InputVariables = BTreeMap<String, InputValue>;
+
+#[derive(Clone, Debug)]
+pub enum InputValue {
+    /// `-var 'k=v'` and `TF_VAR_k`: a string, converted to the variable's type.
+    Raw(String),
+    /// From a `-var-file`: already typed.
+    Typed(Value),
+}
+
+/// Node values computed so far in a walk.
+#[derive(Default)]
+pub struct Values(pub RwLock<HashMap<NodeKey, Value>>);
+
+impl Values {
+    pub fn set(&self, key: NodeKey, v: Value) {
+        self.0
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, v);
+    }
+    pub fn get(&self, key: &NodeKey) -> Option<Value> {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+}
+
+pub struct NodeScope<'a> {
+    pub engine: &'a Engine,
+    pub module: &'a ModulePath,
+    pub values: &'a HashMap<NodeKey, Value>,
+    pub count_index: Option<Value>,
+    pub each: Option<(Value, Value)>,
+}
+
+impl Scope for NodeScope<'_> {
+    fn var(&self, name: &str) -> Option<Value> {
+        self.values
+            .get(&NodeKey::Variable(self.module.clone(), name.into()))
+            .cloned()
+    }
+    fn local(&self, name: &str) -> Option<Value> {
+        self.values
+            .get(&NodeKey::Local(self.module.clone(), name.into()))
+            .cloned()
+    }
+    fn resource(&self, mode: Mode, type_: &str, name: &str) -> Option<Value> {
+        let key = NodeKey::Resource(ResourceAddr {
+            module: self.module.clone(),
+            mode,
+            type_: type_.into(),
+            name: name.into(),
+        });
+        match self.values.get(&key) {
+            Some(v) => Some(v.clone()),
+            // Declared but not evaluated (e.g. skipped by -target): unknown, not an error.
+            None if self.engine.graph.node(&key).is_some() => Some(Value::Unknown),
+            None => None,
+        }
+    }
+    fn module(&self, name: &str) -> Option<Value> {
+        let child = self.module.child(name);
+        let m = self.engine.config.modules.get(&child)?;
+        Some(Value::Map(
+            m.outputs
+                .keys()
+                .map(|o| {
+                    (
+                        o.clone(),
+                        self.values
+                            .get(&NodeKey::Output(child.clone(), o.clone()))
+                            .cloned()
+                            .unwrap_or(Value::Unknown),
+                    )
+                })
+                .collect(),
+        ))
+    }
+    fn count_index(&self) -> Option<Value> {
+        self.count_index.clone()
+    }
+    fn each(&self) -> Option<(Value, Value)> {
+        self.each.clone()
+    }
+    fn path(&self, which: &str) -> Option<Value> {
+        let dir = |p: &Path| Value::String(p.to_string_lossy().to_string());
+        match which {
+            "module" => {
+                let m = self.engine.config.modules.get(self.module)?;
+                let rel = m
+                    .dir
+                    .strip_prefix(&self.engine.root_dir)
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|_| m.dir.clone());
+                Some(if rel.as_os_str().is_empty() {
+                    Value::str(".")
+                } else {
+                    dir(&rel)
+                })
+            }
+            "root" => Some(Value::str(".")),
+            "cwd" => Some(dir(&std::env::current_dir().unwrap_or_default())),
+            _ => None,
+        }
+    }
+    fn base_dir(&self) -> &Path {
+        &self.engine.root_dir
+    }
+}
+
+/// One instance a resource block expands to.
+#[derive(Clone, Debug)]
+pub struct Expansion {
+    pub key: InstanceKey,
+    pub count_index: Option<Value>,
+    pub each: Option<(Value, Value)>,
+}
+
+impl Engine {
+    pub fn new(
+        config: Config,
+        providers: ProviderSet,
+        root_dir: PathBuf,
+    ) -> Result<Engine, Diagnostics> {
+        let graph = Graph::build(&config, &providers)?;
+        Ok(Engine {
+            config: Arc::new(config),
+            providers,
+            graph,
+            root_dir,
+        })
+    }
+
+    pub fn resource_config(&self, addr: &ResourceAddr) -> Option<&Resource> {
+        self.config
+            .modules
+            .get(&addr.module)?
+            .resources
+            .iter()
+            .find(|r| r.mode == addr.mode && r.type_ == addr.type_ && r.name == addr.name)
+    }
+
+    pub fn scope<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        values: &'a HashMap<NodeKey, Value>,
+    ) -> NodeScope<'a> {
+        NodeScope {
+            engine: self,
+            module,
+            values,
+            count_index: None,
+            each: None,
+        }
+    }
+
+    pub fn provider_for(
+        &self,
+        type_: &str,
+        mode: Mode,
+    ) -> Result<(&Arc<dyn Provider>, &ResourceSchema), Diagnostic> {
+        self.providers.resource_schema(mode, type_).ok_or_else(|| {
+            Diagnostic::error(format!("No provider for {type_:?}"))
+                .with_detail("No registered provider offers this type.")
+        })
+    }
+
+    /// Evaluate a variable, local, output or provider node.
+    pub fn eval_value_node(
+        &self,
+        key: &NodeKey,
+        values: &HashMap<NodeKey, Value>,
+        inputs: &InputVariables,
+    ) -> Result<Value, Diagnostics> {
+        match key {
+            NodeKey::Variable(module, name) => self.eval_variable(module, name, values, inputs),
+            NodeKey::Local(module, name) => {
+                let l = &self.config.modules[module].locals[name];
+                Ok(eval::eval(&l.expr, &self.scope(module, values))?)
+            }
+            NodeKey::Output(module, name) => {
+                let o = &self.config.modules[module].outputs[name];
+                Ok(eval::eval(&o.value, &self.scope(module, values))?)
+            }
+            NodeKey::Provider(name) => {
+                let root = ModulePath::root();
+                let p = &self.config.root().providers[name];
+                let scope = self.scope(&root, values);
+                let mut m = BTreeMap::new();
+                for (k, _, e) in &p.body {
+                    m.insert(k.clone(), eval::eval(e, &scope)?);
+                }
+                Ok(Value::Map(m))
+            }
+            NodeKey::Resource(_) => Ok(Value::Null),
+        }
+    }
+
+    fn eval_variable(
+        &self,
+        module: &ModulePath,
+        name: &str,
+        values: &HashMap<NodeKey, Value>,
+        inputs: &InputVariables,
+    ) -> Result<Value, Diagnostics> {
+        let v = &self.config.modules[module].variables[name];
+        let given = if module.is_root() {
+            match inputs.get(name) {
+                Some(InputValue::Raw(s)) => Some(parse_raw_input(s, &v.ty)),
+                Some(InputValue::Typed(t)) => Some(t.clone()),
+                None => None,
+            }
+        } else {
+            let (parent, call) = module
+                .parent()
+                .ok_or_else(|| Diagnostics::from(Diagnostic::error("module without a parent")))?;
+            let call = &self.config.modules[&parent].calls[call];
+            match call.inputs.iter().find(|(n, _, _)| n == name) {
+                Some((_, _, e)) => Some(eval::eval(e, &self.scope(&parent, values))?),
+                None => None,
+            }
+        };
+        let raw = match (given, &v.default) {
+            (Some(g), _) => g,
+            (None, Some(d)) => eval::eval(d, &self.scope(module, values))?,
+            (None, None) => {
+                return Err(Diagnostic::error("No value for required variable")
+                    .with_detail(format!("The root module input variable {name:?} is not set, and has no default value. Use -var=\"{name}=...\" or a -var-file to provide it."))
+                    .with_span(&v.span)
+                    .into());
+            }
+        };
+        let value = v.ty.convert(&raw).map_err(|e| {
+            Diagnostics::from(
+                Diagnostic::error("Invalid value for input variable")
+                    .with_detail(format!("variable {name:?}: {e}"))
+                    .with_span(&v.span),
+            )
+        })?;
+        if value.is_null() && !v.nullable {
+            return Err(Diagnostic::error("Invalid value for input variable")
+                .with_detail(format!("variable {name:?} must not be null"))
+                .with_span(&v.span)
+                .into());
+        }
+        if !value.is_unknown() {
+            let mut own = HashMap::new();
+            own.insert(
+                NodeKey::Variable(module.clone(), name.into()),
+                value.clone(),
+            );
+            let scope = self.scope(module, &own);
+            for val in &v.validations {
+                match eval::eval(&val.condition, &scope)? {
+                    Value::Bool(false) => {
+                        return Err(Diagnostic::error("Invalid value for variable")
+                            .with_detail(format!(
+                                "{}\n\nThis was checked by the validation rule at {}.",
+                                val.error_message,
+                                val.condition.span().location()
+                            ))
+                            .with_span(&v.span)
+                            .into());
+                    }
+                    Value::Bool(true) | Value::Unknown => {}
+                    other => {
+                        return Err(Diagnostic::error("Invalid validation condition")
+                            .with_detail(format!(
+                                "A validation condition must be a bool, got {}.",
+                                other.type_name()
+                            ))
+                            .with_span(val.condition.span())
+                            .into());
+                    }
+                }
+            }
+        }
+        Ok(value)
+    }
+
+    /// The instances a resource expands to; `None` when count/for_each is not yet known.
+    pub fn expand(
+        &self,
+        r: &Resource,
+        module: &ModulePath,
+        values: &HashMap<NodeKey, Value>,
+    ) -> Result<Option<Vec<Expansion>>, Diagnostic> {
+        let scope = self.scope(module, values);
+        if let Some(c) = &r.count {
+            let v = eval::eval(c, &scope)?;
+            if v.is_unknown() {
+                return Ok(None);
+            }
+            let n = v
+                .as_number()
+                .filter(|n| *n >= 0.0 && n.fract() == 0.0)
+                .ok_or_else(|| {
+                    Diagnostic::error("Invalid count argument")
+                        .with_detail(format!(
+                            "count must be a whole, non-negative number, got {v}."
+                        ))
+                        .with_span(c.span())
+                })?;
+            return Ok(Some(
+                (0..n as i64)
+                    .map(|i| Expansion {
+                        key: InstanceKey::Int(i),
+                        count_index: Some(Value::Number(i as f64)),
+                        each: None,
+                    })
+                    .collect(),
+            ));
+        }
+        if let Some(fe) = &r.for_each {
+            let v = eval::eval(fe, &scope)?;
+            let invalid = |detail: String| {
+                Diagnostic::error("Invalid for_each argument")
+                    .with_detail(detail)
+                    .with_span(fe.span())
+            };
+            return match v {
+                Value::Unknown => Ok(None),
+                Value::Map(m) => Ok(Some(
+                    m.into_iter()
+                        .map(|(k, v)| Expansion {
+                            key: InstanceKey::Str(k.clone()),
+                            count_index: None,
+                            each: Some((Value::String(k), v)),
+                        })
+                        .collect(),
+                )),
+                Value::List(items) => {
+                    let mut out: BTreeMap<String, Expansion> = BTreeMap::new();
+                    for i in items {
+                        let s = i.as_str().ok_or_else(|| {
+                            invalid(
+                                "for_each over a set needs strings; use a map for other values."
+                                    .into(),
+                            )
+                        })?;
+                        out.insert(
+                            s.into(),
+                            Expansion {
+                                key: InstanceKey::Str(s.into()),
+                                count_index: None,
+                                each: Some((i.clone(), i.clone())),
+                            },
+                        );
+                    }
+                    Ok(Some(out.into_values().collect()))
+                }
+                other => Err(invalid(format!(
+                    "for_each must be a map or a set of strings, got {}.",
+                    other.type_name()
+                ))),
+            };
+        }
+        Ok(Some(vec![Expansion {
+            key: InstanceKey::None,
+            count_index: None,
+            each: None,
+        }]))
+    }
+
+    /// Evaluate an instance's arguments and check them against the schema.
+    pub fn eval_instance_config(
+        &self,
+        r: &Resource,
+        module: &ModulePath,
+        values: &HashMap<NodeKey, Value>,
+        x: &Expansion,
+    ) -> Result<Value, Diagnostics> {
+        let (provider, schema) = self.provider_for(&r.type_, r.mode)?;
+        let scope = NodeScope {
+            engine: self,
+            module,
+            values,
+            count_index: x.count_index.clone(),
+            each: x.each.clone(),
+        };
+        let mut diags = Diagnostics::default();
+        let mut out = BTreeMap::new();
+        for (k, ks, e) in &r.body {
+            let Some(attr) = schema.attributes.get(k.as_str()) else {
+                let mut known: Vec<&str> = schema
+                    .attributes
+                    .iter()
+                    .filter(|(_, a)| a.required || a.optional)
+                    .map(|(n, _)| *n)
+                    .collect();
+                known.sort();
+                diags.push(
+                    Diagnostic::error("Unsupported argument")
+                        .with_detail(format!(
+                            "An argument named {k:?} is not expected in {}. Expected: {}.",
+                            r.type_,
+                            known.join(", ")
+                        ))
+                        .with_span(ks),
+                );
+                continue;
+            };
+            if !attr.required && !attr.optional {
+                diags.push(
+                    Diagnostic::error("Invalid argument")
+                        .with_detail(format!(
+                            "{k:?} is computed by the provider and cannot be set."
+                        ))
+                        .with_span(ks),
+                );
+                continue;
+            }
+            match eval::eval(e, &scope) {
+                Ok(v) => match attr.ty.convert(&v) {
+                    Ok(c) => {
+                        out.insert(k.clone(), c);
+                    }
+                    Err(msg) => diags.push(
+                        Diagnostic::error("Incorrect attribute value type")
+                            .with_detail(format!("{k:?}: {msg}."))
+                            .with_span(e.span()),
+                    ),
+                },
+                Err(d) => diags.push(d),
+            }
+        }
+        for (name, attr) in &schema.attributes {
+            if attr.required && out.get(*name).is_none_or(Value::is_null) {
+                diags.push(
+                    Diagnostic::error("Missing required argument")
+                        .with_detail(format!(
+                            "The argument {name:?} is required in {}, but no definition was found.",
+                            r.type_
+                        ))
+                        .with_span(&r.span),
+                );
+            }
+        }
+        if diags.is_empty() {
+            let value = Value::Map(out);
+            if value.is_wholly_known() {
+                for msg in provider.validate(&r.type_, &value) {
+                    diags.push(
+                        Diagnostic::error("Invalid resource configuration")
+                            .with_detail(msg)
+                            .with_span(&r.span),
+                    );
+                }
+            }
+            if diags.is_empty() {
+                return Ok(value);
+            }
+        }
+        Err(diags)
+    }
+}
+
+/// `-var 'x=5'` gives a string; complex types are written in JSON.
+fn parse_raw_input(s: &str, ty: &crate::config::types::TypeConstraint) -> Value {
+    use crate::config::types::TypeConstraint as T;
+    match ty {
+        T::String => Value::String(s.into()),
+        _ => serde_json::from_str::<serde_json::Value>(s)
+            .map(|j| Value::from_json(&j))
+            .unwrap_or_else(|_| Value::String(s.into())),
+    }
+}
+
+/// The outcome of diffing one instance's configuration against its prior state.
+pub struct InstancePlan {
+    pub action: Action,
+    pub reason: Option<ActionReason>,
+    pub planned: Value,
+    pub replace_paths: Vec<String>,
+}
+
+pub struct InstanceInputs<'a> {
+    pub provider: &'a dyn Provider,
+    pub schema: &'a ResourceSchema,
+    pub type_: &'a str,
+    pub prior: Option<&'a Instance>,
+    pub config: &'a Value,
+    pub lifecycle: &'a crate::config::Lifecycle,
+    pub replace_requested: bool,
+}
+
+fn propose(
+    schema: &ResourceSchema,
+    prior: Option<&Value>,
+    config: &Value,
+    ignore: &[String],
+) -> Value {
+    let mut m = BTreeMap::new();
+    for (name, attr) in &schema.attributes {
+        let c = config.get(name).cloned().unwrap_or(Value::Null);
+        let p = prior.and_then(|p| p.get(name)).cloned();
+        let ignored = prior.is_some() && (ignore.iter().any(|i| i == "all" || i == name));
+        let v = if ignored {
+            p.unwrap_or(Value::Null)
+        } else if !c.is_null() {
+            c
+        } else if attr.computed {
+            p.unwrap_or(Value::Unknown)
+        } else {
+            Value::Null
+        };
+        m.insert(name.to_string(), v);
+    }
+    Value::Map(m)
+}
+
+/// Diff one instance: the proposed new state, then replace or update or nothing.
+pub fn plan_instance(
+    i: InstanceInputs<'_>,
+) -> Result<InstancePlan, crate::provider::ProviderError> {
+    let ignore = &i.lifecycle.ignore_changes;
+    let Some(prior) = i.prior else {
+        let proposed = propose(i.schema, None, i.config, &[]);
+        let resp = i.provider.plan(PlanRequest {
+            type_: i.type_,
+            prior: None,
+            proposed,
+            config: i.config,
+        })?;
+        return Ok(InstancePlan {
+            action: Action::Create,
+            reason: None,
+            planned: resp.planned,
+            replace_paths: Vec::new(),
+        });
+    };
+    let proposed = propose(i.schema, Some(&prior.attributes), i.config, ignore);
+    let resp = i.provider.plan(PlanRequest {
+        type_: i.type_,
+        prior: Some(&prior.attributes),
+        proposed,
+        config: i.config,
+    })?;
+    let changed: Vec<&str> = i
+        .schema
+        .attributes
+        .keys()
+        .copied()
+        .filter(|k| {
+            resp.planned.get(k) != prior.attributes.get(k)
+                && !(resp.planned.get(k).is_none_or(Value::is_null)
+                    && prior.attributes.get(k).is_none_or(Value::is_null))
+        })
+        .collect();
+    let mut replace_paths: Vec<String> = changed
+        .iter()
+        .filter(|k| {
+            i.schema.attributes.get(**k).is_some_and(|a| a.force_new)
+                || resp.requires_replace.iter().any(|r| r == **k)
+        })
+        .map(|k| k.to_string())
+        .collect();
+    replace_paths.sort();
+    let reason = if prior.tainted {
+        Some(ActionReason::ReplaceBecauseTainted)
+    } else if i.replace_requested {
+        Some(ActionReason::ReplaceByRequest)
+    } else if !replace_paths.is_empty() {
+        Some(ActionReason::ReplaceBecauseCannotUpdate)
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        let fresh = propose(i.schema, None, i.config, &[]);
+        let resp = i.provider.plan(PlanRequest {
+            type_: i.type_,
+            prior: None,
+            proposed: fresh,
+            config: i.config,
+        })?;
+        let action = if i.lifecycle.create_before_destroy {
+            Action::CreateThenDelete
+        } else {
+            Action::DeleteThenCreate
+        };
+        return Ok(InstancePlan {
+            action,
+            reason: Some(reason),
+            planned: resp.planned,
+            replace_paths,
+        });
+    }
+    if changed.is_empty() {
+        return Ok(InstancePlan {
+            action: Action::NoOp,
+            reason: None,
+            planned: prior.attributes.clone(),
+            replace_paths: Vec::new(),
+        });
+    }
+    Ok(InstancePlan {
+        action: Action::Update,
+        reason: None,
+        planned: resp.planned,
+        replace_paths: Vec::new(),
+    })
+}
+
+/// A resource block's value as references see it: one object, a list (count)
+/// or a map (for_each).
+pub fn aggregate(r: &Resource, instances: Vec<(InstanceKey, Value)>) -> Value {
+    if r.count.is_some() {
+        Value::List(instances.into_iter().map(|(_, v)| v).collect())
+    } else if r.for_each.is_some() {
+        Value::Map(
+            instances
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        if let InstanceKey::Str(s) = k {
+                            s
+                        } else {
+                            k.to_string()
+                        },
+                        v,
+                    )
+                })
+                .collect(),
+        )
+    } else {
+        instances
+            .into_iter()
+            .next()
+            .map(|(_, v)| v)
+            .unwrap_or(Value::Null)
+    }
+}
+
+pub fn each_mode(r: &Resource) -> Option<String> {
+    if r.count.is_some() {
+        Some("list".into())
+    } else if r.for_each.is_some() {
+        Some("map".into())
+    } else {
+        None
+    }
+}

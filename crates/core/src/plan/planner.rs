@@ -1,0 +1,681 @@
+//! Making a plan: walk the graph, refresh each resource's objects, evaluate
+//! its configuration, and diff the two.
+
+use super::{Action, ActionReason, OutputChange, Plan, PlanMode, ResourceChange};
+use crate::addr::{InstanceAddr, InstanceKey, Mode, ResourceAddr, Target};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::engine::{Engine, InputVariables, InstanceInputs, aggregate, each_mode, plan_instance};
+use crate::events::{Event, Observer, now_rfc3339};
+use crate::graph::NodeKey;
+use crate::state::{Instance, State};
+use crate::value::Value;
+use crate::walk::{WalkGraph, walk};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+
+#[derive(Clone, Debug)]
+pub struct PlanOptions {
+    pub mode: PlanMode,
+    pub inputs: InputVariables,
+    pub targets: Vec<Target>,
+    pub replace: Vec<InstanceAddr>,
+    pub refresh: bool,
+    pub parallelism: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            mode: PlanMode::Normal,
+            inputs: BTreeMap::new(),
+            targets: Vec::new(),
+            replace: Vec::new(),
+            refresh: true,
+            parallelism: 10,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Accumulator {
+    changes: Vec<ResourceChange>,
+    drift: Vec<ResourceChange>,
+    /// The state after refresh: what the plan's `prior_state` shows.
+    refreshed: BTreeMap<InstanceAddr, Instance>,
+    adopted: BTreeSet<InstanceAddr>,
+    diags: Diagnostics,
+    warnings: Vec<Diagnostic>,
+}
+
+struct Ctx {
+    engine: Arc<Engine>,
+    stored: State,
+    opts: PlanOptions,
+    values: crate::engine::Values,
+    acc: Mutex<Accumulator>,
+    observer: Arc<dyn Observer>,
+    global: Arc<Semaphore>,
+    per_provider: HashMap<&'static str, Arc<Semaphore>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub async fn plan(
+    engine: Arc<Engine>,
+    stored: State,
+    opts: PlanOptions,
+    observer: Arc<dyn Observer>,
+) -> Result<Plan, Diagnostics> {
+    let nodes: Vec<NodeKey> = engine.graph.graph.node_weights().cloned().collect();
+    let mut wg = WalkGraph::new(nodes.len());
+    for (i, key) in nodes.iter().enumerate() {
+        let ix = engine.graph.index[key];
+        wg.deps[i] = engine
+            .graph
+            .graph
+            .neighbors_directed(ix, petgraph::Direction::Incoming)
+            .map(|d| d.index())
+            .collect();
+        wg.weight[i] = u64::from(matches!(key, NodeKey::Resource(_)));
+    }
+    let per_provider = engine
+        .providers
+        .iter()
+        .map(|p| {
+            (
+                p.local_name(),
+                Arc::new(Semaphore::new(p.concurrency().max(1))),
+            )
+        })
+        .collect();
+    let ctx = Arc::new(Ctx {
+        engine: engine.clone(),
+        stored,
+        global: Arc::new(Semaphore::new(opts.parallelism.max(1))),
+        opts,
+        values: Default::default(),
+        acc: Mutex::new(Accumulator::default()),
+        observer,
+        per_provider,
+    });
+    let nodes = Arc::new(nodes);
+    let c = ctx.clone();
+    let n2 = nodes.clone();
+    walk(&wg, Arc::new(AtomicBool::new(false)), move |i| {
+        let ctx = c.clone();
+        let key = n2[i].clone();
+        async move {
+            match plan_node(&ctx, &key).await {
+                Ok(()) => true,
+                Err(d) => {
+                    lock(&ctx.acc).diags.extend(d);
+                    false
+                }
+            }
+        }
+    })
+    .await;
+    plan_orphans(&ctx).await;
+    finish(ctx)
+}
+
+async fn plan_node(ctx: &Ctx, key: &NodeKey) -> Result<(), Diagnostics> {
+    let engine = &ctx.engine;
+    match key {
+        NodeKey::Resource(addr) => plan_resource(ctx, addr).await,
+        NodeKey::Provider(name) => {
+            let v = {
+                let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
+                engine.eval_value_node(key, &values, &ctx.opts.inputs)?
+            };
+            if let Some(p) = engine.providers.get(name) {
+                p.configure(&v).await.map_err(|e| {
+                    Diagnostics::from(
+                        Diagnostic::error(format!("Invalid provider configuration for {name:?}"))
+                            .with_detail(e.describe()),
+                    )
+                })?;
+            }
+            ctx.values.set(key.clone(), v);
+            Ok(())
+        }
+        _ => {
+            let v = {
+                let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
+                engine.eval_value_node(key, &values, &ctx.opts.inputs)?
+            };
+            ctx.values.set(key.clone(), v);
+            Ok(())
+        }
+    }
+}
+
+/// Refresh the stored instances of one resource; returns the refreshed ones.
+async fn refresh(
+    ctx: &Ctx,
+    addr: &ResourceAddr,
+) -> Result<Vec<(InstanceAddr, Instance)>, Diagnostics> {
+    let stored: Vec<(InstanceAddr, Instance)> = ctx
+        .stored
+        .resource_instances(addr)
+        .map(|(a, i)| (a.clone(), i.clone()))
+        .collect();
+    let (provider, _) = ctx.engine.provider_for(&addr.type_, addr.mode)?;
+    let mut out = Vec::new();
+    let pending: Vec<(InstanceAddr, crate::provider::Marker)> = ctx
+        .stored
+        .pending_creates
+        .iter()
+        .filter(|(a, _)| &a.resource == addr)
+        .map(|(a, m)| (a.clone(), m.clone()))
+        .collect();
+    if addr.mode == Mode::Managed && !pending.is_empty() {
+        for (a, marker) in pending {
+            if stored.iter().any(|(s, _)| s == &a) {
+                continue;
+            }
+            let found = provider.adopt(&addr.type_, &marker).await.map_err(|e| {
+                Diagnostics::from(
+                    Diagnostic::error("Failed to look for an object left by an interrupted apply")
+                        .with_detail(e.describe())
+                        .with_address(a.to_string()),
+                )
+            })?;
+            if let Some(attrs) = found {
+                let r = ctx.engine.resource_config(addr);
+                let inst = Instance {
+                    attributes: attrs,
+                    provider: provider.source().to_string(),
+                    dependencies: Vec::new(),
+                    tainted: false,
+                    create_before_destroy: false,
+                    schema_version: 0,
+                    sensitive_attributes: Vec::new(),
+                    each: r.and_then(each_mode),
+                };
+                lock(&ctx.acc).adopted.insert(a.clone());
+                out.push((a, inst));
+            }
+        }
+    }
+    if !ctx.opts.refresh || addr.mode == Mode::Data || stored.is_empty() {
+        out.extend(stored);
+        return Ok(out);
+    }
+    for (a, _) in &stored {
+        ctx.observer.on(Event::RefreshStart { addr: a.clone() });
+    }
+    let results = {
+        let _g = ctx.global.acquire().await;
+        let _p = match ctx.per_provider.get(provider.local_name()) {
+            Some(s) => Some(s.acquire().await),
+            None => None,
+        };
+        let states: Vec<Value> = stored.iter().map(|(_, i)| i.attributes.clone()).collect();
+        provider.read_many(&addr.type_, &states).await
+    };
+    let mut diags = Diagnostics::default();
+    for ((a, inst), result) in stored.into_iter().zip(results) {
+        match result {
+            Ok(Some(attrs)) => {
+                if attrs != inst.attributes {
+                    lock(&ctx.acc).drift.push(drift_change(
+                        &a,
+                        &inst,
+                        Some(&attrs),
+                        Action::Update,
+                    ));
+                }
+                let id = attrs.get("id").and_then(Value::as_str).map(String::from);
+                ctx.observer.on(Event::RefreshComplete {
+                    addr: a.clone(),
+                    id,
+                });
+                out.push((
+                    a,
+                    Instance {
+                        attributes: attrs,
+                        ..inst
+                    },
+                ));
+            }
+            Ok(None) => {
+                lock(&ctx.acc)
+                    .drift
+                    .push(drift_change(&a, &inst, None, Action::Delete));
+            }
+            Err(e) => diags.push(
+                Diagnostic::error("Failed to refresh")
+                    .with_detail(e.describe())
+                    .with_address(a.to_string()),
+            ),
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(out)
+}
+
+fn drift_change(
+    a: &InstanceAddr,
+    inst: &Instance,
+    after: Option<&Value>,
+    action: Action,
+) -> ResourceChange {
+    ResourceChange {
+        addr: a.clone(),
+        provider: inst.provider.clone(),
+        action,
+        reason: None,
+        before: Some(inst.attributes.clone()),
+        after: after.cloned(),
+        replace_paths: Vec::new(),
+        sensitive: inst.sensitive_attributes.clone(),
+        dependencies: inst.dependencies.clone(),
+        each: inst.each.clone(),
+        create_before_destroy: inst.create_before_destroy,
+        adopted: false,
+    }
+}
+
+async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics> {
+    let engine = &ctx.engine;
+    let Some(r) = engine.resource_config(addr) else {
+        return Ok(());
+    };
+    let (provider, schema) = engine.provider_for(&addr.type_, addr.mode)?;
+    let refreshed = refresh(ctx, addr).await?;
+    let adopted: BTreeSet<InstanceAddr> = lock(&ctx.acc).adopted.clone();
+    let mut prior: BTreeMap<InstanceAddr, Instance> = refreshed.into_iter().collect();
+    let dependencies: Vec<String> = engine
+        .graph
+        .resource_dependencies(&NodeKey::Resource(addr.clone()))
+        .iter()
+        .filter(|d| d.mode == Mode::Managed)
+        .map(|d| d.to_string())
+        .collect();
+    let sensitive: Vec<String> = schema
+        .attributes
+        .iter()
+        .filter(|(_, a)| a.sensitive)
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let change = |a: &InstanceAddr,
+                  action: Action,
+                  reason,
+                  before: Option<&Instance>,
+                  after: Option<Value>,
+                  replace_paths| ResourceChange {
+        addr: a.clone(),
+        provider: provider.source().to_string(),
+        action,
+        reason,
+        before: before.map(|b| b.attributes.clone()),
+        after,
+        replace_paths,
+        sensitive: sensitive.clone(),
+        dependencies: dependencies.clone(),
+        each: each_mode(r),
+        create_before_destroy: r.lifecycle.create_before_destroy,
+        adopted: adopted.contains(a),
+    };
+
+    let mut changes = Vec::new();
+    let mut instance_values: Vec<(InstanceKey, Value)> = Vec::new();
+    let mut reads = Vec::new();
+
+    if ctx.opts.mode != PlanMode::Normal {
+        for (a, inst) in &prior {
+            instance_values.push((a.key.clone(), inst.attributes.clone()));
+            if ctx.opts.mode == PlanMode::Destroy && addr.mode == Mode::Managed {
+                changes.push(change(
+                    a,
+                    Action::Delete,
+                    None,
+                    Some(inst),
+                    None,
+                    Vec::new(),
+                ));
+            }
+        }
+    } else {
+        // Evaluate and diff under the read lock; provider I/O happens after.
+        let expanded = {
+            let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
+            let Some(expansion) = engine.expand(r, &addr.module, &values)? else {
+                let e = r
+                    .count
+                    .as_ref()
+                    .or(r.for_each.as_ref())
+                    .map(|e| e.span().clone())
+                    .unwrap_or_default();
+                return Err(Diagnostic::error(if r.count.is_some() { "Invalid count argument" } else { "Invalid for_each argument" })
+                    .with_detail("The value depends on resource attributes that cannot be determined until apply, so ecspoc cannot predict how many instances will be created. Use -target to apply the resources it depends on first.")
+                    .with_span(&e)
+                    .into());
+            };
+            let mut diags = Diagnostics::default();
+            let mut out = Vec::new();
+            for x in expansion {
+                match engine.eval_instance_config(r, &addr.module, &values, &x) {
+                    Ok(cfg) => out.push((x.key, cfg)),
+                    Err(d) => diags.extend(d),
+                }
+            }
+            if diags.has_errors() {
+                return Err(diags);
+            }
+            out
+        };
+        let keys: BTreeSet<InstanceKey> = expanded.iter().map(|(k, _)| k.clone()).collect();
+        for (key, cfg) in expanded {
+            let a = addr.instance(key.clone());
+            let p = prior.get(&a);
+            if addr.mode == Mode::Data {
+                if cfg.is_wholly_known() {
+                    reads.push((a, cfg));
+                } else {
+                    let planned = unknown_data(schema, &cfg);
+                    instance_values.push((key, planned.clone()));
+                    changes.push(change(
+                        &a,
+                        Action::Read,
+                        Some(ActionReason::ReadBecauseConfigUnknown),
+                        None,
+                        Some(planned),
+                        Vec::new(),
+                    ));
+                }
+                continue;
+            }
+            let ip = plan_instance(InstanceInputs {
+                provider: provider.as_ref(),
+                schema,
+                type_: &addr.type_,
+                prior: p,
+                config: &cfg,
+                lifecycle: &r.lifecycle,
+                replace_requested: ctx.opts.replace.contains(&a),
+            })
+            .map_err(|e| {
+                Diagnostics::from(
+                    Diagnostic::error("Provider failed to plan")
+                        .with_detail(e.describe())
+                        .with_address(a.to_string()),
+                )
+            })?;
+            if ip.action.deletes() && r.lifecycle.prevent_destroy {
+                return Err(Diagnostic::error("Instance cannot be destroyed")
+                    .with_detail(format!("{a} has lifecycle.prevent_destroy set, but the plan calls for it to be destroyed. To avoid this, change the configuration so it is updated in place, or remove prevent_destroy."))
+                    .with_span(&r.span)
+                    .into());
+            }
+            for w in provider.warnings(&addr.type_, &ip.planned) {
+                lock(&ctx.acc).warnings.push(
+                    Diagnostic::warning(w)
+                        .with_address(a.to_string())
+                        .with_span(&r.span),
+                );
+            }
+            instance_values.push((key, ip.planned.clone()));
+            changes.push(change(
+                &a,
+                ip.action,
+                ip.reason,
+                p,
+                Some(ip.planned),
+                ip.replace_paths,
+            ));
+        }
+        // Stored instances whose key is no longer produced.
+        for (a, inst) in &prior {
+            if addr.mode == Mode::Managed && !keys.contains(&a.key) {
+                if r.lifecycle.prevent_destroy {
+                    return Err(Diagnostic::error("Instance cannot be destroyed")
+                        .with_detail(format!("{a} has lifecycle.prevent_destroy set."))
+                        .with_span(&r.span)
+                        .into());
+                }
+                let reason = if r.for_each.is_some() {
+                    ActionReason::DeleteBecauseEachKey
+                } else {
+                    ActionReason::DeleteBecauseCountIndex
+                };
+                changes.push(change(
+                    a,
+                    Action::Delete,
+                    Some(reason),
+                    Some(inst),
+                    None,
+                    Vec::new(),
+                ));
+            }
+        }
+    }
+    // Data sources whose arguments are known are read now.
+    for (a, cfg) in reads {
+        let value = {
+            let _g = ctx.global.acquire().await;
+            provider.read_data(&addr.type_, &cfg).await.map_err(|e| {
+                Diagnostics::from(
+                    Diagnostic::error("Failed to read data source")
+                        .with_detail(e.describe())
+                        .with_address(a.to_string())
+                        .with_span(&r.span),
+                )
+            })?
+        };
+        instance_values.push((a.key.clone(), value.clone()));
+        prior.insert(
+            a.clone(),
+            Instance {
+                attributes: value,
+                provider: provider.source().to_string(),
+                dependencies: Vec::new(),
+                tainted: false,
+                create_before_destroy: false,
+                schema_version: 0,
+                sensitive_attributes: Vec::new(),
+                each: each_mode(r),
+            },
+        );
+    }
+    instance_values.sort_by(|a, b| a.0.cmp(&b.0));
+    let value = aggregate(r, instance_values);
+    ctx.values.set(NodeKey::Resource(addr.clone()), value);
+    let mut acc = lock(&ctx.acc);
+    acc.changes.extend(changes);
+    acc.refreshed.extend(prior);
+    Ok(())
+}
+
+fn unknown_data(schema: &crate::provider::ResourceSchema, cfg: &Value) -> Value {
+    Value::Map(
+        schema
+            .attributes
+            .iter()
+            .map(|(k, a)| {
+                (
+                    k.to_string(),
+                    cfg.get(k)
+                        .cloned()
+                        .filter(|v| !v.is_null())
+                        .unwrap_or(if a.computed {
+                            Value::Unknown
+                        } else {
+                            Value::Null
+                        }),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Resources in state whose block is gone from the configuration.
+async fn plan_orphans(ctx: &Ctx) {
+    let in_config: BTreeSet<ResourceAddr> = ctx
+        .engine
+        .graph
+        .index
+        .keys()
+        .filter_map(|k| {
+            if let NodeKey::Resource(r) = k {
+                Some(r.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
+    let orphans: BTreeSet<ResourceAddr> = ctx
+        .stored
+        .instances
+        .keys()
+        .map(|a| a.resource.clone())
+        .filter(|r| !in_config.contains(r))
+        .collect();
+    for addr in orphans {
+        let refreshed = if addr.mode == Mode::Managed
+            && ctx.engine.provider_for(&addr.type_, addr.mode).is_ok()
+        {
+            match refresh(ctx, &addr).await {
+                Ok(r) => r,
+                Err(d) => {
+                    lock(&ctx.acc).diags.extend(d);
+                    continue;
+                }
+            }
+        } else {
+            ctx.stored
+                .resource_instances(&addr)
+                .map(|(a, i)| (a.clone(), i.clone()))
+                .collect()
+        };
+        let module_gone = !ctx.engine.config.modules.contains_key(&addr.module);
+        let mut acc = lock(&ctx.acc);
+        for (a, inst) in refreshed {
+            if addr.mode == Mode::Managed && ctx.opts.mode != PlanMode::RefreshOnly {
+                let reason = if module_gone {
+                    ActionReason::DeleteBecauseNoModule
+                } else {
+                    ActionReason::DeleteBecauseNoResourceConfig
+                };
+                let mut ch = drift_change(&a, &inst, None, Action::Delete);
+                ch.reason = (ctx.opts.mode == PlanMode::Normal).then_some(reason);
+                acc.changes.push(ch);
+            }
+            if addr.mode == Mode::Managed {
+                acc.refreshed.insert(a, inst);
+            }
+        }
+    }
+}
+
+fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
+    let ctx = Arc::try_unwrap(ctx)
+        .unwrap_or_else(|_| unreachable!("the walk has ended, so no task holds the context"));
+    let mut acc = ctx.acc.into_inner().unwrap_or_else(|p| p.into_inner());
+    if acc.diags.has_errors() {
+        return Err(acc.diags);
+    }
+    let engine = &ctx.engine;
+    let opts = &ctx.opts;
+    // -target: keep the targets and what they depend on (for destroy: what depends on them).
+    if !opts.targets.is_empty() {
+        let targeted: Vec<NodeKey> = engine
+            .graph
+            .index
+            .keys()
+            .filter(|k| matches!(k, NodeKey::Resource(r) if opts.targets.iter().any(|t| t.contains_resource(r))))
+            .cloned()
+            .collect();
+        let keep = engine.graph.closure_of_dependencies(targeted);
+        acc.changes.retain(|c| {
+            opts.targets.iter().any(|t| t.contains(&c.addr))
+                || (opts.mode != PlanMode::Destroy
+                    && keep.contains(&NodeKey::Resource(c.addr.resource.clone())))
+        });
+        if opts.mode == PlanMode::Destroy {
+            // Whatever depends on a destroyed object must go first, so it goes too.
+            let mut doomed: BTreeSet<String> = acc
+                .changes
+                .iter()
+                .map(|c| c.addr.resource.to_string())
+                .collect();
+            loop {
+                let more: Vec<ResourceChange> = ctx
+                    .stored
+                    .managed()
+                    .filter(|(a, i)| {
+                        !doomed.contains(&a.resource.to_string())
+                            && i.dependencies.iter().any(|d| doomed.contains(d))
+                    })
+                    .map(|(a, i)| drift_change(a, i, None, Action::Delete))
+                    .collect();
+                if more.is_empty() {
+                    break;
+                }
+                for c in more {
+                    doomed.insert(c.addr.resource.to_string());
+                    acc.changes.push(c);
+                }
+            }
+        }
+    }
+    acc.changes.sort_by(|a, b| a.addr.cmp(&b.addr));
+    acc.changes.dedup_by(|a, b| a.addr == b.addr);
+    acc.drift.sort_by(|a, b| a.addr.cmp(&b.addr));
+    let mut outputs = Vec::new();
+    if opts.mode != PlanMode::Destroy {
+        for (name, o) in &engine.config.root().outputs {
+            let after = ctx
+                .values
+                .get(&NodeKey::Output(
+                    crate::addr::ModulePath::root(),
+                    name.clone(),
+                ))
+                .unwrap_or(Value::Unknown);
+            let before = ctx.stored.outputs.get(name).map(|s| s.value.clone());
+            outputs.push(OutputChange {
+                name: name.clone(),
+                before,
+                after,
+                sensitive: o.sensitive,
+            });
+        }
+    }
+    let variables = engine
+        .config
+        .root()
+        .variables
+        .keys()
+        .filter_map(|n| {
+            ctx.values
+                .get(&NodeKey::Variable(
+                    crate::addr::ModulePath::root(),
+                    n.clone(),
+                ))
+                .map(|v| (n.clone(), v))
+        })
+        .collect();
+    let mut prior_state = ctx.stored.clone();
+    prior_state.instances = acc.refreshed;
+    prior_state.pending_creates.clear();
+    Ok(Plan {
+        mode: opts.mode,
+        changes: acc.changes,
+        drift: acc.drift,
+        outputs,
+        variables,
+        base_serial: ctx.stored.serial,
+        prior_state,
+        warnings: acc.warnings,
+        targets: opts.targets.iter().map(ToString::to_string).collect(),
+        config_files: engine.config.snapshot(),
+        timestamp: now_rfc3339(),
+    })
+}

@@ -1,0 +1,260 @@
+//! The one interface through which the engine reaches a provider. The engine
+//! names no provider: they are registered by the binary in a `ProviderSet`.
+
+use crate::config::types::TypeConstraint;
+use crate::value::Value;
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Clone, Debug)]
+pub struct AttrSchema {
+    pub ty: TypeConstraint,
+    pub required: bool,
+    pub optional: bool,
+    /// Set by the provider (alone, or when the configuration leaves it out).
+    pub computed: bool,
+    /// A change cannot be made in place: the object is replaced.
+    pub force_new: bool,
+    pub sensitive: bool,
+    pub description: &'static str,
+}
+
+impl AttrSchema {
+    fn base(ty: TypeConstraint, description: &'static str) -> Self {
+        AttrSchema {
+            ty,
+            required: false,
+            optional: false,
+            computed: false,
+            force_new: false,
+            sensitive: false,
+            description,
+        }
+    }
+    pub fn required(ty: TypeConstraint, description: &'static str) -> Self {
+        AttrSchema {
+            required: true,
+            ..Self::base(ty, description)
+        }
+    }
+    pub fn optional(ty: TypeConstraint, description: &'static str) -> Self {
+        AttrSchema {
+            optional: true,
+            ..Self::base(ty, description)
+        }
+    }
+    pub fn computed(ty: TypeConstraint, description: &'static str) -> Self {
+        AttrSchema {
+            computed: true,
+            ..Self::base(ty, description)
+        }
+    }
+    pub fn optional_computed(ty: TypeConstraint, description: &'static str) -> Self {
+        AttrSchema {
+            optional: true,
+            computed: true,
+            ..Self::base(ty, description)
+        }
+    }
+    pub fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ResourceSchema {
+    pub description: &'static str,
+    pub version: u64,
+    pub attributes: BTreeMap<&'static str, AttrSchema>,
+}
+
+impl ResourceSchema {
+    pub fn new(
+        description: &'static str,
+        attrs: impl IntoIterator<Item = (&'static str, AttrSchema)>,
+    ) -> Self {
+        ResourceSchema {
+            description,
+            version: 0,
+            attributes: attrs.into_iter().collect(),
+        }
+    }
+    pub fn is_sensitive(&self, attr: &str) -> bool {
+        self.attributes.get(attr).is_some_and(|a| a.sensitive)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ProviderSchema {
+    pub resources: BTreeMap<&'static str, ResourceSchema>,
+    pub data_sources: BTreeMap<&'static str, ResourceSchema>,
+}
+
+/// Written on every object the engine creates (as tags, where the API has
+/// them) so that an object created just before a crash can be found again.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Marker {
+    pub address: String,
+    pub lineage: String,
+}
+
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    /// The API operation that failed, e.g. `CreateVpc`.
+    pub operation: Option<String>,
+    /// The API's error code, e.g. `InvalidParameterValue`.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ProviderError {
+            operation: None,
+            code: None,
+            message: message.into(),
+        }
+    }
+    pub fn api(operation: &str, code: Option<&str>, message: impl Into<String>) -> Self {
+        ProviderError {
+            operation: Some(operation.into()),
+            code: code.map(Into::into),
+            message: message.into(),
+        }
+    }
+    /// `CreateVpc: InvalidParameterValue: message`, as much as is known.
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        if let Some(op) = &self.operation {
+            s.push_str(op);
+            s.push_str(": ");
+        }
+        if let Some(code) = &self.code {
+            s.push_str(code);
+            s.push_str(": ");
+        }
+        s.push_str(&self.message);
+        s
+    }
+}
+
+/// What the engine proposes for one instance; the provider may refine it.
+pub struct PlanRequest<'a> {
+    pub type_: &'a str,
+    pub prior: Option<&'a Value>,
+    /// Configuration values over prior or unknown computed values.
+    pub proposed: Value,
+    pub config: &'a Value,
+}
+
+pub struct PlanResponse {
+    pub planned: Value,
+    /// Attributes whose change forces replacement beyond the schema's force-new ones.
+    pub requires_replace: Vec<String>,
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The name resource types start with: `aws` for `aws_vpc`.
+    fn local_name(&self) -> &'static str;
+    /// Terraform's provider source, written into state and plan JSON.
+    fn source(&self) -> &'static str;
+    fn schema(&self) -> &ProviderSchema;
+    /// How many operations this provider runs at once (bounds apply and refresh).
+    fn concurrency(&self) -> usize {
+        10
+    }
+    async fn configure(&self, _config: &Value) -> Result<(), ProviderError> {
+        Ok(())
+    }
+    /// Checks beyond the schema's types; messages name the attribute.
+    fn validate(&self, _type_: &str, _config: &Value) -> Vec<String> {
+        Vec::new()
+    }
+    /// Risky planned values worth a warning (e.g. SSH open to the world).
+    fn warnings(&self, _type_: &str, _planned: &Value) -> Vec<String> {
+        Vec::new()
+    }
+    fn plan(&self, req: PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
+        Ok(PlanResponse {
+            planned: req.proposed,
+            requires_replace: Vec::new(),
+        })
+    }
+    /// Current state of an object, `None` if it no longer exists.
+    async fn read(&self, type_: &str, state: &Value) -> Result<Option<Value>, ProviderError>;
+    /// Many objects of one type: providers whose API takes many ids override this.
+    async fn read_many(
+        &self,
+        type_: &str,
+        states: &[Value],
+    ) -> Vec<Result<Option<Value>, ProviderError>> {
+        let mut out = Vec::with_capacity(states.len());
+        for s in states {
+            out.push(self.read(type_, s).await);
+        }
+        out
+    }
+    async fn create(
+        &self,
+        type_: &str,
+        planned: &Value,
+        marker: &Marker,
+    ) -> Result<Value, ProviderError>;
+    async fn update(
+        &self,
+        type_: &str,
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<Value, ProviderError>;
+    async fn delete(&self, type_: &str, prior: &Value) -> Result<(), ProviderError>;
+    async fn import(&self, type_: &str, id: &str) -> Result<Option<Value>, ProviderError>;
+    async fn read_data(&self, type_: &str, config: &Value) -> Result<Value, ProviderError>;
+    /// Find an object that carries `marker` but is missing from state.
+    async fn adopt(&self, _type_: &str, _marker: &Marker) -> Result<Option<Value>, ProviderError> {
+        Ok(None)
+    }
+}
+
+/// The providers a run may use, found by the prefix of a resource type.
+#[derive(Clone, Default)]
+pub struct ProviderSet {
+    providers: BTreeMap<&'static str, Arc<dyn Provider>>,
+}
+
+impl ProviderSet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn register(&mut self, p: Arc<dyn Provider>) {
+        self.providers.insert(p.local_name(), p);
+    }
+    pub fn get(&self, local_name: &str) -> Option<&Arc<dyn Provider>> {
+        self.providers.get(local_name)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
+        self.providers.values()
+    }
+    /// The provider and schema of a resource or data source type.
+    pub fn resource_schema(
+        &self,
+        mode: crate::addr::Mode,
+        type_: &str,
+    ) -> Option<(&Arc<dyn Provider>, &ResourceSchema)> {
+        let p = self
+            .providers
+            .get(crate::config::module::provider_of_type(type_).as_str())?;
+        let schema = match mode {
+            crate::addr::Mode::Managed => p.schema().resources.get(type_),
+            crate::addr::Mode::Data => p.schema().data_sources.get(type_),
+        }?;
+        Some((p, schema))
+    }
+}
