@@ -2,6 +2,7 @@
 //! and state. It names no provider and does no terminal I/O.
 
 pub mod addr;
+pub mod apply;
 pub mod backend;
 pub mod config;
 pub mod diag;

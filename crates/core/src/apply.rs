@@ -1,0 +1,740 @@
+//! Applying a plan: the same graph walked in parallel, each resource's
+//! changes executed once its dependencies are done, every completed
+//! operation journaled before its dependents start.
+
+use crate::addr::{InstanceAddr, InstanceKey, Mode, ResourceAddr};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::engine::{Engine, InputVariables, InstanceInputs, aggregate, each_mode, plan_instance};
+use crate::events::{Event, Observer};
+use crate::graph::NodeKey;
+use crate::plan::{Action, Plan, PlanMode, ResourceChange};
+use crate::provider::{Marker, Provider};
+use crate::state::journal::{JournalSink, Record};
+use crate::state::{Instance, OutputValue, State};
+use crate::value::Value;
+use crate::walk::{NodeStatus, WalkGraph, walk};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+pub struct ApplyOptions {
+    pub parallelism: usize,
+    pub inputs: InputVariables,
+    /// Set on Ctrl-C: no new operation starts; running ones finish.
+    pub stop: Arc<AtomicBool>,
+    /// How often a running operation reports it is still going.
+    pub progress_every: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            parallelism: 10,
+            inputs: BTreeMap::new(),
+            stop: Arc::new(AtomicBool::new(false)),
+            progress_every: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ApplyOutcome {
+    pub state: State,
+    pub diags: Diagnostics,
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    /// The walk was stopped (Ctrl-C) before every operation ran.
+    pub interrupted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum ApplyNode {
+    Config(NodeKey),
+    /// Deleting a resource that has no block in the configuration (or all of them, for destroy).
+    Delete(ResourceAddr),
+}
+
+struct Ctx {
+    engine: Arc<Engine>,
+    mode: PlanMode,
+    changes: HashMap<ResourceAddr, Vec<ResourceChange>>,
+    inputs: InputVariables,
+    values: crate::engine::Values,
+    state: Mutex<State>,
+    journal: Arc<dyn JournalSink>,
+    observer: Arc<dyn Observer>,
+    global: Arc<Semaphore>,
+    per_provider: HashMap<&'static str, Arc<Semaphore>>,
+    progress_every: Duration,
+    diags: Mutex<Diagnostics>,
+    counts: Mutex<(usize, usize, usize)>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub async fn apply(
+    engine: Arc<Engine>,
+    plan: &Plan,
+    mut state: State,
+    journal: Arc<dyn JournalSink>,
+    opts: ApplyOptions,
+    observer: Arc<dyn Observer>,
+) -> ApplyOutcome {
+    // Objects the plan found by marker, and data read at plan time, enter state first.
+    for c in plan.changes.iter().filter(|c| c.adopted) {
+        if let Some(inst) = plan.prior_state.instances.get(&c.addr) {
+            if let Err(e) = journal.append(&Record::put(&c.addr, inst)) {
+                return failed(
+                    state,
+                    Diagnostic::error("Failed to record an adopted object")
+                        .with_detail(e.to_string()),
+                );
+            }
+            state.pending_creates.remove(&c.addr);
+            state.instances.insert(c.addr.clone(), inst.clone());
+        }
+    }
+    for (a, inst) in plan
+        .prior_state
+        .instances
+        .iter()
+        .filter(|(a, _)| a.resource.mode == Mode::Data)
+    {
+        state.instances.insert(a.clone(), inst.clone());
+    }
+    let mut changes: HashMap<ResourceAddr, Vec<ResourceChange>> = HashMap::new();
+    for c in &plan.changes {
+        if c.action != Action::NoOp {
+            changes
+                .entry(c.addr.resource.clone())
+                .or_default()
+                .push(c.clone());
+        }
+    }
+    let (nodes, wg) = build_walk(&engine, plan.mode, &changes, &state);
+    let per_provider = engine
+        .providers
+        .iter()
+        .map(|p| {
+            (
+                p.local_name(),
+                Arc::new(Semaphore::new(p.concurrency().max(1))),
+            )
+        })
+        .collect();
+    let ctx = Arc::new(Ctx {
+        engine: engine.clone(),
+        mode: plan.mode,
+        changes,
+        inputs: opts.inputs,
+        values: Default::default(),
+        state: Mutex::new(state),
+        journal,
+        observer,
+        global: Arc::new(Semaphore::new(opts.parallelism.max(1))),
+        per_provider,
+        progress_every: opts.progress_every,
+        diags: Mutex::new(Diagnostics::default()),
+        counts: Mutex::new((0, 0, 0)),
+    });
+    let nodes = Arc::new(nodes);
+    let (c, n2) = (ctx.clone(), nodes.clone());
+    let status = walk(&wg, opts.stop.clone(), move |i| {
+        let ctx = c.clone();
+        let node = n2[i].clone();
+        async move {
+            let r = match &node {
+                ApplyNode::Config(key) => apply_config_node(&ctx, key).await,
+                ApplyNode::Delete(addr) => delete_resource(&ctx, addr).await,
+            };
+            match r {
+                Ok(()) => true,
+                Err(d) => {
+                    lock(&ctx.diags).extend(d);
+                    false
+                }
+            }
+        }
+    })
+    .await;
+    let interrupted = opts.stop.load(std::sync::atomic::Ordering::SeqCst)
+        && status.contains(&NodeStatus::Skipped);
+    let ctx = Arc::try_unwrap(ctx)
+        .unwrap_or_else(|_| unreachable!("the walk has ended, so no task holds the context"));
+    let mut state = ctx.state.into_inner().unwrap_or_else(|p| p.into_inner());
+    if ctx.mode == PlanMode::Destroy {
+        state.outputs.clear();
+        state
+            .instances
+            .retain(|a, _| a.resource.mode == Mode::Managed);
+    } else {
+        let root = crate::addr::ModulePath::root();
+        for (name, o) in &engine.config.root().outputs {
+            match ctx.values.get(&NodeKey::Output(root.clone(), name.clone())) {
+                Some(v) if v.is_wholly_known() => {
+                    state.outputs.insert(
+                        name.clone(),
+                        OutputValue {
+                            value: v,
+                            sensitive: o.sensitive,
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+        state
+            .outputs
+            .retain(|k, _| engine.config.root().outputs.contains_key(k));
+    }
+    let (added, changed, destroyed) = *lock(&ctx.counts);
+    ApplyOutcome {
+        state,
+        diags: ctx.diags.into_inner().unwrap_or_else(|p| p.into_inner()),
+        added,
+        changed,
+        destroyed,
+        interrupted,
+    }
+}
+
+fn failed(state: State, d: Diagnostic) -> ApplyOutcome {
+    ApplyOutcome {
+        state,
+        diags: d.into(),
+        added: 0,
+        changed: 0,
+        destroyed: 0,
+        interrupted: false,
+    }
+}
+
+fn build_walk(
+    engine: &Engine,
+    mode: PlanMode,
+    changes: &HashMap<ResourceAddr, Vec<ResourceChange>>,
+    state: &State,
+) -> (Vec<ApplyNode>, WalkGraph) {
+    let mut nodes: Vec<ApplyNode> = Vec::new();
+    let destroy = mode == PlanMode::Destroy;
+    // Config nodes (for destroy, only what provider configurations need).
+    let config_keys: Vec<NodeKey> = if destroy {
+        let providers: Vec<NodeKey> = engine
+            .graph
+            .index
+            .keys()
+            .filter(|k| matches!(k, NodeKey::Provider(_)))
+            .cloned()
+            .collect();
+        engine
+            .graph
+            .closure_of_dependencies(providers)
+            .into_iter()
+            .collect()
+    } else {
+        engine.graph.graph.node_weights().cloned().collect()
+    };
+    let mut index: HashMap<ApplyNode, usize> = HashMap::new();
+    for k in config_keys {
+        index.insert(ApplyNode::Config(k.clone()), nodes.len());
+        nodes.push(ApplyNode::Config(k));
+    }
+    let mut deleted: BTreeSet<ResourceAddr> = BTreeSet::new();
+    for addr in changes.keys() {
+        if destroy || engine.resource_config(addr).is_none() {
+            deleted.insert(addr.clone());
+        }
+    }
+    for addr in &deleted {
+        index.insert(ApplyNode::Delete(addr.clone()), nodes.len());
+        nodes.push(ApplyNode::Delete(addr.clone()));
+    }
+    let mut wg = WalkGraph::new(nodes.len());
+    for (i, node) in nodes.iter().enumerate() {
+        match node {
+            ApplyNode::Config(key) => {
+                wg.deps[i] = engine
+                    .graph
+                    .dependencies(key)
+                    .into_iter()
+                    .filter_map(|d| index.get(&ApplyNode::Config(d.clone())).copied())
+                    .collect();
+                wg.weight[i] = match key {
+                    NodeKey::Resource(r) => changes.get(r).map_or(0, |c| c.len() as u64),
+                    _ => 0,
+                };
+            }
+            ApplyNode::Delete(addr) => {
+                wg.weight[i] = changes.get(addr).map_or(0, |c| c.len() as u64);
+                let provider = crate::config::module::provider_of_type(&addr.type_);
+                if let Some(&p) = index.get(&ApplyNode::Config(NodeKey::Provider(provider))) {
+                    wg.deps[i].push(p);
+                }
+            }
+        }
+    }
+    // An object is deleted only after everything that depended on it has
+    // been changed or deleted.
+    let target = addr_index(&deleted);
+    for (a, inst) in state.managed() {
+        for dep in &inst.dependencies {
+            let Some(x) = target.get(dep.as_str()) else {
+                continue;
+            };
+            let Some(&xi) = index.get(&ApplyNode::Delete((*x).clone())) else {
+                continue;
+            };
+            let before = if deleted.contains(&a.resource) {
+                index.get(&ApplyNode::Delete(a.resource.clone()))
+            } else {
+                index.get(&ApplyNode::Config(NodeKey::Resource(a.resource.clone())))
+            };
+            if let Some(&bi) = before
+                && bi != xi
+                && !wg.deps[xi].contains(&bi)
+            {
+                wg.deps[xi].push(bi);
+            }
+        }
+    }
+    (nodes, wg)
+}
+
+fn addr_index(set: &BTreeSet<ResourceAddr>) -> HashMap<String, &ResourceAddr> {
+    set.iter().map(|a| (a.to_string(), a)).collect()
+}
+
+async fn apply_config_node(ctx: &Arc<Ctx>, key: &NodeKey) -> Result<(), Diagnostics> {
+    let engine = &ctx.engine;
+    match key {
+        NodeKey::Resource(addr) => apply_resource(ctx, addr).await,
+        _ => {
+            let v = {
+                let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
+                engine.eval_value_node(key, &values, &ctx.inputs)?
+            };
+            if let NodeKey::Provider(name) = key
+                && let Some(p) = engine.providers.get(name)
+            {
+                p.configure(&v).await.map_err(|e| {
+                    Diagnostics::from(
+                        Diagnostic::error(format!("Invalid provider configuration for {name:?}"))
+                            .with_detail(e.describe()),
+                    )
+                })?;
+            }
+            ctx.values.set(key.clone(), v);
+            Ok(())
+        }
+    }
+}
+
+fn current_value(ctx: &Ctx, addr: &ResourceAddr) -> Value {
+    let state = lock(&ctx.state);
+    let instances: Vec<(InstanceKey, Value)> = state
+        .resource_instances(addr)
+        .map(|(a, i)| (a.key.clone(), i.attributes.clone()))
+        .collect();
+    drop(state);
+    match ctx.engine.resource_config(addr) {
+        Some(r) => aggregate(r, instances),
+        None => Value::Null,
+    }
+}
+
+/// One operation to run for an instance.
+struct Op {
+    addr: InstanceAddr,
+    action: Action,
+    planned: Value,
+    prior: Option<Instance>,
+    dependencies: Vec<String>,
+    each: Option<String>,
+    create_before_destroy: bool,
+}
+
+async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr) -> Result<(), Diagnostics> {
+    let engine = &ctx.engine;
+    let Some(changes) = ctx.changes.get(addr) else {
+        ctx.values
+            .set(NodeKey::Resource(addr.clone()), current_value(ctx, addr));
+        return Ok(());
+    };
+    let Some(r) = engine.resource_config(addr) else {
+        return Ok(());
+    };
+    let (provider, schema) = engine.provider_for(&addr.type_, addr.mode)?;
+    let by_addr: BTreeMap<&InstanceAddr, &ResourceChange> =
+        changes.iter().map(|c| (&c.addr, c)).collect();
+    let mut ops = Vec::new();
+    {
+        let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
+        let expansion = engine.expand(r, &addr.module, &values)?.ok_or_else(|| {
+            Diagnostics::from(
+                Diagnostic::error("Invalid count argument")
+                    .with_detail("count/for_each is still unknown at apply time.")
+                    .with_span(&r.span),
+            )
+        })?;
+        let state = lock(&ctx.state);
+        for x in &expansion {
+            let a = addr.instance(x.key.clone());
+            let Some(change) = by_addr.get(&a) else {
+                continue;
+            };
+            let cfg = engine.eval_instance_config(r, &addr.module, &values, x)?;
+            if change.action == Action::Read {
+                ops.push(Op {
+                    addr: a,
+                    action: Action::Read,
+                    planned: cfg,
+                    prior: None,
+                    dependencies: Vec::new(),
+                    each: each_mode(r),
+                    create_before_destroy: false,
+                });
+                continue;
+            }
+            let prior = state.instances.get(&a).cloned();
+            let ip = plan_instance(InstanceInputs {
+                provider: provider.as_ref(),
+                schema,
+                type_: &addr.type_,
+                prior: if change.action.is_replace() || change.action == Action::Create {
+                    None
+                } else {
+                    prior.as_ref()
+                },
+                config: &cfg,
+                lifecycle: &r.lifecycle,
+                replace_requested: false,
+            })
+            .map_err(|e| {
+                Diagnostics::from(
+                    Diagnostic::error("Provider failed to plan")
+                        .with_detail(e.describe())
+                        .with_address(a.to_string()),
+                )
+            })?;
+            check_consistent(&a, change.after.as_ref(), &ip.planned)?;
+            ops.push(Op {
+                addr: a,
+                action: change.action,
+                planned: ip.planned,
+                prior: if change.action == Action::Create {
+                    None
+                } else {
+                    prior
+                },
+                dependencies: change.dependencies.clone(),
+                each: each_mode(r),
+                create_before_destroy: r.lifecycle.create_before_destroy,
+            });
+        }
+        let produced: BTreeSet<&InstanceKey> = expansion.iter().map(|x| &x.key).collect();
+        for c in changes
+            .iter()
+            .filter(|c| c.action == Action::Delete && !produced.contains(&c.addr.key))
+        {
+            let prior = state.instances.get(&c.addr).cloned();
+            if prior.is_some() {
+                ops.push(Op {
+                    addr: c.addr.clone(),
+                    action: Action::Delete,
+                    planned: Value::Null,
+                    prior,
+                    dependencies: Vec::new(),
+                    each: None,
+                    create_before_destroy: false,
+                });
+            }
+        }
+    }
+    run_ops(ctx, provider, addr, ops).await?;
+    ctx.values
+        .set(NodeKey::Resource(addr.clone()), current_value(ctx, addr));
+    Ok(())
+}
+
+async fn delete_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr) -> Result<(), Diagnostics> {
+    let Some(changes) = ctx.changes.get(addr) else {
+        return Ok(());
+    };
+    let (provider, _) = ctx.engine.provider_for(&addr.type_, addr.mode)?;
+    let ops: Vec<Op> = {
+        let state = lock(&ctx.state);
+        changes
+            .iter()
+            .filter(|c| c.action == Action::Delete)
+            .filter_map(|c| {
+                state.instances.get(&c.addr).cloned().map(|prior| Op {
+                    addr: c.addr.clone(),
+                    action: Action::Delete,
+                    planned: Value::Null,
+                    prior: Some(prior),
+                    dependencies: Vec::new(),
+                    each: None,
+                    create_before_destroy: false,
+                })
+            })
+            .collect()
+    };
+    run_ops(ctx, provider, addr, ops).await
+}
+
+/// Planned values that were known at plan time must not change at apply time.
+fn check_consistent(
+    addr: &InstanceAddr,
+    planned_then: Option<&Value>,
+    planned_now: &Value,
+) -> Result<(), Diagnostics> {
+    let (Some(Value::Map(then)), Value::Map(now)) = (planned_then, planned_now) else {
+        return Ok(());
+    };
+    for (k, v) in then {
+        if v.is_wholly_known() && now.get(k) != Some(v) {
+            return Err(Diagnostic::error("Provider produced inconsistent final plan")
+                .with_detail(format!("When expanding the plan for {addr}, the value of {k:?} changed from {v} to {}. This is a bug in ecspoc or its provider; run plan again.", now.get(k).cloned().unwrap_or_default()))
+                .with_address(addr.to_string())
+                .into());
+        }
+    }
+    Ok(())
+}
+
+async fn run_ops(
+    ctx: &Arc<Ctx>,
+    provider: &Arc<dyn Provider>,
+    addr: &ResourceAddr,
+    ops: Vec<Op>,
+) -> Result<(), Diagnostics> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for op in ops {
+        let ctx = ctx.clone();
+        let provider = provider.clone();
+        let type_ = addr.type_.clone();
+        set.spawn(async move { run_op(&ctx, provider.as_ref(), &type_, op).await });
+    }
+    let mut diags = Diagnostics::default();
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(Ok(())) => {}
+            Ok(Err(d)) => diags.push(d),
+            Err(e) => diags.push(
+                Diagnostic::error("An operation panicked")
+                    .with_detail(e.to_string())
+                    .with_address(addr.to_string()),
+            ),
+        }
+    }
+    if diags.is_empty() { Ok(()) } else { Err(diags) }
+}
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Delete => "destroy",
+        Action::Read => "read",
+        _ => "replace",
+    }
+}
+
+async fn run_op(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: Op) -> Result<(), Diagnostic> {
+    let _g = ctx
+        .global
+        .acquire()
+        .await
+        .map_err(|e| Diagnostic::error(e.to_string()))?;
+    let _p = match ctx.per_provider.get(provider.local_name()) {
+        Some(s) => Some(
+            s.acquire()
+                .await
+                .map_err(|e| Diagnostic::error(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let started = Instant::now();
+    ctx.observer.on(Event::ApplyStart {
+        addr: op.addr.clone(),
+        action: op.action,
+    });
+    let work = execute(ctx, provider, type_, &op);
+    tokio::pin!(work);
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + ctx.progress_every,
+        ctx.progress_every,
+    );
+    let result = loop {
+        tokio::select! {
+            r = &mut work => break r,
+            _ = ticker.tick() => ctx.observer.on(Event::ApplyProgress { addr: op.addr.clone(), action: op.action, elapsed: started.elapsed() }),
+        }
+    };
+    let elapsed = started.elapsed();
+    match result {
+        Ok(id) => {
+            ctx.observer.on(Event::ApplyComplete {
+                addr: op.addr.clone(),
+                action: op.action,
+                id,
+                elapsed,
+            });
+            let mut c = lock(&ctx.counts);
+            match op.action {
+                Action::Create => c.0 += 1,
+                Action::Update => c.1 += 1,
+                Action::Delete => c.2 += 1,
+                Action::DeleteThenCreate | Action::CreateThenDelete => {
+                    c.0 += 1;
+                    c.2 += 1;
+                }
+                _ => {}
+            }
+            Ok(())
+        }
+        Err(e) => {
+            ctx.observer.on(Event::ApplyErrored {
+                addr: op.addr.clone(),
+                action: op.action,
+                elapsed,
+            });
+            Err(
+                Diagnostic::error(format!("failed to {} {}", verb(op.action), op.addr))
+                    .with_detail(e)
+                    .with_address(op.addr.to_string()),
+            )
+        }
+    }
+}
+
+/// Run the provider calls of one operation, journaling each completed step.
+async fn execute(
+    ctx: &Ctx,
+    provider: &dyn Provider,
+    type_: &str,
+    op: &Op,
+) -> Result<Option<String>, String> {
+    let record = |r: Record| {
+        ctx.journal
+            .append(&r)
+            .map_err(|e| format!("the journal could not be written, so ecspoc stopped: {e}"))
+    };
+    let create = || async {
+        let marker = Marker {
+            address: op.addr.to_string(),
+            lineage: lock(&ctx.state).lineage.clone(),
+        };
+        record(Record::Intent {
+            addr: op.addr.to_string(),
+            marker: marker.clone(),
+        })?;
+        let attrs = provider
+            .create(type_, &op.planned, &marker)
+            .await
+            .map_err(|e| e.describe())?;
+        let inst = Instance {
+            attributes: attrs,
+            provider: provider.source().to_string(),
+            dependencies: op.dependencies.clone(),
+            tainted: false,
+            create_before_destroy: op.create_before_destroy,
+            schema_version: 0,
+            sensitive_attributes: Vec::new(),
+            each: op.each.clone(),
+        };
+        record(Record::put(&op.addr, &inst))?;
+        let id = inst.id().map(String::from);
+        let mut st = lock(&ctx.state);
+        st.pending_creates.remove(&op.addr);
+        st.instances.insert(op.addr.clone(), inst);
+        Ok::<_, String>(id)
+    };
+    let delete = |prior: &Instance| {
+        let prior = prior.clone();
+        async move {
+            provider
+                .delete(type_, &prior.attributes)
+                .await
+                .map_err(|e| e.describe())?;
+            record(Record::Remove {
+                addr: op.addr.to_string(),
+            })?;
+            lock(&ctx.state).instances.remove(&op.addr);
+            Ok::<_, String>(())
+        }
+    };
+    match op.action {
+        Action::Create => create().await,
+        Action::Read => {
+            let attrs = provider
+                .read_data(type_, &op.planned)
+                .await
+                .map_err(|e| e.describe())?;
+            let inst = Instance {
+                attributes: attrs,
+                provider: provider.source().to_string(),
+                dependencies: Vec::new(),
+                tainted: false,
+                create_before_destroy: false,
+                schema_version: 0,
+                sensitive_attributes: Vec::new(),
+                each: op.each.clone(),
+            };
+            lock(&ctx.state).instances.insert(op.addr.clone(), inst);
+            Ok(None)
+        }
+        Action::Update => {
+            let prior = op
+                .prior
+                .as_ref()
+                .ok_or("the object to update is no longer in state")?;
+            let attrs = provider
+                .update(type_, &prior.attributes, &op.planned)
+                .await
+                .map_err(|e| e.describe())?;
+            let inst = Instance {
+                attributes: attrs,
+                dependencies: op.dependencies.clone(),
+                ..prior.clone()
+            };
+            record(Record::put(&op.addr, &inst))?;
+            let id = inst.id().map(String::from);
+            lock(&ctx.state).instances.insert(op.addr.clone(), inst);
+            Ok(id)
+        }
+        Action::Delete => {
+            let prior = op
+                .prior
+                .as_ref()
+                .ok_or("the object to destroy is no longer in state")?;
+            delete(prior).await?;
+            Ok(None)
+        }
+        Action::DeleteThenCreate => {
+            if let Some(prior) = &op.prior {
+                delete(prior).await?;
+            }
+            create().await
+        }
+        Action::CreateThenDelete => {
+            // The old object is not in state while both exist; if ecspoc dies
+            // here the old one is orphaned (Terraform would record it as deposed).
+            let prior = op.prior.clone();
+            let id = create().await?;
+            if let Some(prior) = prior {
+                provider.delete(type_, &prior.attributes).await.map_err(|e| format!("the replacement was created, but the old object could not be destroyed: {}", e.describe()))?;
+            }
+            Ok(id)
+        }
+        Action::NoOp => Ok(None),
+    }
+}
