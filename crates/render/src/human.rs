@@ -1,0 +1,840 @@
+//! The plan as Terraform prints it for people.
+
+use crate::Color;
+use crate::values::{as_json_document, document_lines, inline, is_json_document, quote};
+use ecspoc_core::addr::Mode;
+use ecspoc_core::plan::{Action, ActionReason, OutputChange, Plan, PlanMode, ResourceChange};
+use ecspoc_core::state::OutputValue;
+use ecspoc_core::value::Value;
+use similar::{ChangeTag, TextDiff};
+use std::collections::{BTreeMap, BTreeSet};
+
+const TOOL: &str = "ecspoc";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sym {
+    Create,
+    Update,
+    Delete,
+    Read,
+    None,
+}
+
+impl Sym {
+    fn text(self) -> &'static str {
+        match self {
+            Sym::Create => "+",
+            Sym::Update => "~",
+            Sym::Delete => "-",
+            Sym::Read => "<=",
+            Sym::None => " ",
+        }
+    }
+    fn paint(self, color: Color) -> String {
+        let code = match self {
+            Sym::Create => "32",
+            Sym::Update => "33",
+            Sym::Delete => "31",
+            Sym::Read => "36",
+            Sym::None => return " ".into(),
+        };
+        color.paint(code, self.text())
+    }
+}
+
+fn action_symbol(a: Action, color: Color) -> String {
+    match a {
+        Action::Create => format!("  {}", Sym::Create.paint(color)),
+        Action::Update => format!("  {}", Sym::Update.paint(color)),
+        Action::Delete => format!("  {}", Sym::Delete.paint(color)),
+        Action::Read => format!(" {}", Sym::Read.paint(color)),
+        Action::DeleteThenCreate => color.paint("31", "-") + "/" + &color.paint("32", "+"),
+        Action::CreateThenDelete => color.paint("32", "+") + "/" + &color.paint("31", "-"),
+        Action::NoOp => "   ".into(),
+    }
+}
+
+/// The whole `plan` output after refresh.
+pub fn render_plan(plan: &Plan, color: Color) -> String {
+    let mut out = String::new();
+    if !plan.drift.is_empty() {
+        out.push_str(&render_drift(plan, color));
+    }
+    let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| !c.is_noop()).collect();
+    let output_changes: Vec<&OutputChange> = plan
+        .outputs
+        .iter()
+        .filter(|o| o.action() != Action::NoOp)
+        .collect();
+    if plan.mode == PlanMode::RefreshOnly {
+        if plan.drift.is_empty() {
+            out.push_str(&color.bold("No changes."));
+            out.push_str(" Your infrastructure still matches the configuration.\n");
+        } else {
+            out.push_str("This is a refresh-only plan, so ecspoc will not take any actions to undo these. If you were expecting these changes then you can apply this plan to record the updated values in the ecspoc state without changing any remote objects.\n");
+        }
+        return out;
+    }
+    if changes.is_empty() && output_changes.is_empty() {
+        out.push_str(&color.bold("No changes."));
+        out.push_str(" Your infrastructure matches the configuration.\n\n");
+        out.push_str(&format!("{TOOL} has compared your real infrastructure against your configuration and found no differences, so no changes are needed.\n"));
+        out.push_str(&render_warnings(plan));
+        return out;
+    }
+    if !changes.is_empty() {
+        out.push_str(&legend(&changes, color));
+        out.push_str(&format!("\n{TOOL} will perform the following actions:\n\n"));
+        for c in &changes {
+            out.push_str(&render_change(c, color));
+            out.push('\n');
+        }
+        let (add, change, destroy) = plan.counts();
+        out.push_str(&format!(
+            "{}: {add} to add, {change} to change, {destroy} to destroy.\n",
+            color.bold("Plan")
+        ));
+    }
+    if !output_changes.is_empty() {
+        out.push_str("\nChanges to Outputs:\n");
+        out.push_str(&render_output_changes(&output_changes, color));
+    }
+    let replaced: Vec<&&ResourceChange> = changes.iter().filter(|c| c.action.deletes()).collect();
+    if !replaced.is_empty() {
+        out.push('\n');
+        out.push_str(&color.paint(
+            "33",
+            &format!("Warning: this plan destroys {} object(s):", replaced.len()),
+        ));
+        out.push('\n');
+        for c in replaced {
+            let how = if c.action.is_replace() {
+                "replaced"
+            } else {
+                "destroyed"
+            };
+            out.push_str(&format!("  - {} ({how})\n", c.addr));
+        }
+    }
+    out.push_str(&render_warnings(plan));
+    out
+}
+
+fn render_warnings(plan: &Plan) -> String {
+    let mut out = String::new();
+    for w in &plan.warnings {
+        out.push('\n');
+        out.push_str(&w.render());
+    }
+    out
+}
+
+fn legend(changes: &[&ResourceChange], color: Color) -> String {
+    let present: BTreeSet<u8> = changes
+        .iter()
+        .map(|c| match c.action {
+            Action::Create => 0,
+            Action::Update => 1,
+            Action::Delete => 2,
+            Action::DeleteThenCreate => 3,
+            Action::CreateThenDelete => 4,
+            Action::Read => 5,
+            Action::NoOp => 6,
+        })
+        .collect();
+    let mut out = format!(
+        "{TOOL} used the selected providers to generate the following execution\nplan. Resource actions are indicated with the following symbols:\n"
+    );
+    let rows = [
+        (0, format!("  {} create", Sym::Create.paint(color))),
+        (1, format!("  {} update in-place", Sym::Update.paint(color))),
+        (2, format!("  {} destroy", Sym::Delete.paint(color))),
+        (
+            3,
+            format!(
+                "{} destroy and then create replacement",
+                action_symbol(Action::DeleteThenCreate, color)
+            ),
+        ),
+        (
+            4,
+            format!(
+                "{} create replacement and then destroy",
+                action_symbol(Action::CreateThenDelete, color)
+            ),
+        ),
+        (
+            5,
+            format!(" {} read (data resources)", Sym::Read.paint(color)),
+        ),
+    ];
+    for (k, row) in rows {
+        if present.contains(&k) {
+            out.push_str(&row);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn header(c: &ResourceChange) -> String {
+    let addr = &c.addr;
+    let what = match (c.action, c.reason) {
+        (Action::Create, _) => "will be created".to_string(),
+        (Action::Read, _) => "will be read during apply".to_string(),
+        (Action::Update, _) => "will be updated in-place".to_string(),
+        (Action::Delete, _) => "will be destroyed".to_string(),
+        (_, Some(ActionReason::ReplaceBecauseTainted)) => {
+            "is tainted, so must be replaced".to_string()
+        }
+        (_, Some(ActionReason::ReplaceByRequest)) => "will be replaced, as requested".to_string(),
+        (_, Some(ActionReason::ReplaceByTriggers)) => {
+            "will be replaced due to changes in replace_triggered_by".to_string()
+        }
+        _ => "must be replaced".to_string(),
+    };
+    let mut s = format!("  # {addr} {what}\n");
+    match c.reason {
+        Some(ActionReason::DeleteBecauseNoResourceConfig) => s.push_str(&format!(
+            "  # (because {} is not in configuration)\n",
+            addr.resource
+        )),
+        Some(ActionReason::DeleteBecauseNoModule) => s.push_str(&format!(
+            "  # (because {} is not in configuration)\n",
+            addr.resource.module
+        )),
+        Some(ActionReason::DeleteBecauseCountIndex) => s.push_str(&format!(
+            "  # (because index {} is out of range for count)\n",
+            addr.key
+        )),
+        Some(ActionReason::DeleteBecauseEachKey) => s.push_str(&format!(
+            "  # (because key {} is not in for_each map)\n",
+            addr.key
+        )),
+        Some(ActionReason::ReadBecauseConfigUnknown) => {
+            s.push_str("  # (config refers to values not yet known)\n")
+        }
+        _ => {}
+    }
+    if c.adopted {
+        s.push_str(&format!(
+            "  # (found by its ecspoc marker after an interrupted apply; {TOOL} adopts it)\n"
+        ));
+    }
+    s
+}
+
+/// One resource change: the `# ADDR will be ...` line and its body.
+pub fn render_change(c: &ResourceChange, color: Color) -> String {
+    let mut out = header(c);
+    let r = &c.addr.resource;
+    let kind = if r.mode == Mode::Data {
+        "data"
+    } else {
+        "resource"
+    };
+    out.push_str(&format!(
+        "{} {kind} \"{}\" \"{}\" {{\n",
+        action_symbol(c.action, color),
+        r.type_,
+        r.name
+    ));
+    let empty = BTreeMap::new();
+    let before = c.before.as_ref().and_then(Value::as_map).unwrap_or(&empty);
+    let after = c.after.as_ref().and_then(Value::as_map).unwrap_or(&empty);
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut hidden = 0;
+    for name in names {
+        let b = before.get(name).cloned().unwrap_or(Value::Null);
+        let a = after.get(name).cloned().unwrap_or(Value::Null);
+        let sensitive = c.sensitive.iter().any(|s| s == name);
+        let forces = c.replace_paths.iter().any(|p| p == name);
+        match c.action {
+            Action::Create | Action::Read => {
+                if !a.is_null() {
+                    rows.push(Row::new(
+                        if c.action == Action::Read {
+                            Sym::Create
+                        } else {
+                            Sym::Create
+                        },
+                        name,
+                        None,
+                        Some(&a),
+                        sensitive,
+                        false,
+                    ));
+                }
+            }
+            Action::Delete => {
+                if !b.is_null() {
+                    rows.push(Row::new(
+                        Sym::Delete,
+                        name,
+                        Some(&b),
+                        None,
+                        sensitive,
+                        false,
+                    ));
+                }
+            }
+            _ => {
+                if b == a {
+                    if name == "id" && !b.is_null() {
+                        rows.push(Row::new(
+                            Sym::None,
+                            name,
+                            Some(&b),
+                            Some(&a),
+                            sensitive,
+                            false,
+                        ));
+                    } else if !b.is_null() {
+                        hidden += 1;
+                    }
+                } else if a.is_null() {
+                    rows.push(Row::new(
+                        Sym::Delete,
+                        name,
+                        Some(&b),
+                        None,
+                        sensitive,
+                        forces,
+                    ));
+                } else if b.is_null() {
+                    rows.push(Row::new(
+                        Sym::Create,
+                        name,
+                        None,
+                        Some(&a),
+                        sensitive,
+                        forces,
+                    ));
+                } else {
+                    rows.push(Row::new(
+                        Sym::Update,
+                        name,
+                        Some(&b),
+                        Some(&a),
+                        sensitive,
+                        forces,
+                    ));
+                }
+            }
+        }
+    }
+    let width = rows
+        .iter()
+        .filter(|r| r.single_line)
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(0);
+    for row in rows {
+        out.push_str(&row.render(width, 6, color));
+    }
+    if hidden > 0 {
+        out.push_str(&format!(
+            "        # ({hidden} unchanged attribute{} hidden)\n",
+            if hidden == 1 { "" } else { "s" }
+        ));
+    }
+    out.push_str("    }\n");
+    out
+}
+
+struct Row {
+    sym: Sym,
+    name: String,
+    before: Option<Value>,
+    after: Option<Value>,
+    sensitive: bool,
+    forces: bool,
+    single_line: bool,
+}
+
+impl Row {
+    fn new(
+        sym: Sym,
+        name: &str,
+        before: Option<&Value>,
+        after: Option<&Value>,
+        sensitive: bool,
+        forces: bool,
+    ) -> Row {
+        let single_line = sensitive
+            || [before, after]
+                .iter()
+                .flatten()
+                .all(|v| inline(v).is_some());
+        Row {
+            sym,
+            name: name.to_string(),
+            before: before.cloned(),
+            after: after.cloned(),
+            sensitive,
+            forces,
+            single_line,
+        }
+    }
+
+    fn render(&self, width: usize, indent: usize, color: Color) -> String {
+        let pad = " ".repeat(indent);
+        let name = format!("{:<width$}", self.name);
+        let forces = if self.forces {
+            color.paint("31", " # forces replacement")
+        } else {
+            String::new()
+        };
+        let sym = self.sym.paint(color);
+        if self.sensitive {
+            let text = match (&self.before, &self.after, self.sym) {
+                (_, _, Sym::Update) => "(sensitive value)".to_string(),
+                (_, _, Sym::Delete) => "(sensitive value) -> null".to_string(),
+                _ => "(sensitive value)".to_string(),
+            };
+            return format!("{pad}{sym} {name} = {text}{forces}\n");
+        }
+        if self.single_line {
+            let b = self.before.as_ref().and_then(inline).unwrap_or_default();
+            let a = self.after.as_ref().and_then(inline).unwrap_or_default();
+            let text = match self.sym {
+                Sym::Create | Sym::Read => a,
+                Sym::Delete => format!("{b} -> null"),
+                Sym::Update => format!("{b} -> {a}"),
+                Sym::None => b,
+            };
+            return format!("{pad}{sym} {name} = {text}{forces}\n");
+        }
+        // Multi-line: collections and documents.
+        let mut out = String::new();
+        match (&self.before, &self.after) {
+            (Some(Value::String(b)), Some(Value::String(a))) => {
+                out.push_str(&string_diff(&pad, sym, &self.name, b, a, &forces, color));
+            }
+            (Some(b), Some(a)) if is_collection(b) && is_collection(a) => {
+                let open = if matches!(a, Value::List(_)) {
+                    "["
+                } else {
+                    "{"
+                };
+                out.push_str(&format!("{pad}{sym} {} = {open}{forces}\n", self.name));
+                out.push_str(&collection_diff(b, a, indent + 4, color));
+                out.push_str(&format!("{pad}  {}\n", if open == "[" { "]" } else { "}" }));
+            }
+            (b, a) => {
+                // Whole value added, removed, or replaced by a different shape.
+                if let Some(b) = b.as_ref().filter(|_| self.sym != Sym::Create) {
+                    out.push_str(&block(
+                        &pad,
+                        Sym::Delete,
+                        &self.name,
+                        b,
+                        indent,
+                        color,
+                        if self.sym == Sym::Update {
+                            ""
+                        } else {
+                            " -> null"
+                        },
+                    ));
+                }
+                if let Some(a) = a.as_ref().filter(|_| self.sym != Sym::Delete) {
+                    out.push_str(&block(&pad, Sym::Create, &self.name, a, indent, color, ""));
+                }
+                if !forces.is_empty() {
+                    out.push_str(&format!("{pad}  {forces}\n"));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn is_collection(v: &Value) -> bool {
+    matches!(v, Value::List(_) | Value::Map(_))
+}
+
+/// `name = <value>` where the value may span lines, every line marked with `sym`.
+fn block(
+    pad: &str,
+    sym: Sym,
+    name: &str,
+    v: &Value,
+    indent: usize,
+    color: Color,
+    suffix: &str,
+) -> String {
+    let s = sym.paint(color);
+    match v {
+        Value::String(text) => {
+            let (open, close) = if as_json_document(text).is_some() {
+                ("jsonencode(", ")")
+            } else {
+                ("<<-EOT", "EOT")
+            };
+            let mut out = format!("{pad}{s} {name} = {open}\n");
+            for line in document_lines(text) {
+                out.push_str(&format!("{pad}      {line}\n"));
+            }
+            out.push_str(&format!("{pad}  {close}{suffix}\n"));
+            out
+        }
+        Value::List(items) => {
+            let mut out = format!("{pad}{s} {name} = [\n");
+            for item in items {
+                out.push_str(&element(sym, item, indent + 4, color));
+            }
+            out.push_str(&format!("{pad}  ]{suffix}\n"));
+            out
+        }
+        Value::Map(m) => {
+            let mut out = format!("{pad}{s} {name} = {{\n");
+            let width = m.keys().map(|k| quote_key(k).len()).max().unwrap_or(0);
+            for (k, item) in m {
+                if item.is_null() {
+                    continue;
+                }
+                out.push_str(&entry(sym, k, item, width, indent + 4, color));
+            }
+            out.push_str(&format!("{pad}  }}{suffix}\n"));
+            out
+        }
+        other => format!(
+            "{pad}{s} {name} = {}{suffix}\n",
+            inline(other).unwrap_or_default()
+        ),
+    }
+}
+
+fn quote_key(k: &str) -> String {
+    if ecspoc_core::addr::is_identifier(k) {
+        k.to_string()
+    } else {
+        quote(k)
+    }
+}
+
+fn entry(sym: Sym, key: &str, v: &Value, width: usize, indent: usize, color: Color) -> String {
+    let pad = " ".repeat(indent);
+    let k = format!("{:<width$}", quote_key(key));
+    match inline(v) {
+        Some(text) => format!("{pad}{} {k} = {text}\n", sym.paint(color)),
+        None => block(&pad, sym, &quote_key(key), v, indent, color, ""),
+    }
+}
+
+fn element(sym: Sym, v: &Value, indent: usize, color: Color) -> String {
+    let pad = " ".repeat(indent);
+    match (inline(v), v) {
+        (Some(text), _) => format!("{pad}{} {text},\n", sym.paint(color)),
+        (None, Value::Map(m)) => {
+            let mut out = format!("{pad}{} {{\n", sym.paint(color));
+            let width = m
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, _)| quote_key(k).len())
+                .max()
+                .unwrap_or(0);
+            for (k, item) in m {
+                if !item.is_null() {
+                    out.push_str(&entry(sym, k, item, width, indent + 4, color));
+                }
+            }
+            out.push_str(&format!("{pad}  }},\n"));
+            out
+        }
+        (None, other) => {
+            let mut out = block(&pad, sym, "", other, indent, color, "");
+            out = out.replacen(" = ", "", 1);
+            out
+        }
+    }
+}
+
+/// Maps diffed key by key, lists element by element (as a line diff of their renderings).
+fn collection_diff(b: &Value, a: &Value, indent: usize, color: Color) -> String {
+    let pad = " ".repeat(indent);
+    let mut out = String::new();
+    match (b, a) {
+        (Value::Map(bm), Value::Map(am)) => {
+            let keys: BTreeSet<&String> = bm.keys().chain(am.keys()).collect();
+            let width = keys.iter().map(|k| quote_key(k).len()).max().unwrap_or(0);
+            let mut hidden = 0;
+            for k in keys {
+                let bv = bm.get(k).cloned().unwrap_or(Value::Null);
+                let av = am.get(k).cloned().unwrap_or(Value::Null);
+                if bv == av {
+                    hidden += usize::from(!bv.is_null());
+                } else if av.is_null() {
+                    out.push_str(&entry(Sym::Delete, k, &bv, width, indent, color).replacen(
+                        '\n',
+                        " -> null\n",
+                        1,
+                    ));
+                } else if bv.is_null() {
+                    out.push_str(&entry(Sym::Create, k, &av, width, indent, color));
+                } else if let (Some(bt), Some(at)) = (inline(&bv), inline(&av)) {
+                    out.push_str(&format!(
+                        "{pad}{} {:<width$} = {bt} -> {at}\n",
+                        Sym::Update.paint(color),
+                        quote_key(k)
+                    ));
+                } else if is_collection(&bv) && is_collection(&av) {
+                    out.push_str(&format!(
+                        "{pad}{} {} = {}\n",
+                        Sym::Update.paint(color),
+                        quote_key(k),
+                        if matches!(av, Value::List(_)) {
+                            "["
+                        } else {
+                            "{"
+                        }
+                    ));
+                    out.push_str(&collection_diff(&bv, &av, indent + 4, color));
+                    out.push_str(&format!(
+                        "{pad}  {}\n",
+                        if matches!(av, Value::List(_)) {
+                            "]"
+                        } else {
+                            "}"
+                        }
+                    ));
+                } else if let (Value::String(bs), Value::String(as_)) = (&bv, &av) {
+                    out.push_str(&string_diff(
+                        &pad,
+                        Sym::Update.paint(color),
+                        &quote_key(k),
+                        bs,
+                        as_,
+                        "",
+                        color,
+                    ));
+                } else {
+                    out.push_str(&entry(Sym::Delete, k, &bv, width, indent, color));
+                    out.push_str(&entry(Sym::Create, k, &av, width, indent, color));
+                }
+            }
+            if hidden > 0 {
+                out.push_str(&format!(
+                    "{pad}  # ({hidden} unchanged element{} hidden)\n",
+                    if hidden == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        (Value::List(bl), Value::List(al)) => {
+            let render = |items: &[Value]| {
+                items
+                    .iter()
+                    .map(|v| serde_json::to_string(&v.to_json()).unwrap_or_default() + "\n")
+                    .collect::<String>()
+            };
+            let (bt, at) = (render(bl), render(al));
+            let diff = TextDiff::from_lines(&bt, &at);
+            let (mut bi, mut ai) = (0, 0);
+            let mut hidden = 0;
+            for change in diff.iter_all_changes() {
+                match change.tag() {
+                    ChangeTag::Equal => {
+                        hidden += 1;
+                        bi += 1;
+                        ai += 1;
+                    }
+                    ChangeTag::Delete => {
+                        out.push_str(&element(Sym::Delete, &bl[bi], indent, color));
+                        bi += 1;
+                    }
+                    ChangeTag::Insert => {
+                        out.push_str(&element(Sym::Create, &al[ai], indent, color));
+                        ai += 1;
+                    }
+                }
+            }
+            if hidden > 0 {
+                out.push_str(&format!(
+                    "{pad}  # ({hidden} unchanged element{} hidden)\n",
+                    if hidden == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A changed multi-line string or JSON document, shown as a line diff with context.
+fn string_diff(
+    pad: &str,
+    sym: String,
+    name: &str,
+    b: &str,
+    a: &str,
+    forces: &str,
+    color: Color,
+) -> String {
+    let json = is_json_document(&Value::str(b)) && is_json_document(&Value::str(a));
+    let (open, close) = if json {
+        ("jsonencode(", ")")
+    } else {
+        ("<<-EOT", "EOT")
+    };
+    if !json && !b.contains('\n') && !a.contains('\n') {
+        return format!("{pad}{sym} {name} = {} -> {}{forces}\n", quote(b), quote(a));
+    }
+    let bl = document_lines(b).join("\n") + "\n";
+    let al = document_lines(a).join("\n") + "\n";
+    let diff = TextDiff::from_lines(&bl, &al);
+    let mut out = format!("{pad}{sym} {name} = {open}{forces}\n");
+    if bl == al {
+        out.push_str(&format!(
+            "{pad}      # (whitespace or key order changed only; no change in meaning)\n"
+        ));
+    }
+    for (i, group) in diff.grouped_ops(3).iter().enumerate() {
+        if i > 0 {
+            out.push_str(&format!("{pad}      # (unchanged lines hidden)\n"));
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let line = change.value().trim_end_matches('\n');
+                let marker = match change.tag() {
+                    ChangeTag::Equal => " ".to_string(),
+                    ChangeTag::Delete => Sym::Delete.paint(color),
+                    ChangeTag::Insert => Sym::Create.paint(color),
+                };
+                out.push_str(&format!("{pad}    {marker} {line}\n"));
+            }
+        }
+    }
+    out.push_str(&format!("{pad}  {close}\n"));
+    out
+}
+
+fn render_drift(plan: &Plan, color: Color) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "\n{}\n\n",
+        color.bold(&format!("Note: Objects have changed outside of {TOOL}"))
+    ));
+    out.push_str(&format!("{TOOL} detected the following changes made outside of {TOOL} since the\nlast \"{TOOL} apply\" which may have affected this plan:\n\n"));
+    for d in &plan.drift {
+        let r = &d.addr.resource;
+        if d.action == Action::Delete {
+            out.push_str(&format!("  # {} has been deleted\n", d.addr));
+            out.push_str(&format!(
+                "  {} resource \"{}\" \"{}\" {{\n",
+                Sym::Delete.paint(color),
+                r.type_,
+                r.name
+            ));
+            if let Some(id) = d.before.as_ref().and_then(|b| b.get("id")).and_then(inline) {
+                out.push_str(&format!(
+                    "      {} id = {id} -> null\n",
+                    Sym::Delete.paint(color)
+                ));
+            }
+            out.push_str("    }\n\n");
+        } else {
+            let mut body = render_change(d, color);
+            body = body.replacen("will be updated in-place", "has changed", 1);
+            out.push_str(&body);
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!(
+        "\nUnless you have made equivalent changes to your configuration, or ignored the\nrelevant attributes using ignore_changes, the following plan may include\nactions to undo or respond to these changes.\n\n{}\n\n",
+        "─".repeat(77)
+    ));
+    out
+}
+
+fn render_output_changes(outputs: &[&OutputChange], color: Color) -> String {
+    let width = outputs.iter().map(|o| o.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for o in outputs {
+        let (sym, text) = match (o.action(), o.sensitive) {
+            (_, true) => (
+                if o.before.is_some() {
+                    Sym::Update
+                } else {
+                    Sym::Create
+                },
+                "(sensitive value)".to_string(),
+            ),
+            (Action::Create, _) => (
+                Sym::Create,
+                inline(&o.after).unwrap_or_else(|| compact(&o.after)),
+            ),
+            _ => (
+                Sym::Update,
+                format!(
+                    "{} -> {}",
+                    o.before
+                        .as_ref()
+                        .map(|b| inline(b).unwrap_or_else(|| compact(b)))
+                        .unwrap_or_default(),
+                    inline(&o.after).unwrap_or_else(|| compact(&o.after))
+                ),
+            ),
+        };
+        out.push_str(&format!(
+            "  {} {:<width$} = {text}\n",
+            sym.paint(color),
+            o.name
+        ));
+    }
+    out
+}
+
+fn compact(v: &Value) -> String {
+    if !v.is_wholly_known() {
+        return "(known after apply)".into();
+    }
+    serde_json::to_string(&v.to_json()).unwrap_or_default()
+}
+
+/// `Outputs:` after apply and for `ecspoc output`: `name = value`, sensitive hidden.
+pub fn render_outputs(outputs: &BTreeMap<String, OutputValue>) -> String {
+    let mut out = String::new();
+    for (name, o) in outputs {
+        let text = if o.sensitive {
+            "<sensitive>".to_string()
+        } else {
+            hcl_like(&o.value, 0)
+        };
+        out.push_str(&format!("{name} = {text}\n"));
+    }
+    out
+}
+
+/// Values written the way Terraform's `output` command shows them.
+pub fn hcl_like(v: &Value, indent: usize) -> String {
+    let pad = " ".repeat(indent + 2);
+    match v {
+        Value::List(items) if !items.is_empty() => {
+            let mut s = String::from("[\n");
+            for i in items {
+                s.push_str(&format!("{pad}{},\n", hcl_like(i, indent + 2)));
+            }
+            s.push_str(&format!("{}]", " ".repeat(indent)));
+            s
+        }
+        Value::Map(m) if !m.is_empty() => {
+            let width = m.keys().map(|k| quote_key(k).len()).max().unwrap_or(0);
+            let mut s = String::from("{\n");
+            for (k, i) in m {
+                s.push_str(&format!(
+                    "{pad}{:<width$} = {}\n",
+                    quote_key(k),
+                    hcl_like(i, indent + 2)
+                ));
+            }
+            s.push_str(&format!("{}}}", " ".repeat(indent)));
+            s
+        }
+        Value::String(s) if s.contains('\n') => {
+            format!("<<EOT\n{s}{}EOT", if s.ends_with('\n') { "" } else { "\n" })
+        }
+        other => inline(other).unwrap_or_else(|| compact(other)),
+    }
+}

@@ -1,0 +1,304 @@
+//! `-json`: Terraform's machine-readable UI, one JSON object per line.
+
+use ecspoc_core::addr::InstanceAddr;
+use ecspoc_core::diag::{Diagnostic, Severity};
+use ecspoc_core::events::{Event, now_rfc3339};
+use ecspoc_core::plan::{Action, Plan, ResourceChange};
+use ecspoc_core::state::{OutputValue, TERRAFORM_VERSION, type_json};
+use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
+
+fn envelope(level: &str, message: String, type_: &str, mut extra: Json) -> String {
+    let obj = extra
+        .as_object_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let mut m = serde_json::Map::new();
+    m.insert("@level".into(), json!(level));
+    m.insert("@message".into(), json!(message));
+    m.insert("@module".into(), json!("terraform.ui"));
+    m.insert("@timestamp".into(), json!(now_rfc3339()));
+    m.extend(obj);
+    m.insert("type".into(), json!(type_));
+    Json::Object(m).to_string()
+}
+
+pub fn resource(addr: &InstanceAddr) -> Json {
+    let r = &addr.resource;
+    json!({
+        "addr": addr.to_string(),
+        "module": r.module.to_string(),
+        "resource": format!("{}{}", r.local(), addr.key),
+        "implied_provider": ecspoc_core::config::module::provider_of_type(&r.type_),
+        "resource_type": r.type_,
+        "resource_name": r.name,
+        "resource_key": addr.key.to_json(),
+    })
+}
+
+pub fn action_word(a: Action) -> &'static str {
+    match a {
+        Action::NoOp => "noop",
+        Action::Create => "create",
+        Action::Read => "read",
+        Action::Update => "update",
+        Action::DeleteThenCreate | Action::CreateThenDelete => "replace",
+        Action::Delete => "delete",
+    }
+}
+
+pub fn version() -> String {
+    envelope(
+        "info",
+        format!("ecspoc {}", env!("CARGO_PKG_VERSION")),
+        "version",
+        json!({"terraform": TERRAFORM_VERSION, "ui": "1.2"}),
+    )
+}
+
+pub fn diagnostic(d: &Diagnostic) -> String {
+    let severity = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warn",
+    };
+    let mut diag = json!({"severity": if severity == "warn" { "warning" } else { "error" }, "summary": d.summary, "detail": d.detail});
+    if let Some(a) = &d.address {
+        diag["address"] = json!(a);
+    }
+    if let Some(span) = &d.span
+        && let Some(pos) = span.position()
+    {
+        diag["range"] = json!({
+            "filename": pos.path.display().to_string(),
+            "start": {"line": pos.line, "column": pos.column, "byte": span.start},
+            "end": {"line": pos.line, "column": pos.column + (span.end.saturating_sub(span.start)), "byte": span.end},
+        });
+    }
+    let prefix = if severity == "error" {
+        "Error"
+    } else {
+        "Warning"
+    };
+    envelope(
+        severity,
+        format!("{prefix}: {}", d.summary),
+        "diagnostic",
+        json!({"diagnostic": diag}),
+    )
+}
+
+pub fn planned_change(c: &ResourceChange) -> String {
+    let verb = match c.action {
+        Action::Create => "Plan to create",
+        Action::Update => "Plan to update",
+        Action::Delete => "Plan to delete",
+        Action::Read => "Plan to read",
+        _ => "Plan to replace",
+    };
+    let mut change = json!({"resource": resource(&c.addr), "action": action_word(c.action)});
+    if let Some(r) = c.reason {
+        change["reason"] = json!(r.as_str());
+    }
+    envelope(
+        "info",
+        format!("{}: {verb}", c.addr),
+        "planned_change",
+        json!({"change": change}),
+    )
+}
+
+pub fn resource_drift(c: &ResourceChange) -> String {
+    let what = if c.action == Action::Delete {
+        "Drift detected (delete)"
+    } else {
+        "Drift detected (update)"
+    };
+    envelope(
+        "info",
+        format!("{}: {what}", c.addr),
+        "resource_drift",
+        json!({"change": {"resource": resource(&c.addr), "action": action_word(c.action)}}),
+    )
+}
+
+pub fn change_summary(operation: &str, add: usize, change: usize, remove: usize) -> String {
+    let message = match operation {
+        "apply" => {
+            format!("Apply complete! Resources: {add} added, {change} changed, {remove} destroyed.")
+        }
+        "destroy" => format!("Destroy complete! Resources: {remove} destroyed."),
+        _ => format!("Plan: {add} to add, {change} to change, {remove} to destroy."),
+    };
+    envelope(
+        "info",
+        message,
+        "change_summary",
+        json!({"changes": {"add": add, "change": change, "import": 0, "remove": remove, "operation": operation}}),
+    )
+}
+
+pub fn plan_messages(plan: &Plan) -> Vec<String> {
+    let mut out: Vec<String> = plan.drift.iter().map(resource_drift).collect();
+    out.extend(
+        plan.changes
+            .iter()
+            .filter(|c| !c.is_noop())
+            .map(planned_change),
+    );
+    for w in &plan.warnings {
+        out.push(diagnostic(w));
+    }
+    let (a, c, d) = plan.counts();
+    out.push(change_summary("plan", a, c, d));
+    out
+}
+
+pub fn outputs(outputs: &BTreeMap<String, OutputValue>) -> String {
+    let o: serde_json::Map<String, Json> = outputs
+        .iter()
+        .map(|(k, v)| {
+            let mut j = json!({"sensitive": v.sensitive, "type": type_json(&v.value)});
+            if !v.sensitive {
+                j["value"] = v.value.to_json();
+            }
+            (k.clone(), j)
+        })
+        .collect();
+    envelope(
+        "info",
+        format!("Outputs: {}", outputs.len()),
+        "outputs",
+        json!({"outputs": o}),
+    )
+}
+
+fn past(a: Action) -> (&'static str, &'static str) {
+    match a {
+        Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete => {
+            ("Creating...", "Creation complete")
+        }
+        Action::Update => ("Modifying...", "Modifications complete"),
+        Action::Delete => ("Destroying...", "Destruction complete"),
+        Action::Read => ("Reading...", "Read complete"),
+        Action::NoOp => ("", ""),
+    }
+}
+
+pub fn event(e: &Event) -> String {
+    match e {
+        Event::RefreshStart { addr } => envelope(
+            "info",
+            format!("{addr}: Refreshing state..."),
+            "refresh_start",
+            json!({"hook": {"resource": resource(addr)}}),
+        ),
+        Event::RefreshComplete { addr, id } => envelope(
+            "info",
+            format!(
+                "{addr}: Refresh complete{}",
+                id.as_ref()
+                    .map(|i| format!(" [id={i}]"))
+                    .unwrap_or_default()
+            ),
+            "refresh_complete",
+            json!({"hook": {"resource": resource(addr), "id_key": "id", "id_value": id}}),
+        ),
+        Event::ApplyStart { addr, action } => envelope(
+            "info",
+            format!("{addr}: {}", past(*action).0),
+            "apply_start",
+            json!({"hook": {"resource": resource(addr), "action": action_word(*action)}}),
+        ),
+        Event::ApplyProgress {
+            addr,
+            action,
+            elapsed,
+        } => envelope(
+            "info",
+            format!(
+                "{addr}: Still {}... [{}s elapsed]",
+                progress_word(*action),
+                elapsed.as_secs()
+            ),
+            "apply_progress",
+            json!({"hook": {"resource": resource(addr), "action": action_word(*action), "elapsed_seconds": elapsed.as_secs()}}),
+        ),
+        Event::ApplyComplete {
+            addr,
+            action,
+            id,
+            elapsed,
+        } => envelope(
+            "info",
+            format!(
+                "{addr}: {} after {}s{}",
+                past(*action).1,
+                elapsed.as_secs(),
+                id.as_ref()
+                    .map(|i| format!(" [id={i}]"))
+                    .unwrap_or_default()
+            ),
+            "apply_complete",
+            json!({"hook": {"resource": resource(addr), "action": action_word(*action), "id_key": "id", "id_value": id, "elapsed_seconds": elapsed.as_secs()}}),
+        ),
+        Event::ApplyErrored {
+            addr,
+            action,
+            elapsed,
+        } => envelope(
+            "error",
+            format!(
+                "{addr}: {} errored after {}s",
+                past(*action).0.trim_end_matches("..."),
+                elapsed.as_secs()
+            ),
+            "apply_errored",
+            json!({"hook": {"resource": resource(addr), "action": action_word(*action), "elapsed_seconds": elapsed.as_secs()}}),
+        ),
+    }
+}
+
+pub fn progress_word(a: Action) -> &'static str {
+    match a {
+        Action::Update => "modifying",
+        Action::Delete => "destroying",
+        Action::Read => "reading",
+        _ => "creating",
+    }
+}
+
+/// The human progress line Terraform prints for an event.
+pub fn human_event(e: &Event) -> Option<String> {
+    Some(match e {
+        Event::RefreshStart { addr } => format!("{addr}: Refreshing state..."),
+        Event::RefreshComplete { .. } => return None,
+        Event::ApplyStart { addr, action } => format!("{addr}: {}", past(*action).0),
+        Event::ApplyProgress {
+            addr,
+            action,
+            elapsed,
+        } => {
+            format!(
+                "{addr}: Still {}... [{}s elapsed]",
+                progress_word(*action),
+                elapsed.as_secs()
+            )
+        }
+        Event::ApplyComplete {
+            addr,
+            action,
+            id,
+            elapsed,
+        } => {
+            format!(
+                "{addr}: {} after {}s{}",
+                past(*action).1,
+                elapsed.as_secs(),
+                id.as_ref()
+                    .map(|i| format!(" [id={i}]"))
+                    .unwrap_or_default()
+            )
+        }
+        Event::ApplyErrored { .. } => return None,
+    })
+}
