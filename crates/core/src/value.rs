@@ -131,6 +131,52 @@ impl Value {
         }
     }
 
+    /// Rebuild a value from its known part and Terraform's unknown mask
+    /// (`after` + `after_unknown` in plan JSON).
+    pub fn from_json_with_unknown(j: &Json, mask: &Json) -> Value {
+        match mask {
+            Json::Bool(true) => Value::Unknown,
+            Json::Object(mo) => match j {
+                Json::Object(o) => {
+                    let mut m: BTreeMap<String, Value> = o
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                Value::from_json_with_unknown(v, mo.get(k).unwrap_or(&Json::Null)),
+                            )
+                        })
+                        .collect();
+                    for (k, mv) in mo {
+                        if !m.contains_key(k) && mv == &Json::Bool(true) {
+                            m.insert(k.clone(), Value::Unknown);
+                        }
+                    }
+                    Value::Map(m)
+                }
+                Json::Null => Value::Map(
+                    mo.iter()
+                        .filter(|(_, v)| **v == Json::Bool(true))
+                        .map(|(k, _)| (k.clone(), Value::Unknown))
+                        .collect(),
+                ),
+                other => Value::from_json(other),
+            },
+            Json::Array(ma) => match j {
+                Json::Array(a) => Value::List(
+                    a.iter()
+                        .enumerate()
+                        .map(|(i, v)| {
+                            Value::from_json_with_unknown(v, ma.get(i).unwrap_or(&Json::Null))
+                        })
+                        .collect(),
+                ),
+                other => Value::from_json(other),
+            },
+            _ => Value::from_json(j),
+        }
+    }
+
     /// Truthiness for conditions; `None` when the value is not a bool.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
@@ -194,6 +240,26 @@ mod tests {
         assert_eq!(v.to_json(), j);
         assert_eq!(format_number(3.0), "3");
         assert_eq!(format_number(2.5), "2.5");
+    }
+
+    #[test]
+    fn unknowns_survive_the_mask_round_trip() {
+        let v = Value::object([
+            ("id".to_string(), Value::Unknown),
+            ("name".to_string(), Value::str("x")),
+            (
+                "list".to_string(),
+                Value::List(vec![Value::Unknown, Value::str("y")]),
+            ),
+            (
+                "nested".to_string(),
+                Value::object([("a".to_string(), Value::Unknown)]),
+            ),
+        ]);
+        assert_eq!(
+            Value::from_json_with_unknown(&v.to_json(), &v.unknown_mask()),
+            v
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ impl Config {
     pub fn load(dir: &Path) -> Result<Config, Diagnostics> {
         let mut config = Config::default();
         let mut diags = Diagnostics::default();
-        config.load_module(dir, ModulePath::root(), &mut diags, None);
+        config.load_module(&normalize(dir), ModulePath::root(), &mut diags, None);
         if diags.has_errors() {
             Err(diags)
         } else {
@@ -56,7 +56,12 @@ impl Config {
             });
         let mut config = Config::default();
         let mut diags = Diagnostics::default();
-        config.load_module(root, ModulePath::root(), &mut diags, Some(&by_dir));
+        config.load_module(
+            &normalize(root),
+            ModulePath::root(),
+            &mut diags,
+            Some(&by_dir),
+        );
         if diags.has_errors() {
             Err(diags)
         } else {
@@ -159,14 +164,28 @@ pub fn normalize(p: &Path) -> PathBuf {
         match c {
             std::path::Component::CurDir => {}
             std::path::Component::ParentDir => {
-                if !out.pop() {
+                // Pop a normal component; keep leading `..`s.
+                if out.file_name().is_some() {
+                    out.pop();
+                } else {
                     out.push("..");
                 }
             }
             other => out.push(other),
         }
     }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
     out
+}
+
+/// `*.toml` and `*.tf.json` hold configuration; variable files
+/// (`*.tfvars.toml`, `*.tfvars.json`) and hidden files do not.
+pub fn is_config_file_name(name: &str) -> bool {
+    !name.starts_with('.')
+        && !name.contains(".tfvars")
+        && (name.ends_with(".toml") || name.ends_with(".tf.json"))
 }
 
 fn read_module_files(dir: &Path) -> std::io::Result<Vec<(PathBuf, String)>> {

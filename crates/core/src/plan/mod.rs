@@ -10,6 +10,12 @@ use crate::value::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// Terraform lists changes by address text (`local_file.a` before
+/// `module.net...`), with instance keys in numeric order.
+pub fn sort_key(addr: &InstanceAddr) -> (String, crate::addr::InstanceKey) {
+    (addr.resource.to_string(), addr.key.clone())
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     NoOp,

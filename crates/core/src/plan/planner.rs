@@ -626,9 +626,9 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
             }
         }
     }
-    acc.changes.sort_by(|a, b| a.addr.cmp(&b.addr));
+    acc.changes.sort_by_cached_key(|c| super::sort_key(&c.addr));
     acc.changes.dedup_by(|a, b| a.addr == b.addr);
-    acc.drift.sort_by(|a, b| a.addr.cmp(&b.addr));
+    acc.drift.sort_by_cached_key(|c| super::sort_key(&c.addr));
     let mut outputs = Vec::new();
     if opts.mode != PlanMode::Destroy {
         for (name, o) in &engine.config.root().outputs {

@@ -1,0 +1,243 @@
+//! `init`, `validate`, `graph`, `providers`, `import`, `force-unlock`, `version`.
+
+use crate::args::{CommonArgs, ForceUnlockArgs, ImportArgs, VersionArgs};
+use crate::session::{self, CliError, CliResult, Ui};
+use ecspoc_core::addr::{Mode, Target};
+use ecspoc_core::diag::{Diagnostic, Diagnostics};
+use ecspoc_core::engine::each_mode;
+use ecspoc_core::state::Instance;
+use ecspoc_core::state::journal::Record;
+
+pub async fn init(args: CommonArgs) -> CliResult<i32> {
+    let ui = Ui::new(&args);
+    let engine = session::load_engine()?;
+    let backend = session::backend(&engine.config)?;
+    let mut names: Vec<&str> = Vec::new();
+    for m in engine.config.modules.values() {
+        for r in &m.resources {
+            if let Some((p, _)) = engine.providers.resource_schema(r.mode, &r.type_) {
+                names.push(p.source());
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    ui.line(&format!(
+        "Initializing the backend...\n  {}\n",
+        backend.describe()
+    ));
+    ui.line("Initializing provider plugins...");
+    for n in names {
+        ui.line(&format!("- Using built-in {n}"));
+    }
+    ui.line("\necspoc has been successfully initialized!");
+    Ok(0)
+}
+
+pub async fn validate(args: CommonArgs) -> CliResult<i32> {
+    let ui = Ui::new(&args);
+    // Loading builds the graph, which checks references, types and cycles.
+    let result = session::load_engine().and_then(|e| static_checks(&e));
+    match (&result, ui.json) {
+        (Ok(()), true) => ui.line(&serde_json::json!({"format_version": "1.0", "valid": true, "error_count": 0, "warning_count": 0, "diagnostics": []}).to_string()),
+        (Ok(()), false) => ui.line("Success! The configuration is valid."),
+        (Err(CliError::Diagnostics(d)), true) => {
+            let diags: Vec<serde_json::Value> = d.0.iter().map(|x| serde_json::from_str::<serde_json::Value>(&ecspoc_render::ui::diagnostic(x)).map(|v| v["diagnostic"].clone()).unwrap_or_default()).collect();
+            ui.line(&serde_json::json!({"format_version": "1.0", "valid": false, "error_count": d.0.len(), "warning_count": 0, "diagnostics": diags}).to_string());
+            return Ok(1);
+        }
+        _ => {}
+    }
+    result.map(|_| 0)
+}
+
+/// Argument names and required arguments, checked without evaluating anything.
+fn static_checks(engine: &ecspoc_core::engine::Engine) -> CliResult<()> {
+    let mut diags = Diagnostics::default();
+    for m in engine.config.modules.values() {
+        for r in &m.resources {
+            let Some((_, schema)) = engine.providers.resource_schema(r.mode, &r.type_) else {
+                continue;
+            };
+            for (k, ks, _) in &r.body {
+                match schema.attributes.get(k.as_str()) {
+                    None => diags.push(
+                        Diagnostic::error("Unsupported argument")
+                            .with_detail(format!(
+                                "An argument named {k:?} is not expected in {}.",
+                                r.type_
+                            ))
+                            .with_span(ks),
+                    ),
+                    Some(a) if !a.required && !a.optional => diags.push(
+                        Diagnostic::error("Invalid argument")
+                            .with_detail(format!(
+                                "{k:?} is computed by the provider and cannot be set."
+                            ))
+                            .with_span(ks),
+                    ),
+                    _ => {}
+                }
+            }
+            for (name, a) in &schema.attributes {
+                if a.required && !r.body.iter().any(|(k, _, _)| k == name) {
+                    diags.push(Diagnostic::error("Missing required argument").with_detail(format!("The argument {name:?} is required in {}, but no definition was found.", r.type_)).with_span(&r.span));
+                }
+            }
+        }
+    }
+    if diags.has_errors() {
+        Err(diags.into())
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn graph(_: CommonArgs) -> CliResult<i32> {
+    let engine = session::load_engine()?;
+    print!("{}", ecspoc_render::dot::render(&engine.graph));
+    Ok(0)
+}
+
+pub async fn providers(args: CommonArgs) -> CliResult<i32> {
+    let ui = Ui::new(&args);
+    let set = session::providers();
+    if ui.json {
+        let mut doc = serde_json::Map::new();
+        for p in set.iter() {
+            let attrs = |s: &ecspoc_core::provider::ResourceSchema| {
+                serde_json::json!({"block": {"attributes": s.attributes.iter().map(|(n, a)| (n.to_string(), serde_json::json!({
+                    "type": format!("{:?}", a.ty).to_lowercase(), "description": a.description, "required": a.required,
+                    "optional": a.optional, "computed": a.computed, "sensitive": a.sensitive, "force_new": a.force_new,
+                }))).collect::<serde_json::Map<_, _>>(), "description": s.description}})
+            };
+            doc.insert(
+                p.source().to_string(),
+                serde_json::json!({
+                    "resource_schemas": p.schema().resources.iter().map(|(t, s)| (t.to_string(), attrs(s))).collect::<serde_json::Map<_, _>>(),
+                    "data_source_schemas": p.schema().data_sources.iter().map(|(t, s)| (t.to_string(), attrs(s))).collect::<serde_json::Map<_, _>>(),
+                }),
+            );
+        }
+        ui.line(&serde_json::json!({"format_version": "1.0", "provider_schemas": doc}).to_string());
+        return Ok(0);
+    }
+    for p in set.iter() {
+        ui.line(&format!(
+            "provider[{}] (concurrency {})",
+            p.source(),
+            p.concurrency()
+        ));
+        for (kind, types) in [
+            ("resource", &p.schema().resources),
+            ("data", &p.schema().data_sources),
+        ] {
+            for (t, s) in types {
+                ui.line(&format!("  {kind} {t}: {}", s.description));
+                for (n, a) in &s.attributes {
+                    let mut flags = Vec::new();
+                    if a.required {
+                        flags.push("required");
+                    }
+                    if a.optional {
+                        flags.push("optional");
+                    }
+                    if a.computed {
+                        flags.push("computed");
+                    }
+                    if a.force_new {
+                        flags.push("forces replacement");
+                    }
+                    if a.sensitive {
+                        flags.push("sensitive");
+                    }
+                    ui.line(&format!(
+                        "    {n} ({}): {}",
+                        flags.join(", "),
+                        a.description
+                    ));
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub async fn import(args: ImportArgs) -> CliResult<i32> {
+    let ui = Ui::new(&args.common);
+    let engine = session::load_engine()?;
+    let backend = session::backend(&engine.config)?;
+    let addr = match Target::parse(&args.address).map_err(|e| CliError::Message(e.to_string()))? {
+        Target::Instance(i) => i,
+        Target::Resource(r) => r.instance(ecspoc_core::addr::InstanceKey::None),
+        Target::Module(_) => {
+            return session::fail("Import needs a resource address, e.g. aws_vpc.main");
+        }
+    };
+    let Some(r) = engine
+        .resource_config(&addr.resource)
+        .filter(|r| r.mode == Mode::Managed)
+    else {
+        return session::fail(format!(
+            "Configuration for import target does not exist\n\nThe configuration has no resource block for {}. Add one (e.g. [resource.{}.{}]) before importing.",
+            addr.resource, addr.resource.type_, addr.resource.name
+        ));
+    };
+    let (provider, _) = engine.provider_for(&addr.resource.type_, Mode::Managed)?;
+    let _ = session::input_variables(&args.vars)?;
+    session::with_lock(backend.as_ref(), &args.lock, "OperationTypeImport", async || {
+        let mut state = backend.read().await?;
+        if state.instances.contains_key(&addr) {
+            return session::fail(format!("Resource already managed by ecspoc\n\n{addr} is already in state; to import to this address you must first remove it with `ecspoc state rm {addr}`."));
+        }
+        ui.line(&format!("{addr}: Importing from ID {:?}...", args.id));
+        let attrs = provider
+            .import(&addr.resource.type_, &args.id)
+            .await
+            .map_err(|e| CliError::from(Diagnostic::error("Import failed").with_detail(e.describe()).with_address(addr.to_string())))?
+            .ok_or_else(|| CliError::Message(format!("Cannot import non-existent remote object\n\nWhile attempting to import an existing object to {addr}, the provider found no object with ID {:?}.", args.id)))?;
+        let inst = Instance {
+            attributes: attrs,
+            provider: provider.source().to_string(),
+            dependencies: Vec::new(),
+            tainted: false,
+            create_before_destroy: false,
+            schema_version: 0,
+            sensitive_attributes: Vec::new(),
+            each: each_mode(r),
+        };
+        let journal = backend.open_journal(&state)?;
+        journal.append(&Record::put(&addr, &inst))?;
+        state.instances.insert(addr.clone(), inst);
+        backend.write(&mut state).await?;
+        ui.line(&format!("{addr}: Import prepared!\n\nImport successful!\n\nThe resources that were imported are shown above. These resources are now in\nyour ecspoc state and will henceforth be managed by ecspoc."));
+        Ok(0)
+    })
+    .await
+}
+
+pub async fn force_unlock(args: ForceUnlockArgs) -> CliResult<i32> {
+    let engine = session::load_engine()?;
+    let backend = session::backend(&engine.config)?;
+    backend.force_unlock(&args.lock_id).await?;
+    println!("ecspoc state has been successfully unlocked!");
+    Ok(0)
+}
+
+pub fn version(args: VersionArgs) -> CliResult<i32> {
+    let v = env!("CARGO_PKG_VERSION");
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"ecspoc_version": v, "terraform_version": ecspoc_core::state::TERRAFORM_VERSION, "platform": format!("{}_{}", std::env::consts::OS, std::env::consts::ARCH), "provider_selections": {}})
+        );
+    } else {
+        println!(
+            "ecspoc v{v}\n(compatible with Terraform {} state and plan formats)\non {}_{}",
+            ecspoc_core::state::TERRAFORM_VERSION,
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,90 @@
+//! `show` and `output`.
+
+use crate::args::{OutputArgs, ShowArgs};
+use crate::planfile;
+use crate::session::{self, CliResult, Ui};
+use ecspoc_core::value::Value;
+use ecspoc_render::{human, json_plan};
+
+pub async fn show(args: ShowArgs) -> CliResult<i32> {
+    let ui = Ui::new(&args.common);
+    if let Some(file) = &args.planfile {
+        let plan = planfile::read(file)?;
+        if ui.json {
+            let engine = session::engine_from_snapshot(&plan.config_files).ok();
+            let doc = json_plan::render(&plan, engine.as_ref().map(|e| e.config.as_ref()));
+            ui.line(&doc.to_string());
+        } else {
+            ui.out(&human::render_plan(&plan, ui.color));
+        }
+        return Ok(0);
+    }
+    let engine = session::load_engine()?;
+    let backend = session::backend(&engine.config)?;
+    let state = backend.read().await?;
+    if ui.json {
+        ui.line(&json_plan::state_values(&state).to_string());
+        return Ok(0);
+    }
+    if state.is_empty() {
+        ui.line("The state file is empty. No resources are represented.");
+        return Ok(0);
+    }
+    for (addr, inst) in &state.instances {
+        ui.out(&crate::commands::state::render_instance(addr, inst));
+        ui.line("");
+    }
+    if !state.outputs.is_empty() {
+        ui.line("\nOutputs:\n");
+        ui.out(&human::render_outputs(&state.outputs));
+    }
+    Ok(0)
+}
+
+pub async fn output(args: OutputArgs) -> CliResult<i32> {
+    let ui = Ui::new(&args.common);
+    let engine = session::load_engine()?;
+    let backend = session::backend(&engine.config)?;
+    let state = backend.read().await?;
+    match &args.name {
+        Some(name) => {
+            let Some(o) = state.outputs.get(name) else {
+                return session::fail(format!(
+                    "Output {name:?} not found\n\nThe output variable requested could not be found in the state file. If you recently added it to your configuration, be sure to run `ecspoc apply`."
+                ));
+            };
+            if args.raw {
+                match &o.value {
+                    Value::String(_) | Value::Number(_) | Value::Bool(_) => {
+                        ui.out(&o.value.to_template_string().unwrap_or_default())
+                    }
+                    _ => {
+                        return session::fail(
+                            "Unsupported value for raw output: -raw prints only strings, numbers and bools; use -json for other types.",
+                        );
+                    }
+                }
+            } else if ui.json {
+                ui.line(&o.value.to_json().to_string());
+            } else {
+                ui.line(&human::hcl_like(&o.value, 0));
+            }
+        }
+        None if ui.json => {
+            let m: serde_json::Map<String, serde_json::Value> = state
+                .outputs
+                .iter()
+                .map(|(k, o)| (k.clone(), serde_json::json!({"sensitive": o.sensitive, "type": ecspoc_core::state::type_json(&o.value), "value": o.value.to_json()})))
+                .collect();
+            ui.line(&serde_json::to_string_pretty(&m).unwrap_or_default());
+        }
+        None => {
+            if state.outputs.is_empty() {
+                ui.error(&session::CliError::Message("No outputs found\n\nThe state file either has no outputs defined, or all the defined outputs are empty.".into()));
+                return Ok(0);
+            }
+            ui.out(&human::render_outputs(&state.outputs));
+        }
+    }
+    Ok(0)
+}

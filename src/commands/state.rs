@@ -1,0 +1,205 @@
+//! `state list | show | rm | mv | pull | push`.
+
+use crate::args::StateCommand;
+use crate::session::{self, CliError, CliResult, Ui};
+use ecspoc_core::addr::{InstanceAddr, Mode, ModulePath, ResourceAddr, Target};
+use ecspoc_core::state::{Instance, State, StateFile};
+use ecspoc_core::value::Value;
+
+fn parse(a: &str) -> CliResult<Target> {
+    Target::parse(a).map_err(|e| CliError::Message(e.to_string()))
+}
+
+pub fn render_instance(addr: &InstanceAddr, inst: &Instance) -> String {
+    let r = &addr.resource;
+    let kind = if r.mode == Mode::Data {
+        "data"
+    } else {
+        "resource"
+    };
+    let mut out = format!("# {addr}:\n{kind} \"{}\" \"{}\" {{\n", r.type_, r.name);
+    if let Some(m) = inst.attributes.as_map() {
+        let shown: Vec<(&String, &Value)> = m.iter().filter(|(_, v)| !v.is_null()).collect();
+        let width = shown.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (k, v) in shown {
+            let text = if inst.sensitive_attributes.contains(k) {
+                "(sensitive value)".to_string()
+            } else {
+                ecspoc_render::human::hcl_like(v, 4)
+            };
+            out.push_str(&format!("    {k:<width$} = {text}\n"));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+pub async fn run(cmd: StateCommand) -> CliResult<i32> {
+    let ui = Ui::new(&Default::default());
+    let engine = session::load_engine()?;
+    let backend = session::backend(&engine.config)?;
+    match cmd {
+        StateCommand::List { addresses } => {
+            let state = backend.read().await?;
+            let filters = addresses
+                .iter()
+                .map(|a| parse(a))
+                .collect::<CliResult<Vec<_>>>()?;
+            for addr in state.instances.keys() {
+                if filters.is_empty() || filters.iter().any(|f| f.contains(addr)) {
+                    ui.line(&addr.to_string());
+                }
+            }
+        }
+        StateCommand::Show { address } => {
+            let state = backend.read().await?;
+            let t = parse(&address)?;
+            let found: Vec<_> = state.matching(&t).collect();
+            if found.is_empty() {
+                return session::fail(format!(
+                    "No instance found for the given address!\n\nThis command requires that the address references one specific instance; {address} is not in state."
+                ));
+            }
+            for (a, i) in found {
+                ui.out(&render_instance(a, i));
+            }
+        }
+        StateCommand::Rm { addresses, lock } => {
+            let targets = addresses
+                .iter()
+                .map(|a| parse(a))
+                .collect::<CliResult<Vec<_>>>()?;
+            if targets.is_empty() {
+                return session::fail("At least one address is required.");
+            }
+            session::with_lock(backend.as_ref(), &lock, "OperationTypeInvalid", async || {
+                let mut state = backend.read().await?;
+                let gone: Vec<InstanceAddr> = state.instances.keys().filter(|a| targets.iter().any(|t| t.contains(a))).cloned().collect();
+                if gone.is_empty() {
+                    return session::fail("Invalid target address: no matching objects found. To view the available instances, use \"ecspoc state list\".");
+                }
+                for a in &gone {
+                    state.instances.remove(a);
+                    ui.line(&format!("Removed {a}"));
+                }
+                backend.write(&mut state).await?;
+                ui.line(&format!("Successfully removed {} resource instance(s).", gone.len()));
+                Ok(())
+            })
+            .await?;
+        }
+        StateCommand::Mv {
+            source,
+            destination,
+            lock,
+        } => {
+            let (src, dst) = (parse(&source)?, parse(&destination)?);
+            session::with_lock(
+                backend.as_ref(),
+                &lock,
+                "OperationTypeInvalid",
+                async || {
+                    let mut state = backend.read().await?;
+                    let moved = move_addresses(&mut state, &src, &dst)?;
+                    backend.write(&mut state).await?;
+                    ui.line(&format!(
+                        "Move {source:?} to {destination:?}\nSuccessfully moved {moved} object(s)."
+                    ));
+                    Ok(())
+                },
+            )
+            .await?;
+        }
+        StateCommand::Pull => {
+            let state = backend.read().await?;
+            ui.line(&serde_json::to_string_pretty(&state.to_file()).unwrap_or_default());
+        }
+        StateCommand::Push { file, force, lock } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                CliError::Message(format!("Failed to read {}: {e}", file.display()))
+            })?;
+            let sf: StateFile = serde_json::from_str(&text).map_err(|e| {
+                CliError::Message(format!("{} is not a state file: {e}", file.display()))
+            })?;
+            let mut incoming = State::from_file(sf, &file.display().to_string())?;
+            session::with_lock(backend.as_ref(), &lock, "OperationTypeInvalid", async || {
+                let current = backend.read().await?;
+                if !force && !current.is_empty() {
+                    if current.lineage != incoming.lineage {
+                        return session::fail(format!("Failed to write state: cannot import a state with lineage {:?} over unrelated state with lineage {:?}; use -force to overwrite.", incoming.lineage, current.lineage));
+                    }
+                    if incoming.serial < current.serial {
+                        return session::fail(format!("Failed to write state: cannot overwrite existing state with serial {} with a different state that has a lower serial ({}); use -force to overwrite.", current.serial, incoming.serial));
+                    }
+                }
+                if force {
+                    incoming.lineage = current.lineage.clone();
+                }
+                backend.write(&mut incoming).await?;
+                Ok(())
+            })
+            .await?;
+        }
+    }
+    Ok(0)
+}
+
+fn move_addresses(state: &mut State, src: &Target, dst: &Target) -> CliResult<usize> {
+    let matched: Vec<InstanceAddr> = state
+        .instances
+        .keys()
+        .filter(|a| src.contains(a))
+        .cloned()
+        .collect();
+    if matched.is_empty() {
+        return session::fail(
+            "Invalid source address: no objects match it. Use \"ecspoc state list\" to see the addresses in state.",
+        );
+    }
+    let rename = |a: &InstanceAddr| -> CliResult<InstanceAddr> {
+        Ok(match (src, dst) {
+            (Target::Instance(_), Target::Instance(d)) => d.clone(),
+            (Target::Instance(_), Target::Resource(d)) => {
+                d.instance(ecspoc_core::addr::InstanceKey::None)
+            }
+            (Target::Resource(s), Target::Resource(d))
+                if s.type_ == d.type_ && s.mode == d.mode =>
+            {
+                d.instance(a.key.clone())
+            }
+            (Target::Module(s), Target::Module(d)) => {
+                let rest = &a.resource.module.0[s.0.len()..];
+                let module = ModulePath(d.0.iter().chain(rest.iter()).cloned().collect());
+                ResourceAddr {
+                    module,
+                    ..a.resource.clone()
+                }
+                .instance(a.key.clone())
+            }
+            _ => {
+                return session::fail(
+                    "The source and destination must be of the same kind (instance, resource of the same type, or module).",
+                );
+            }
+        })
+    };
+    let mut moves = Vec::new();
+    for a in &matched {
+        let to = rename(a)?;
+        if to.resource.type_ != a.resource.type_ {
+            return session::fail(format!("Cannot move {a} to {to}: resource types differ."));
+        }
+        if state.instances.contains_key(&to) && !matched.contains(&to) {
+            return session::fail(format!(
+                "Cannot move {a} to {to}: the destination already exists."
+            ));
+        }
+        moves.push((a.clone(), to));
+    }
+    for (from, to) in &moves {
+        if let Some(inst) = state.instances.remove(from) {
+            state.instances.insert(to.clone(), inst);
+        }
+    }
+    Ok(moves.len())
+}

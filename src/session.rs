@@ -1,0 +1,342 @@
+//! Glue shared by the commands: where we run, loading configuration and
+//! state, variables, locking, and printing (the only terminal I/O there is).
+
+use crate::args::{CommonArgs, LockArgs, VarArgs};
+use ecspoc_core::backend::{LockInfo, StateStore};
+use ecspoc_core::config::Config;
+use ecspoc_core::diag::{Diagnostic, Diagnostics};
+use ecspoc_core::engine::{Engine, InputValue, InputVariables};
+use ecspoc_core::events::{Event, Observer, now_rfc3339};
+use ecspoc_core::provider::ProviderSet;
+use ecspoc_core::state::StateError;
+use ecspoc_core::state::local::LocalBackend;
+use ecspoc_core::value::Value;
+use ecspoc_render::Color;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Every way a command can fail; each is exit code 1.
+#[derive(Debug)]
+pub enum CliError {
+    Diagnostics(Diagnostics),
+    State(StateError),
+    Message(String),
+}
+
+impl From<Diagnostics> for CliError {
+    fn from(d: Diagnostics) -> Self {
+        CliError::Diagnostics(d)
+    }
+}
+impl From<Diagnostic> for CliError {
+    fn from(d: Diagnostic) -> Self {
+        CliError::Diagnostics(d.into())
+    }
+}
+impl From<StateError> for CliError {
+    fn from(e: StateError) -> Self {
+        CliError::State(e)
+    }
+}
+
+pub type CliResult<T> = Result<T, CliError>;
+
+pub fn fail<T>(msg: impl Into<String>) -> CliResult<T> {
+    Err(CliError::Message(msg.into()))
+}
+
+/// Output settings of one command.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    pub color: Color,
+    pub json: bool,
+}
+
+impl Ui {
+    pub fn new(common: &CommonArgs) -> Ui {
+        let color = if !common.no_color
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::io::stdout().is_terminal()
+        {
+            Color::On
+        } else {
+            Color::Off
+        };
+        Ui {
+            color,
+            json: common.json,
+        }
+    }
+
+    pub fn out(&self, text: &str) {
+        let mut o = std::io::stdout().lock();
+        let _ = o.write_all(text.as_bytes());
+        let _ = o.flush();
+    }
+
+    pub fn line(&self, text: &str) {
+        self.out(&format!("{text}\n"));
+    }
+
+    pub fn error(&self, e: &CliError) {
+        let diags: Vec<Diagnostic> = match e {
+            CliError::Diagnostics(d) => d.0.clone(),
+            CliError::State(s) => {
+                vec![Diagnostic::error(state_summary(s)).with_detail(s.to_string())]
+            }
+            CliError::Message(m) => vec![Diagnostic::error(m.clone())],
+        };
+        for d in diags {
+            if self.json {
+                self.line(&ecspoc_render::ui::diagnostic(&d));
+            } else {
+                let text = d.render();
+                let mut err = std::io::stderr().lock();
+                let label = if d.is_error() {
+                    self.color.paint_error("Error:")
+                } else {
+                    self.color.paint_warning("Warning:")
+                };
+                let body = text.split_once(':').map(|(_, rest)| rest).unwrap_or(&text);
+                let _ = writeln!(err, "\n{label}{body}");
+            }
+        }
+    }
+}
+
+trait Paint {
+    fn paint_error(self, s: &str) -> String;
+    fn paint_warning(self, s: &str) -> String;
+}
+
+impl Paint for Color {
+    fn paint_error(self, s: &str) -> String {
+        if self == Color::On {
+            format!("\x1b[1;31m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn paint_warning(self, s: &str) -> String {
+        if self == Color::On {
+            format!("\x1b[1;33m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+fn state_summary(e: &StateError) -> &'static str {
+    match e {
+        StateError::Locked(_) => "Error acquiring the state lock",
+        StateError::Corrupt { .. } => "Failed to load state",
+        StateError::UnsupportedVersion { .. } => "Unsupported state file format",
+        StateError::Io { .. } => "Failed to read or write state",
+        StateError::Conflict(_) => "State conflict",
+    }
+}
+
+/// Prints engine events as Terraform's progress lines or `-json` messages.
+pub struct Printer {
+    pub ui: Ui,
+}
+
+impl Observer for Printer {
+    fn on(&self, e: Event) {
+        if self.ui.json {
+            self.ui.line(&ecspoc_render::ui::event(&e));
+        } else if let Some(line) = ecspoc_render::ui::human_event(&e) {
+            self.ui.line(&line);
+        }
+    }
+}
+
+pub fn providers() -> ProviderSet {
+    let mut set = ProviderSet::new();
+    ecspoc_builtin::register(&mut set);
+    set
+}
+
+/// The root module folder is the working directory (after -chdir / -e).
+pub fn load_engine() -> CliResult<Arc<Engine>> {
+    let config = Config::load(Path::new("."))?;
+    Ok(Arc::new(Engine::new(
+        config,
+        providers(),
+        PathBuf::from("."),
+    )?))
+}
+
+pub fn engine_from_snapshot(files: &[(PathBuf, String)]) -> CliResult<Arc<Engine>> {
+    let config = Config::load_snapshot(files, Path::new("."))?;
+    Ok(Arc::new(Engine::new(
+        config,
+        providers(),
+        PathBuf::from("."),
+    )?))
+}
+
+pub fn backend(config: &Config) -> CliResult<Box<dyn StateStore>> {
+    match &config.root().backend {
+        None => Ok(Box::new(LocalBackend::new("terraform.tfstate"))),
+        Some(b) if b.kind == "local" => {
+            let path = b
+                .config
+                .get("path")
+                .and_then(|p| p.as_str())
+                .unwrap_or("terraform.tfstate");
+            Ok(Box::new(LocalBackend::new(path)))
+        }
+        Some(b) => Err(Diagnostic::error("Unsupported backend")
+            .with_detail(format!(
+                "The {:?} backend is not available in this build of ecspoc; use the local backend.",
+                b.kind
+            ))
+            .with_span(&b.span)
+            .into()),
+    }
+}
+
+pub fn lock_timeout(args: &LockArgs) -> CliResult<Duration> {
+    ecspoc_builtin::parse_duration(&args.lock_timeout)
+        .map_err(|e| CliError::Message(format!("Invalid -lock-timeout: {e}")))
+}
+
+pub fn lock_info(operation: &str, backend: &dyn StateStore) -> LockInfo {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    LockInfo {
+        id: uuid_like(),
+        operation: operation.into(),
+        info: format!("pid {}", std::process::id()),
+        who: format!("{user}@{host}"),
+        version: env!("CARGO_PKG_VERSION").into(),
+        created: now_rfc3339(),
+        path: backend.describe(),
+    }
+}
+
+fn uuid_like() -> String {
+    // Lock ids only need to be unique among concurrent runs.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{:08x}-{:04x}-{:04x}",
+        (nanos >> 32) as u32,
+        (nanos & 0xffff) as u16,
+        std::process::id() as u16
+    )
+}
+
+/// Run `f` holding the state lock (unless -lock=false); always unlock.
+pub async fn with_lock<T>(
+    backend: &dyn StateStore,
+    args: &LockArgs,
+    operation: &str,
+    f: impl AsyncFnOnce() -> CliResult<T>,
+) -> CliResult<T> {
+    if args.lock {
+        backend
+            .lock(&lock_info(operation, backend), lock_timeout(args)?)
+            .await?;
+    }
+    let r = f().await;
+    if args.lock {
+        backend.unlock().await?;
+    }
+    r
+}
+
+/// Root variables: auto-loaded files, then -var-file and -var in order, TF_VAR_ first.
+pub fn input_variables(args: &VarArgs) -> CliResult<InputVariables> {
+    let mut out = InputVariables::new();
+    for (k, v) in std::env::vars() {
+        if let Some(name) = k.strip_prefix("TF_VAR_") {
+            out.insert(name.to_string(), InputValue::Raw(v));
+        }
+    }
+    let mut files: Vec<PathBuf> = [
+        "terraform.tfvars",
+        "terraform.tfvars.json",
+        "terraform.tfvars.toml",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .filter(|p| p.is_file())
+    .collect();
+    let mut auto: Vec<PathBuf> = std::fs::read_dir(".")
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.to_string_lossy().contains(".auto.tfvars"))
+                .collect()
+        })
+        .unwrap_or_default();
+    auto.sort();
+    files.extend(auto);
+    files.extend(args.var_files.iter().cloned());
+    for f in files {
+        for (k, v) in read_var_file(&f)? {
+            out.insert(k, InputValue::Typed(v));
+        }
+    }
+    for v in &args.vars {
+        let (k, val) = v.split_once('=').ok_or_else(|| {
+            CliError::Message(format!(
+                "Invalid -var option {v:?}: the given -var option must be set to NAME=VALUE"
+            ))
+        })?;
+        out.insert(k.trim().to_string(), InputValue::Raw(val.to_string()));
+    }
+    Ok(out)
+}
+
+fn read_var_file(path: &Path) -> CliResult<Vec<(String, Value)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::Message(format!(
+            "Failed to read variables file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let name = path.to_string_lossy();
+    let bad =
+        |e: String| CliError::Message(format!("Invalid variables file {}: {e}", path.display()));
+    let json: serde_json::Value = if name.ends_with(".json") {
+        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?
+    } else if name.ends_with(".toml") {
+        let t: toml::Table = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        serde_json::to_value(t).map_err(|e| bad(e.to_string()))?
+    } else {
+        hcl::from_str::<serde_json::Value>(&text).map_err(|e| bad(e.to_string()))?
+    };
+    let obj = json
+        .as_object()
+        .ok_or_else(|| bad("the file must hold name = value pairs".into()))?;
+    Ok(obj
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from_json(v)))
+        .collect())
+}
+
+/// Ask on a terminal; refuse where nobody can answer.
+pub fn confirm(question: &str, detail: &str) -> CliResult<bool> {
+    if !std::io::stdin().is_terminal() {
+        return fail(format!(
+            "{question}\n\nNo terminal to answer on: run again with -auto-approve to approve without a prompt."
+        ));
+    }
+    print!(
+        "\n{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Message(e.to_string()))?;
+    Ok(answer.trim() == "yes")
+}
