@@ -228,26 +228,9 @@ mod tests {
     #[test]
     fn one_dash_flags_become_two() {
         let n = normalize(
-            [
-                "ecspoc", "-chdir=x", "plan", "-out=p", "-var", "a=b", "-e", "dev", "--json", "-",
-            ]
-            .map(String::from),
+            ["ecspoc", "-chdir=x", "plan", "-out=p", "-var", "a=b", "-e", "dev", "--json", "-"].map(String::from),
         );
-        assert_eq!(
-            n,
-            vec![
-                "ecspoc",
-                "--chdir=x",
-                "plan",
-                "--out=p",
-                "--var",
-                "a=b",
-                "-e",
-                "dev",
-                "--json",
-                "-"
-            ]
-        );
+        assert_eq!(n, vec!["ecspoc", "--chdir=x", "plan", "--out=p", "--var", "a=b", "-e", "dev", "--json", "-"]);
     }
 
     #[test]
@@ -269,9 +252,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(cli.env.as_deref(), Some("dev"));
-        let Command::Plan(p) = cli.command else {
-            panic!("not a plan")
-        };
+        let Command::Plan(p) = cli.command else { panic!("not a plan") };
         assert!(!p.refresh && p.detailed_exitcode);
         assert_eq!(p.target, vec!["a.b", "c.d"]);
         assert_eq!(p.lock.lock_timeout, "3s");

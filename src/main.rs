@@ -19,10 +19,7 @@ fn main() {
             std::process::exit(if e.use_stderr() { 1 } else { 0 });
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("Error: cannot start the async runtime: {e}");
@@ -44,15 +41,10 @@ fn json_flag(c: &Command) -> bool {
 }
 
 async fn run(cli: Cli) -> i32 {
-    let ui = Ui {
-        color: ecspoc_render::Color::Off,
-        json: json_flag(&cli.command),
-    };
+    let ui = Ui { color: ecspoc_render::Color::Off, json: json_flag(&cli.command) };
     let dir = match (&cli.chdir, &cli.env) {
         (Some(_), Some(_)) => {
-            ui.error(&CliError::Message(
-                "Use -chdir=DIR or -e NAME, not both.".into(),
-            ));
+            ui.error(&CliError::Message("Use -chdir=DIR or -e NAME, not both.".into()));
             return 1;
         }
         (Some(d), None) => Some(d.clone()),
@@ -62,11 +54,8 @@ async fn run(cli: Cli) -> i32 {
     if let Some(dir) = dir
         && let Err(e) = std::env::set_current_dir(&dir)
     {
-        let hint = if cli.env.is_some() {
-            " (-e NAME looks for environments/NAME under the current folder)"
-        } else {
-            ""
-        };
+        let hint =
+            if cli.env.is_some() { " (-e NAME looks for environments/NAME under the current folder)" } else { "" };
         ui.error(&CliError::Message(format!(
             "Error handling -chdir option: cannot change to {}: {e}{hint}",
             dir.display()

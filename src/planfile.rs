@@ -28,12 +28,7 @@ fn bad(msg: impl Into<String>) -> CliError {
 }
 
 fn action_from(actions: &Json) -> CliResult<Action> {
-    let v: Vec<&str> = actions
-        .as_array()
-        .ok_or_else(|| bad("actions"))?
-        .iter()
-        .filter_map(Json::as_str)
-        .collect();
+    let v: Vec<&str> = actions.as_array().ok_or_else(|| bad("actions"))?.iter().filter_map(Json::as_str).collect();
     Ok(match v.as_slice() {
         ["no-op"] => Action::NoOp,
         ["create"] => Action::Create,
@@ -61,15 +56,8 @@ fn change_from_json(j: &Json) -> CliResult<ResourceChange> {
             None => Value::from_json(v),
         }),
     };
-    let after = if change["after"].is_null()
-        && change["after_unknown"]
-            .as_object()
-            .is_some_and(|m| !m.is_empty())
-    {
-        Some(Value::from_json_with_unknown(
-            &Json::Null,
-            &change["after_unknown"],
-        ))
+    let after = if change["after"].is_null() && change["after_unknown"].as_object().is_some_and(|m| !m.is_empty()) {
+        Some(Value::from_json_with_unknown(&Json::Null, &change["after_unknown"]))
     } else {
         value("after", Some(&change["after_unknown"]))
     };
@@ -79,14 +67,7 @@ fn change_from_json(j: &Json) -> CliResult<ResourceChange> {
     };
     let e = &j["ecspoc"];
     let strings = |v: &Json| {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Json::as_str)
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default()
+        v.as_array().map(|a| a.iter().filter_map(Json::as_str).map(String::from).collect()).unwrap_or_default()
     };
     Ok(ResourceChange {
         addr,
@@ -97,11 +78,7 @@ fn change_from_json(j: &Json) -> CliResult<ResourceChange> {
         after,
         replace_paths: change["replace_paths"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|p| p[0].as_str().map(String::from))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|p| p[0].as_str().map(String::from)).collect())
             .unwrap_or_default(),
         sensitive: strings(&e["sensitive"]),
         dependencies: strings(&e["dependencies"]),
@@ -127,41 +104,23 @@ pub fn write(path: &Path, plan: &Plan) -> CliResult<()> {
         "prior_state": plan.prior_state.to_file(),
     });
     let text = serde_json::to_string(&doc).map_err(|e| CliError::Message(e.to_string()))?;
-    std::fs::write(path, text).map_err(|e| {
-        CliError::Message(format!(
-            "Failed to write the plan file {}: {e}",
-            path.display()
-        ))
-    })
+    std::fs::write(path, text)
+        .map_err(|e| CliError::Message(format!("Failed to write the plan file {}: {e}", path.display())))
 }
 
 pub fn read(path: &Path) -> CliResult<Plan> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::Message(format!(
-            "Failed to read the plan file {}: {e}",
-            path.display()
-        ))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Message(format!("Failed to read the plan file {}: {e}", path.display())))?;
     let doc: Json = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     if doc["ecspoc_plan_format"].as_u64() != Some(FORMAT) {
-        return Err(bad(
-            "it was not written by this version of ecspoc (plan format differs)",
-        ));
+        return Err(bad("it was not written by this version of ecspoc (plan format differs)"));
     }
-    let mode: PlanMode =
-        serde_json::from_value(doc["mode"].clone()).map_err(|e| bad(e.to_string()))?;
-    let state_file: StateFile =
-        serde_json::from_value(doc["prior_state"].clone()).map_err(|e| bad(e.to_string()))?;
+    let mode: PlanMode = serde_json::from_value(doc["mode"].clone()).map_err(|e| bad(e.to_string()))?;
+    let state_file: StateFile = serde_json::from_value(doc["prior_state"].clone()).map_err(|e| bad(e.to_string()))?;
     let prior_state = State::from_file(state_file, &path.display().to_string())?;
     let list = |k: &str| doc[k].as_array().cloned().unwrap_or_default();
-    let changes = list("changes")
-        .iter()
-        .map(change_from_json)
-        .collect::<CliResult<Vec<_>>>()?;
-    let drift = list("drift")
-        .iter()
-        .map(change_from_json)
-        .collect::<CliResult<Vec<_>>>()?;
+    let changes = list("changes").iter().map(change_from_json).collect::<CliResult<Vec<_>>>()?;
+    let drift = list("drift").iter().map(change_from_json).collect::<CliResult<Vec<_>>>()?;
     let outputs = list("outputs")
         .iter()
         .map(|o| OutputChange {
@@ -174,14 +133,7 @@ pub fn read(path: &Path) -> CliResult<Plan> {
     let variables = doc["variables"]
         .as_object()
         .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        Value::from_json_with_unknown(&v["value"], &v["unknown"]),
-                    )
-                })
-                .collect()
+            m.iter().map(|(k, v)| (k.clone(), Value::from_json_with_unknown(&v["value"], &v["unknown"]))).collect()
         })
         .unwrap_or_default();
     let config_files: Vec<(PathBuf, String)> =
@@ -195,10 +147,7 @@ pub fn read(path: &Path) -> CliResult<Plan> {
         base_serial: doc["base_serial"].as_u64().unwrap_or(0),
         prior_state,
         warnings: Vec::new(),
-        targets: list("targets")
-            .iter()
-            .filter_map(|t| t.as_str().map(String::from))
-            .collect(),
+        targets: list("targets").iter().filter_map(|t| t.as_str().map(String::from)).collect(),
         config_files,
         timestamp: doc["timestamp"].as_str().unwrap_or_default().to_string(),
     })

@@ -56,18 +56,12 @@ pub struct Ui {
 
 impl Ui {
     pub fn new(common: &CommonArgs) -> Ui {
-        let color = if !common.no_color
-            && std::env::var_os("NO_COLOR").is_none()
-            && std::io::stdout().is_terminal()
-        {
+        let color = if !common.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal() {
             Color::On
         } else {
             Color::Off
         };
-        Ui {
-            color,
-            json: common.json,
-        }
+        Ui { color, json: common.json }
     }
 
     pub fn out(&self, text: &str) {
@@ -94,11 +88,8 @@ impl Ui {
             } else {
                 let text = d.render();
                 let mut err = std::io::stderr().lock();
-                let label = if d.is_error() {
-                    self.color.paint_error("Error:")
-                } else {
-                    self.color.paint_warning("Warning:")
-                };
+                let label =
+                    if d.is_error() { self.color.paint_error("Error:") } else { self.color.paint_warning("Warning:") };
                 let body = text.split_once(':').map(|(_, rest)| rest).unwrap_or(&text);
                 let _ = writeln!(err, "\n{label}{body}");
             }
@@ -113,18 +104,10 @@ trait Paint {
 
 impl Paint for Color {
     fn paint_error(self, s: &str) -> String {
-        if self == Color::On {
-            format!("\x1b[1;31m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+        if self == Color::On { format!("\x1b[1;31m{s}\x1b[0m") } else { s.to_string() }
     }
     fn paint_warning(self, s: &str) -> String {
-        if self == Color::On {
-            format!("\x1b[1;33m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+        if self == Color::On { format!("\x1b[1;33m{s}\x1b[0m") } else { s.to_string() }
     }
 }
 
@@ -162,31 +145,19 @@ pub fn providers() -> ProviderSet {
 /// The root module folder is the working directory (after -chdir / -e).
 pub fn load_engine() -> CliResult<Arc<Engine>> {
     let config = Config::load(Path::new("."))?;
-    Ok(Arc::new(Engine::new(
-        config,
-        providers(),
-        PathBuf::from("."),
-    )?))
+    Ok(Arc::new(Engine::new(config, providers(), PathBuf::from("."))?))
 }
 
 pub fn engine_from_snapshot(files: &[(PathBuf, String)]) -> CliResult<Arc<Engine>> {
     let config = Config::load_snapshot(files, Path::new("."))?;
-    Ok(Arc::new(Engine::new(
-        config,
-        providers(),
-        PathBuf::from("."),
-    )?))
+    Ok(Arc::new(Engine::new(config, providers(), PathBuf::from("."))?))
 }
 
 pub fn backend(config: &Config) -> CliResult<Box<dyn StateStore>> {
     match &config.root().backend {
         None => Ok(Box::new(LocalBackend::new("terraform.tfstate"))),
         Some(b) if b.kind == "local" => {
-            let path = b
-                .config
-                .get("path")
-                .and_then(|p| p.as_str())
-                .unwrap_or("terraform.tfstate");
+            let path = b.config.get("path").and_then(|p| p.as_str()).unwrap_or("terraform.tfstate");
             Ok(Box::new(LocalBackend::new(path)))
         }
         Some(b) => Err(Diagnostic::error("Unsupported backend")
@@ -222,16 +193,8 @@ pub fn lock_info(operation: &str, backend: &dyn StateStore) -> LockInfo {
 
 fn uuid_like() -> String {
     // Lock ids only need to be unique among concurrent runs.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!(
-        "{:08x}-{:04x}-{:04x}",
-        (nanos >> 32) as u32,
-        (nanos & 0xffff) as u16,
-        std::process::id() as u16
-    )
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{:08x}-{:04x}-{:04x}", (nanos >> 32) as u32, (nanos & 0xffff) as u16, std::process::id() as u16)
 }
 
 /// Run `f` holding the state lock (unless -lock=false); always unlock.
@@ -242,9 +205,7 @@ pub async fn with_lock<T>(
     f: impl AsyncFnOnce() -> CliResult<T>,
 ) -> CliResult<T> {
     if args.lock {
-        backend
-            .lock(&lock_info(operation, backend), lock_timeout(args)?)
-            .await?;
+        backend.lock(&lock_info(operation, backend), lock_timeout(args)?).await?;
     }
     let r = f().await;
     if args.lock {
@@ -261,15 +222,11 @@ pub fn input_variables(args: &VarArgs) -> CliResult<InputVariables> {
             out.insert(name.to_string(), InputValue::Raw(v));
         }
     }
-    let mut files: Vec<PathBuf> = [
-        "terraform.tfvars",
-        "terraform.tfvars.json",
-        "terraform.tfvars.toml",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .filter(|p| p.is_file())
-    .collect();
+    let mut files: Vec<PathBuf> = ["terraform.tfvars", "terraform.tfvars.json", "terraform.tfvars.toml"]
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .collect();
     let mut auto: Vec<PathBuf> = std::fs::read_dir(".")
         .map(|d| {
             d.filter_map(|e| e.ok().map(|e| e.path()))
@@ -287,9 +244,7 @@ pub fn input_variables(args: &VarArgs) -> CliResult<InputVariables> {
     }
     for v in &args.vars {
         let (k, val) = v.split_once('=').ok_or_else(|| {
-            CliError::Message(format!(
-                "Invalid -var option {v:?}: the given -var option must be set to NAME=VALUE"
-            ))
+            CliError::Message(format!("Invalid -var option {v:?}: the given -var option must be set to NAME=VALUE"))
         })?;
         out.insert(k.trim().to_string(), InputValue::Raw(val.to_string()));
     }
@@ -297,15 +252,10 @@ pub fn input_variables(args: &VarArgs) -> CliResult<InputVariables> {
 }
 
 fn read_var_file(path: &Path) -> CliResult<Vec<(String, Value)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::Message(format!(
-            "Failed to read variables file {}: {e}",
-            path.display()
-        ))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Message(format!("Failed to read variables file {}: {e}", path.display())))?;
     let name = path.to_string_lossy();
-    let bad =
-        |e: String| CliError::Message(format!("Invalid variables file {}: {e}", path.display()));
+    let bad = |e: String| CliError::Message(format!("Invalid variables file {}: {e}", path.display()));
     let json: serde_json::Value = if name.ends_with(".json") {
         serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?
     } else if name.ends_with(".toml") {
@@ -314,13 +264,8 @@ fn read_var_file(path: &Path) -> CliResult<Vec<(String, Value)>> {
     } else {
         hcl::from_str::<serde_json::Value>(&text).map_err(|e| bad(e.to_string()))?
     };
-    let obj = json
-        .as_object()
-        .ok_or_else(|| bad("the file must hold name = value pairs".into()))?;
-    Ok(obj
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::from_json(v)))
-        .collect())
+    let obj = json.as_object().ok_or_else(|| bad("the file must hold name = value pairs".into()))?;
+    Ok(obj.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
 }
 
 /// Ask on a terminal; refuse where nobody can answer.
@@ -330,13 +275,9 @@ pub fn confirm(question: &str, detail: &str) -> CliResult<bool> {
             "{question}\n\nNo terminal to answer on: run again with -auto-approve to approve without a prompt."
         ));
     }
-    print!(
-        "\n{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-    );
+    print!("\n{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|e| CliError::Message(e.to_string()))?;
+    std::io::stdin().read_line(&mut answer).map_err(|e| CliError::Message(e.to_string()))?;
     Ok(answer.trim() == "yes")
 }

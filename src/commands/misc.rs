@@ -3,7 +3,7 @@
 use crate::args::{CommonArgs, ForceUnlockArgs, ImportArgs, VersionArgs};
 use crate::session::{self, CliError, CliResult, Ui};
 use ecspoc_core::addr::{Mode, Target};
-use ecspoc_core::diag::{Diagnostic, Diagnostics};
+use ecspoc_core::diag::Diagnostic;
 use ecspoc_core::engine::each_mode;
 use ecspoc_core::state::Instance;
 use ecspoc_core::state::journal::Record;
@@ -22,10 +22,7 @@ pub async fn init(args: CommonArgs) -> CliResult<i32> {
     }
     names.sort();
     names.dedup();
-    ui.line(&format!(
-        "Initializing the backend...\n  {}\n",
-        backend.describe()
-    ));
+    ui.line(&format!("Initializing the backend...\n  {}\n", backend.describe()));
     ui.line("Initializing provider plugins...");
     for n in names {
         ui.line(&format!("- Using built-in {n}"));
@@ -36,8 +33,8 @@ pub async fn init(args: CommonArgs) -> CliResult<i32> {
 
 pub async fn validate(args: CommonArgs) -> CliResult<i32> {
     let ui = Ui::new(&args);
-    // Loading builds the graph, which checks references, types and cycles.
-    let result = session::load_engine().and_then(|e| static_checks(&e));
+    // Loading checks arguments against schemas, references, types and cycles.
+    let result = session::load_engine().map(|_| ());
     match (&result, ui.json) {
         (Ok(()), true) => ui.line(&serde_json::json!({"format_version": "1.0", "valid": true, "error_count": 0, "warning_count": 0, "diagnostics": []}).to_string()),
         (Ok(()), false) => ui.line("Success! The configuration is valid."),
@@ -49,48 +46,6 @@ pub async fn validate(args: CommonArgs) -> CliResult<i32> {
         _ => {}
     }
     result.map(|_| 0)
-}
-
-/// Argument names and required arguments, checked without evaluating anything.
-fn static_checks(engine: &ecspoc_core::engine::Engine) -> CliResult<()> {
-    let mut diags = Diagnostics::default();
-    for m in engine.config.modules.values() {
-        for r in &m.resources {
-            let Some((_, schema)) = engine.providers.resource_schema(r.mode, &r.type_) else {
-                continue;
-            };
-            for (k, ks, _) in &r.body {
-                match schema.attributes.get(k.as_str()) {
-                    None => diags.push(
-                        Diagnostic::error("Unsupported argument")
-                            .with_detail(format!(
-                                "An argument named {k:?} is not expected in {}.",
-                                r.type_
-                            ))
-                            .with_span(ks),
-                    ),
-                    Some(a) if !a.required && !a.optional => diags.push(
-                        Diagnostic::error("Invalid argument")
-                            .with_detail(format!(
-                                "{k:?} is computed by the provider and cannot be set."
-                            ))
-                            .with_span(ks),
-                    ),
-                    _ => {}
-                }
-            }
-            for (name, a) in &schema.attributes {
-                if a.required && !r.body.iter().any(|(k, _, _)| k == name) {
-                    diags.push(Diagnostic::error("Missing required argument").with_detail(format!("The argument {name:?} is required in {}, but no definition was found.", r.type_)).with_span(&r.span));
-                }
-            }
-        }
-    }
-    if diags.has_errors() {
-        Err(diags.into())
-    } else {
-        Ok(())
-    }
 }
 
 pub async fn graph(_: CommonArgs) -> CliResult<i32> {
@@ -123,15 +78,8 @@ pub async fn providers(args: CommonArgs) -> CliResult<i32> {
         return Ok(0);
     }
     for p in set.iter() {
-        ui.line(&format!(
-            "provider[{}] (concurrency {})",
-            p.source(),
-            p.concurrency()
-        ));
-        for (kind, types) in [
-            ("resource", &p.schema().resources),
-            ("data", &p.schema().data_sources),
-        ] {
+        ui.line(&format!("provider[{}] (concurrency {})", p.source(), p.concurrency()));
+        for (kind, types) in [("resource", &p.schema().resources), ("data", &p.schema().data_sources)] {
             for (t, s) in types {
                 ui.line(&format!("  {kind} {t}: {}", s.description));
                 for (n, a) in &s.attributes {
@@ -151,11 +99,7 @@ pub async fn providers(args: CommonArgs) -> CliResult<i32> {
                     if a.sensitive {
                         flags.push("sensitive");
                     }
-                    ui.line(&format!(
-                        "    {n} ({}): {}",
-                        flags.join(", "),
-                        a.description
-                    ));
+                    ui.line(&format!("    {n} ({}): {}", flags.join(", "), a.description));
                 }
             }
         }
@@ -174,10 +118,7 @@ pub async fn import(args: ImportArgs) -> CliResult<i32> {
             return session::fail("Import needs a resource address, e.g. aws_vpc.main");
         }
     };
-    let Some(r) = engine
-        .resource_config(&addr.resource)
-        .filter(|r| r.mode == Mode::Managed)
-    else {
+    let Some(r) = engine.resource_config(&addr.resource).filter(|r| r.mode == Mode::Managed) else {
         return session::fail(format!(
             "Configuration for import target does not exist\n\nThe configuration has no resource block for {}. Add one (e.g. [resource.{}.{}]) before importing.",
             addr.resource, addr.resource.type_, addr.resource.name

@@ -17,9 +17,7 @@ fn plan_options(args: &PlanArgs, destroy: bool) -> CliResult<PlanOptions> {
     let targets = args
         .target
         .iter()
-        .map(|t| {
-            Target::parse(t).map_err(|e| CliError::Message(format!("Invalid target address: {e}")))
-        })
+        .map(|t| Target::parse(t).map_err(|e| CliError::Message(format!("Invalid target address: {e}"))))
         .collect::<CliResult<Vec<_>>>()?;
     let replace = args
         .replace
@@ -27,9 +25,9 @@ fn plan_options(args: &PlanArgs, destroy: bool) -> CliResult<PlanOptions> {
         .map(|t| match Target::parse(t) {
             Ok(Target::Instance(i)) => Ok(i),
             Ok(Target::Resource(r)) => Ok(r.instance(ecspoc_core::addr::InstanceKey::None)),
-            Ok(Target::Module(_)) => Err(CliError::Message(format!(
-                "Invalid -replace address {t:?}: name a resource instance"
-            ))),
+            Ok(Target::Module(_)) => {
+                Err(CliError::Message(format!("Invalid -replace address {t:?}: name a resource instance")))
+            }
             Err(e) => Err(CliError::Message(format!("Invalid -replace address: {e}"))),
         })
         .collect::<CliResult<Vec<InstanceAddr>>>()?;
@@ -53,12 +51,7 @@ fn plan_options(args: &PlanArgs, destroy: bool) -> CliResult<PlanOptions> {
     })
 }
 
-async fn make_plan(
-    engine: &Arc<Engine>,
-    backend: &dyn StateStore,
-    opts: PlanOptions,
-    ui: Ui,
-) -> CliResult<Plan> {
+async fn make_plan(engine: &Arc<Engine>, backend: &dyn StateStore, opts: PlanOptions, ui: Ui) -> CliResult<Plan> {
     let state = backend.read().await?;
     if ui.json {
         ui.line(&ecspoc_render::ui::version());
@@ -81,12 +74,9 @@ pub async fn plan(args: PlanArgs) -> CliResult<i32> {
     let engine = session::load_engine()?;
     let backend = session::backend(&engine.config)?;
     let opts = plan_options(&args, false)?;
-    let plan = session::with_lock(
-        backend.as_ref(),
-        &args.lock,
-        "OperationTypePlan",
-        async || make_plan(&engine, backend.as_ref(), opts, ui).await,
-    )
+    let plan = session::with_lock(backend.as_ref(), &args.lock, "OperationTypePlan", async || {
+        make_plan(&engine, backend.as_ref(), opts, ui).await
+    })
     .await?;
     if let Some(out) = &args.out {
         planfile::write(out, &plan)?;
@@ -94,11 +84,7 @@ pub async fn plan(args: PlanArgs) -> CliResult<i32> {
             ui.line(&format!("\n{}\n\nSaved the plan to: {}\n\nTo perform exactly these actions, run the following command to apply:\n    ecspoc apply {:?}", "─".repeat(77), out.display(), out.display().to_string()));
         }
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
-        2
-    } else {
-        0
-    })
+    Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
 }
 
 pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
@@ -122,11 +108,8 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
         let plan = planfile::read(file)?;
         let engine = session::engine_from_snapshot(&plan.config_files)?;
         let backend = session::backend(&engine.config)?;
-        let inputs: InputVariables = plan
-            .variables
-            .iter()
-            .map(|(k, v)| (k.clone(), InputValue::Typed(v.clone())))
-            .collect();
+        let inputs: InputVariables =
+            plan.variables.iter().map(|(k, v)| (k.clone(), InputValue::Typed(v.clone()))).collect();
         return session::with_lock(backend.as_ref(), &args.plan.lock, "OperationTypeApply", async || {
             let state = backend.read().await?;
             if state.lineage != plan.prior_state.lineage || state.serial != plan.base_serial {
@@ -143,22 +126,24 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
     let backend = session::backend(&engine.config)?;
     let opts = plan_options(&args.plan, destroy)?;
     let inputs = opts.inputs.clone();
-    let op = if destroy {
-        "OperationTypeDestroy"
-    } else {
-        "OperationTypeApply"
-    };
+    let op = if destroy { "OperationTypeDestroy" } else { "OperationTypeApply" };
     session::with_lock(backend.as_ref(), &args.plan.lock, op, async || {
         let plan = make_plan(&engine, backend.as_ref(), opts, ui).await?;
         if !plan.has_changes() {
             if !ui.json {
-                ui.line(&format!("\n{} complete! Resources: 0 added, 0 changed, 0 destroyed.", if destroy { "Destroy" } else { "Apply" }));
+                ui.line(&format!(
+                    "\n{} complete! Resources: 0 added, 0 changed, 0 destroyed.",
+                    if destroy { "Destroy" } else { "Apply" }
+                ));
             }
             return Ok(0);
         }
         if !args.auto_approve && !ui.json {
             let (q, d) = if destroy {
-                ("Do you really want to destroy all resources?", "ecspoc will destroy all your managed infrastructure, as shown above.\n  There is no undo.")
+                (
+                    "Do you really want to destroy all resources?",
+                    "ecspoc will destroy all your managed infrastructure, as shown above.\n  There is no undo.",
+                )
             } else {
                 ("Do you want to perform these actions?", "ecspoc will perform the actions described above.")
             };
@@ -185,33 +170,13 @@ async fn run_apply(
     stop: Arc<AtomicBool>,
     ui: Ui,
 ) -> CliResult<i32> {
-    let journal: Arc<dyn ecspoc_core::state::journal::JournalSink> =
-        Arc::from(backend.open_journal(&state)?);
+    let journal: Arc<dyn ecspoc_core::state::journal::JournalSink> = Arc::from(backend.open_journal(&state)?);
     if !ui.json {
         ui.line("");
     }
-    let opts = ApplyOptions {
-        parallelism: args.plan.parallelism.max(1),
-        inputs,
-        stop,
-        ..ApplyOptions::default()
-    };
-    let ApplyOutcome {
-        mut state,
-        diags,
-        added,
-        changed,
-        destroyed,
-        interrupted,
-    } = ecspoc_core::apply::apply(
-        engine.clone(),
-        plan,
-        state,
-        journal,
-        opts,
-        Arc::new(Printer { ui }),
-    )
-    .await;
+    let opts = ApplyOptions { parallelism: args.plan.parallelism.max(1), inputs, stop, ..ApplyOptions::default() };
+    let ApplyOutcome { mut state, diags, added, changed, destroyed, interrupted } =
+        ecspoc_core::apply::apply(engine.clone(), plan, state, journal, opts, Arc::new(Printer { ui })).await;
     // Persist whatever succeeded, even when something failed.
     backend.write(&mut state).await?;
     if !diags.is_empty() || interrupted {
@@ -233,10 +198,7 @@ async fn run_apply(
         ui.line(&ecspoc_render::ui::outputs(&state.outputs));
     } else {
         if destroy {
-            ui.line(&format!(
-                "\n{} Resources: {destroyed} destroyed.",
-                ui.color_bold_green("Destroy complete!")
-            ));
+            ui.line(&format!("\n{} Resources: {destroyed} destroyed.", ui.color_bold_green("Destroy complete!")));
         } else {
             ui.line(&format!(
                 "\n{} Resources: {added} added, {changed} changed, {destroyed} destroyed.",
@@ -253,10 +215,6 @@ async fn run_apply(
 
 impl Ui {
     fn color_bold_green(&self, s: &str) -> String {
-        if self.color == ecspoc_render::Color::On {
-            format!("\x1b[1;32m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+        if self.color == ecspoc_render::Color::On { format!("\x1b[1;32m{s}\x1b[0m") } else { s.to_string() }
     }
 }

@@ -12,11 +12,7 @@ fn parse(a: &str) -> CliResult<Target> {
 
 pub fn render_instance(addr: &InstanceAddr, inst: &Instance) -> String {
     let r = &addr.resource;
-    let kind = if r.mode == Mode::Data {
-        "data"
-    } else {
-        "resource"
-    };
+    let kind = if r.mode == Mode::Data { "data" } else { "resource" };
     let mut out = format!("# {addr}:\n{kind} \"{}\" \"{}\" {{\n", r.type_, r.name);
     if let Some(m) = inst.attributes.as_map() {
         let shown: Vec<(&String, &Value)> = m.iter().filter(|(_, v)| !v.is_null()).collect();
@@ -41,10 +37,7 @@ pub async fn run(cmd: StateCommand) -> CliResult<i32> {
     match cmd {
         StateCommand::List { addresses } => {
             let state = backend.read().await?;
-            let filters = addresses
-                .iter()
-                .map(|a| parse(a))
-                .collect::<CliResult<Vec<_>>>()?;
+            let filters = addresses.iter().map(|a| parse(a)).collect::<CliResult<Vec<_>>>()?;
             for addr in state.instances.keys() {
                 if filters.is_empty() || filters.iter().any(|f| f.contains(addr)) {
                     ui.line(&addr.to_string());
@@ -65,10 +58,7 @@ pub async fn run(cmd: StateCommand) -> CliResult<i32> {
             }
         }
         StateCommand::Rm { addresses, lock } => {
-            let targets = addresses
-                .iter()
-                .map(|a| parse(a))
-                .collect::<CliResult<Vec<_>>>()?;
+            let targets = addresses.iter().map(|a| parse(a)).collect::<CliResult<Vec<_>>>()?;
             if targets.is_empty() {
                 return session::fail("At least one address is required.");
             }
@@ -88,26 +78,15 @@ pub async fn run(cmd: StateCommand) -> CliResult<i32> {
             })
             .await?;
         }
-        StateCommand::Mv {
-            source,
-            destination,
-            lock,
-        } => {
+        StateCommand::Mv { source, destination, lock } => {
             let (src, dst) = (parse(&source)?, parse(&destination)?);
-            session::with_lock(
-                backend.as_ref(),
-                &lock,
-                "OperationTypeInvalid",
-                async || {
-                    let mut state = backend.read().await?;
-                    let moved = move_addresses(&mut state, &src, &dst)?;
-                    backend.write(&mut state).await?;
-                    ui.line(&format!(
-                        "Move {source:?} to {destination:?}\nSuccessfully moved {moved} object(s)."
-                    ));
-                    Ok(())
-                },
-            )
+            session::with_lock(backend.as_ref(), &lock, "OperationTypeInvalid", async || {
+                let mut state = backend.read().await?;
+                let moved = move_addresses(&mut state, &src, &dst)?;
+                backend.write(&mut state).await?;
+                ui.line(&format!("Move {source:?} to {destination:?}\nSuccessfully moved {moved} object(s)."));
+                Ok(())
+            })
             .await?;
         }
         StateCommand::Pull => {
@@ -115,12 +94,10 @@ pub async fn run(cmd: StateCommand) -> CliResult<i32> {
             ui.line(&serde_json::to_string_pretty(&state.to_file()).unwrap_or_default());
         }
         StateCommand::Push { file, force, lock } => {
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                CliError::Message(format!("Failed to read {}: {e}", file.display()))
-            })?;
-            let sf: StateFile = serde_json::from_str(&text).map_err(|e| {
-                CliError::Message(format!("{} is not a state file: {e}", file.display()))
-            })?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| CliError::Message(format!("Failed to read {}: {e}", file.display())))?;
+            let sf: StateFile = serde_json::from_str(&text)
+                .map_err(|e| CliError::Message(format!("{} is not a state file: {e}", file.display())))?;
             let mut incoming = State::from_file(sf, &file.display().to_string())?;
             session::with_lock(backend.as_ref(), &lock, "OperationTypeInvalid", async || {
                 let current = backend.read().await?;
@@ -145,12 +122,7 @@ pub async fn run(cmd: StateCommand) -> CliResult<i32> {
 }
 
 fn move_addresses(state: &mut State, src: &Target, dst: &Target) -> CliResult<usize> {
-    let matched: Vec<InstanceAddr> = state
-        .instances
-        .keys()
-        .filter(|a| src.contains(a))
-        .cloned()
-        .collect();
+    let matched: Vec<InstanceAddr> = state.instances.keys().filter(|a| src.contains(a)).cloned().collect();
     if matched.is_empty() {
         return session::fail(
             "Invalid source address: no objects match it. Use \"ecspoc state list\" to see the addresses in state.",
@@ -159,22 +131,14 @@ fn move_addresses(state: &mut State, src: &Target, dst: &Target) -> CliResult<us
     let rename = |a: &InstanceAddr| -> CliResult<InstanceAddr> {
         Ok(match (src, dst) {
             (Target::Instance(_), Target::Instance(d)) => d.clone(),
-            (Target::Instance(_), Target::Resource(d)) => {
-                d.instance(ecspoc_core::addr::InstanceKey::None)
-            }
-            (Target::Resource(s), Target::Resource(d))
-                if s.type_ == d.type_ && s.mode == d.mode =>
-            {
+            (Target::Instance(_), Target::Resource(d)) => d.instance(ecspoc_core::addr::InstanceKey::None),
+            (Target::Resource(s), Target::Resource(d)) if s.type_ == d.type_ && s.mode == d.mode => {
                 d.instance(a.key.clone())
             }
             (Target::Module(s), Target::Module(d)) => {
                 let rest = &a.resource.module.0[s.0.len()..];
                 let module = ModulePath(d.0.iter().chain(rest.iter()).cloned().collect());
-                ResourceAddr {
-                    module,
-                    ..a.resource.clone()
-                }
-                .instance(a.key.clone())
+                ResourceAddr { module, ..a.resource.clone() }.instance(a.key.clone())
             }
             _ => {
                 return session::fail(
@@ -190,9 +154,7 @@ fn move_addresses(state: &mut State, src: &Target, dst: &Target) -> CliResult<us
             return session::fail(format!("Cannot move {a} to {to}: resource types differ."));
         }
         if state.instances.contains_key(&to) && !matched.contains(&to) {
-            return session::fail(format!(
-                "Cannot move {a} to {to}: the destination already exists."
-            ));
+            return session::fail(format!("Cannot move {a} to {to}: the destination already exists."));
         }
         moves.push((a.clone(), to));
     }

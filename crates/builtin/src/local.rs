@@ -2,8 +2,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use ecspoc_core::config::types::TypeConstraint as T;
 use ecspoc_core::provider::{
-    AttrSchema as A, Marker, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema,
-    ResourceSchema,
+    AttrSchema as A, Marker, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema, ResourceSchema,
 };
 use ecspoc_core::value::Value;
 use std::path::Path;
@@ -21,49 +20,24 @@ impl LocalProvider {
             ResourceSchema::new(
                 "A file on the machine that runs ecspoc.",
                 [
-                    (
-                        "id",
-                        A::computed(T::String, "SHA-1 of the content, in hex."),
-                    ),
-                    (
-                        "filename",
-                        A::required(T::String, "Path of the file, relative to the root module.")
-                            .force_new(),
-                    ),
-                    (
-                        "content",
-                        A::optional(T::String, "Content as UTF-8 text.").force_new(),
-                    ),
+                    ("id", A::computed(T::String, "SHA-1 of the content, in hex.")),
+                    ("filename", A::required(T::String, "Path of the file, relative to the root module.").force_new()),
+                    ("content", A::optional(T::String, "Content as UTF-8 text.").force_new()),
                     (
                         "sensitive_content",
-                        A::optional(T::String, "Content that is never shown in plans.")
-                            .force_new()
-                            .sensitive(),
+                        A::optional(T::String, "Content that is never shown in plans.").force_new().sensitive(),
                     ),
-                    (
-                        "content_base64",
-                        A::optional(T::String, "Content as base64.").force_new(),
-                    ),
+                    ("content_base64", A::optional(T::String, "Content as base64.").force_new()),
                     (
                         "file_permission",
-                        A::optional_computed(
-                            T::String,
-                            "Octal permission of the file (default 0777).",
-                        )
-                        .force_new(),
+                        A::optional_computed(T::String, "Octal permission of the file (default 0777).").force_new(),
                     ),
                     (
                         "directory_permission",
-                        A::optional_computed(
-                            T::String,
-                            "Octal permission of created folders (default 0777).",
-                        )
-                        .force_new(),
+                        A::optional_computed(T::String, "Octal permission of created folders (default 0777).")
+                            .force_new(),
                     ),
-                    (
-                        "content_sha1",
-                        A::computed(T::String, "SHA-1 hex of the content."),
-                    ),
+                    ("content_sha1", A::computed(T::String, "SHA-1 hex of the content.")),
                 ],
             ),
         );
@@ -97,16 +71,11 @@ fn sha1_hex(bytes: &[u8]) -> String {
 }
 
 fn filename(v: &Value) -> Result<&str, ProviderError> {
-    v.get("filename")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ProviderError::new("filename is required"))
+    v.get("filename").and_then(Value::as_str).ok_or_else(|| ProviderError::new("filename is required"))
 }
 
 fn mode(v: &Value, key: &str) -> u32 {
-    v.get(key)
-        .and_then(Value::as_str)
-        .and_then(|s| u32::from_str_radix(s, 8).ok())
-        .unwrap_or(0o777)
+    v.get(key).and_then(Value::as_str).and_then(|s| u32::from_str_radix(s, 8).ok()).unwrap_or(0o777)
 }
 
 #[async_trait]
@@ -127,17 +96,13 @@ impl Provider for LocalProvider {
             .count();
         let mut out = Vec::new();
         if given > 1 {
-            out.push(
-                "only one of content, sensitive_content and content_base64 may be set".to_string(),
-            );
+            out.push("only one of content, sensitive_content and content_base64 may be set".to_string());
         }
         for k in ["file_permission", "directory_permission"] {
             if let Some(s) = config.get(k).and_then(Value::as_str)
                 && u32::from_str_radix(s, 8).is_err()
             {
-                out.push(format!(
-                    "{k} must be an octal string such as \"0644\", got {s:?}"
-                ));
+                out.push(format!("{k} must be an octal string such as \"0644\", got {s:?}"));
             }
         }
         out
@@ -149,18 +114,13 @@ impl Provider for LocalProvider {
                 crate::set(&mut planned, k, Value::str("0777"));
             }
         }
-        Ok(PlanResponse {
-            planned,
-            requires_replace: Vec::new(),
-        })
+        Ok(PlanResponse { planned, requires_replace: Vec::new() })
     }
     async fn read(&self, _: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
         let path = filename(state)?;
         match std::fs::read(path) {
             // A file whose content changed is gone as far as this resource is concerned.
-            Ok(bytes)
-                if Some(sha1_hex(&bytes).as_str()) == state.get("id").and_then(Value::as_str) =>
-            {
+            Ok(bytes) if Some(sha1_hex(&bytes).as_str()) == state.get("id").and_then(Value::as_str) => {
                 Ok(Some(state.clone()))
             }
             Ok(_) => Ok(None),
@@ -173,9 +133,8 @@ impl Provider for LocalProvider {
         let bytes = content_bytes(planned)?;
         let p = Path::new(path);
         if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                ProviderError::new(format!("creating the folder {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ProviderError::new(format!("creating the folder {}: {e}", dir.display())))?;
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
@@ -185,16 +144,12 @@ impl Provider for LocalProvider {
                 );
             }
         }
-        std::fs::write(p, &bytes)
-            .map_err(|e| ProviderError::new(format!("writing {path}: {e}")))?;
+        std::fs::write(p, &bytes).map_err(|e| ProviderError::new(format!("writing {path}: {e}")))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(
-                p,
-                std::fs::Permissions::from_mode(mode(planned, "file_permission")),
-            )
-            .map_err(|e| ProviderError::new(format!("setting the permission of {path}: {e}")))?;
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode(planned, "file_permission")))
+                .map_err(|e| ProviderError::new(format!("setting the permission of {path}: {e}")))?;
         }
         let mut v = planned.clone();
         let sum = sha1_hex(&bytes);

@@ -2,8 +2,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use ecspoc_core::config::types::TypeConstraint as T;
 use ecspoc_core::provider::{
-    AttrSchema as A, Marker, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema,
-    ResourceSchema,
+    AttrSchema as A, Marker, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema, ResourceSchema,
 };
 use ecspoc_core::value::Value;
 use rand::Rng;
@@ -16,11 +15,8 @@ pub struct RandomProvider {
 impl RandomProvider {
     pub fn new() -> Self {
         let keepers = || {
-            A::optional(
-                T::Map(Box::new(T::String)),
-                "Arbitrary values whose change makes a new random value.",
-            )
-            .force_new()
+            A::optional(T::Map(Box::new(T::String)), "Arbitrary values whose change makes a new random value.")
+                .force_new()
         };
         let mut schema = ProviderSchema::default();
         schema.resources.insert(
@@ -28,28 +24,12 @@ impl RandomProvider {
             ResourceSchema::new(
                 "Random bytes, shown as base64url (id), base64, hex and decimal.",
                 [
-                    (
-                        "id",
-                        A::computed(T::String, "The random bytes, base64url without padding."),
-                    ),
-                    (
-                        "byte_length",
-                        A::required(T::Number, "How many random bytes.").force_new(),
-                    ),
-                    (
-                        "prefix",
-                        A::optional(T::String, "Text put before b64_url, b64_std and hex.")
-                            .force_new(),
-                    ),
+                    ("id", A::computed(T::String, "The random bytes, base64url without padding.")),
+                    ("byte_length", A::required(T::Number, "How many random bytes.").force_new()),
+                    ("prefix", A::optional(T::String, "Text put before b64_url, b64_std and hex.").force_new()),
                     ("keepers", keepers()),
-                    (
-                        "b64_url",
-                        A::computed(T::String, "base64url (RFC 4648 §5) without padding."),
-                    ),
-                    (
-                        "b64_std",
-                        A::computed(T::String, "Standard base64 with padding."),
-                    ),
+                    ("b64_url", A::computed(T::String, "base64url (RFC 4648 §5) without padding.")),
+                    ("b64_std", A::computed(T::String, "Standard base64 with padding.")),
                     ("hex", A::computed(T::String, "Hexadecimal.")),
                     ("dec", A::computed(T::String, "Decimal (big-endian).")),
                 ],
@@ -62,40 +42,18 @@ impl RandomProvider {
                 "A random string of printable characters.",
                 [
                     ("id", A::computed(T::String, "The generated string.")),
-                    (
-                        "length",
-                        A::required(T::Number, "Length of the string.").force_new(),
-                    ),
-                    (
-                        "special",
-                        flag("Include special characters (default true)."),
-                    ),
+                    ("length", A::required(T::Number, "Length of the string.").force_new()),
+                    ("special", flag("Include special characters (default true).")),
                     ("upper", flag("Include upper-case letters (default true).")),
                     ("lower", flag("Include lower-case letters (default true).")),
                     ("numeric", flag("Include digits (default true).")),
-                    (
-                        "min_special",
-                        A::optional_computed(T::Number, "Minimum special characters.").force_new(),
-                    ),
-                    (
-                        "min_upper",
-                        A::optional_computed(T::Number, "Minimum upper-case letters.").force_new(),
-                    ),
-                    (
-                        "min_lower",
-                        A::optional_computed(T::Number, "Minimum lower-case letters.").force_new(),
-                    ),
-                    (
-                        "min_numeric",
-                        A::optional_computed(T::Number, "Minimum digits.").force_new(),
-                    ),
+                    ("min_special", A::optional_computed(T::Number, "Minimum special characters.").force_new()),
+                    ("min_upper", A::optional_computed(T::Number, "Minimum upper-case letters.").force_new()),
+                    ("min_lower", A::optional_computed(T::Number, "Minimum lower-case letters.").force_new()),
+                    ("min_numeric", A::optional_computed(T::Number, "Minimum digits.").force_new()),
                     (
                         "override_special",
-                        A::optional(
-                            T::String,
-                            "The special characters to use instead of the default set.",
-                        )
-                        .force_new(),
+                        A::optional(T::String, "The special characters to use instead of the default set.").force_new(),
                     ),
                     ("keepers", keepers()),
                     ("result", A::computed(T::String, "The generated string.")),
@@ -121,27 +79,15 @@ fn flag(v: &Value, k: &str) -> bool {
 }
 
 fn random_id_value(planned: &Value, bytes: &[u8]) -> Value {
-    let prefix = planned
-        .get("prefix")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let prefix = planned.get("prefix").and_then(Value::as_str).unwrap_or("").to_string();
     let b64_url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let b64_std = base64::engine::general_purpose::STANDARD.encode(bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let dec = decimal(bytes);
     let mut v = planned.clone();
     crate::set(&mut v, "id", Value::String(b64_url.clone()));
-    crate::set(
-        &mut v,
-        "b64_url",
-        Value::String(format!("{prefix}{b64_url}")),
-    );
-    crate::set(
-        &mut v,
-        "b64_std",
-        Value::String(format!("{prefix}{b64_std}")),
-    );
+    crate::set(&mut v, "b64_url", Value::String(format!("{prefix}{b64_url}")));
+    crate::set(&mut v, "b64_std", Value::String(format!("{prefix}{b64_std}")));
     crate::set(&mut v, "hex", Value::String(format!("{prefix}{hex}")));
     crate::set(&mut v, "dec", Value::String(format!("{prefix}{dec}")));
     v
@@ -171,11 +117,7 @@ const SPECIAL: &str = "!@#$%&*()-_=+[]{}<>:?";
 
 fn random_string(planned: &Value) -> String {
     let length = num(planned, "length") as usize;
-    let special_set = planned
-        .get("override_special")
-        .and_then(Value::as_str)
-        .unwrap_or(SPECIAL)
-        .to_string();
+    let special_set = planned.get("override_special").and_then(Value::as_str).unwrap_or(SPECIAL).to_string();
     let mut classes: Vec<(Vec<char>, usize)> = Vec::new();
     if flag(planned, "upper") {
         classes.push((('A'..='Z').collect(), num(planned, "min_upper") as usize));
@@ -187,16 +129,10 @@ fn random_string(planned: &Value) -> String {
         classes.push((('0'..='9').collect(), num(planned, "min_numeric") as usize));
     }
     if flag(planned, "special") && !special_set.is_empty() {
-        classes.push((
-            special_set.chars().collect(),
-            num(planned, "min_special") as usize,
-        ));
+        classes.push((special_set.chars().collect(), num(planned, "min_special") as usize));
     }
     let mut rng = rand::rng();
-    let all: Vec<char> = classes
-        .iter()
-        .flat_map(|(c, _)| c.iter().copied())
-        .collect();
+    let all: Vec<char> = classes.iter().flat_map(|(c, _)| c.iter().copied()).collect();
     let mut chars: Vec<char> = Vec::with_capacity(length);
     for (set, min) in &classes {
         for _ in 0..*min {
@@ -230,22 +166,13 @@ impl Provider for RandomProvider {
     fn validate(&self, type_: &str, config: &Value) -> Vec<String> {
         let mut out = Vec::new();
         match type_ {
-            "random_id" if num(config, "byte_length") < 1.0 => {
-                out.push("byte_length must be at least 1".into())
-            }
-            "random_string" if num(config, "length") < 1.0 => {
-                out.push("length must be at least 1".into())
-            }
+            "random_id" if num(config, "byte_length") < 1.0 => out.push("byte_length must be at least 1".into()),
+            "random_string" if num(config, "length") < 1.0 => out.push("length must be at least 1".into()),
             "random_string" => {
-                let mins: f64 = ["min_upper", "min_lower", "min_numeric", "min_special"]
-                    .iter()
-                    .map(|k| num(config, k))
-                    .sum();
+                let mins: f64 =
+                    ["min_upper", "min_lower", "min_numeric", "min_special"].iter().map(|k| num(config, k)).sum();
                 if mins > num(config, "length") {
-                    out.push(format!(
-                        "the min_* values add up to {mins}, more than length {}",
-                        num(config, "length")
-                    ));
+                    out.push(format!("the min_* values add up to {mins}, more than length {}", num(config, "length")));
                 }
             }
             _ => {}
@@ -266,27 +193,15 @@ impl Provider for RandomProvider {
                 }
             }
         }
-        Ok(PlanResponse {
-            planned,
-            requires_replace: Vec::new(),
-        })
+        Ok(PlanResponse { planned, requires_replace: Vec::new() })
     }
     async fn read(&self, _: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
         Ok(Some(state.clone()))
     }
-    async fn read_many(
-        &self,
-        _: &str,
-        states: &[Value],
-    ) -> Vec<Result<Option<Value>, ProviderError>> {
+    async fn read_many(&self, _: &str, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
         states.iter().map(|s| Ok(Some(s.clone()))).collect()
     }
-    async fn create(
-        &self,
-        type_: &str,
-        planned: &Value,
-        _: &Marker,
-    ) -> Result<Value, ProviderError> {
+    async fn create(&self, type_: &str, planned: &Value, _: &Marker) -> Result<Value, ProviderError> {
         match type_ {
             "random_id" => {
                 let n = num(planned, "byte_length") as usize;
@@ -303,12 +218,7 @@ impl Provider for RandomProvider {
             }
         }
     }
-    async fn update(
-        &self,
-        _: &str,
-        prior: &Value,
-        planned: &Value,
-    ) -> Result<Value, ProviderError> {
+    async fn update(&self, _: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         // Only non-force-new attributes reach here; keep the generated values.
         let mut v = prior.clone();
         if let (Value::Map(m), Value::Map(p)) = (&mut v, planned) {
@@ -328,11 +238,7 @@ impl Provider for RandomProvider {
             "random_id" => {
                 let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
                     .decode(id)
-                    .map_err(|e| {
-                        ProviderError::new(format!(
-                            "the import id must be base64url without padding: {e}"
-                        ))
-                    })?;
+                    .map_err(|e| ProviderError::new(format!("the import id must be base64url without padding: {e}")))?;
                 let base = Value::object([
                     ("byte_length".into(), Value::Number(bytes.len() as f64)),
                     ("prefix".into(), Value::Null),
@@ -388,11 +294,7 @@ mod tests {
         for _ in 0..50 {
             let s = random_string(&cfg);
             assert_eq!(s.len(), 12);
-            assert!(
-                s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
-                "{s}"
-            );
+            assert!(s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()), "{s}");
             assert!(s.chars().filter(char::is_ascii_digit).count() >= 5, "{s}");
         }
     }

@@ -1,8 +1,7 @@
 use async_trait::async_trait;
 use ecspoc_core::config::types::TypeConstraint as T;
 use ecspoc_core::provider::{
-    AttrSchema as A, Marker, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema,
-    ResourceSchema,
+    AttrSchema as A, Marker, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema, ResourceSchema,
 };
 use ecspoc_core::value::Value;
 
@@ -20,15 +19,11 @@ impl TerraformProvider {
                 "Holds a value in state; changing triggers_replace replaces it.",
                 [
                     ("id", A::computed(T::String, "A unique id.")),
-                    (
-                        "input",
-                        A::optional(T::Any, "A value stored in state; changes update in place."),
-                    ),
+                    ("input", A::optional(T::Any, "A value stored in state; changes update in place.")),
                     ("output", A::computed(T::Any, "The stored input.")),
                     (
                         "triggers_replace",
-                        A::optional(T::Any, "A value whose change replaces the resource.")
-                            .force_new(),
+                        A::optional(T::Any, "A value whose change replaces the resource.").force_new(),
                     ),
                 ],
             ),
@@ -61,36 +56,20 @@ impl Provider for TerraformProvider {
         let mut planned = req.proposed;
         let input = planned.get("input").cloned().unwrap_or_default();
         crate::set(&mut planned, "output", input);
-        Ok(PlanResponse {
-            planned,
-            requires_replace: Vec::new(),
-        })
+        Ok(PlanResponse { planned, requires_replace: Vec::new() })
     }
     async fn read(&self, _: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
         Ok(Some(state.clone()))
     }
-    async fn read_many(
-        &self,
-        _: &str,
-        states: &[Value],
-    ) -> Vec<Result<Option<Value>, ProviderError>> {
+    async fn read_many(&self, _: &str, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
         states.iter().map(|s| Ok(Some(s.clone()))).collect()
     }
     async fn create(&self, _: &str, planned: &Value, _: &Marker) -> Result<Value, ProviderError> {
         let mut v = planned.clone();
-        crate::set(
-            &mut v,
-            "id",
-            Value::String(uuid::Uuid::new_v4().to_string()),
-        );
+        crate::set(&mut v, "id", Value::String(uuid::Uuid::new_v4().to_string()));
         Ok(v)
     }
-    async fn update(
-        &self,
-        _: &str,
-        prior: &Value,
-        planned: &Value,
-    ) -> Result<Value, ProviderError> {
+    async fn update(&self, _: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let mut v = planned.clone();
         crate::set(&mut v, "id", prior.get("id").cloned().unwrap_or_default());
         Ok(v)

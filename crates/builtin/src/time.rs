@@ -1,8 +1,6 @@
 use async_trait::async_trait;
 use ecspoc_core::config::types::TypeConstraint as T;
-use ecspoc_core::provider::{
-    AttrSchema as A, Marker, Provider, ProviderError, ProviderSchema, ResourceSchema,
-};
+use ecspoc_core::provider::{AttrSchema as A, Marker, Provider, ProviderError, ProviderSchema, ResourceSchema};
 use ecspoc_core::value::Value;
 use std::time::Duration;
 
@@ -19,25 +17,13 @@ impl TimeProvider {
             ResourceSchema::new(
                 "Waits on create and/or destroy, e.g. for eventual consistency.",
                 [
-                    (
-                        "id",
-                        A::computed(T::String, "The time the sleep finished (RFC 3339)."),
-                    ),
-                    (
-                        "create_duration",
-                        A::optional(T::String, "How long to wait on create, e.g. 30s or 1m30s."),
-                    ),
-                    (
-                        "destroy_duration",
-                        A::optional(T::String, "How long to wait on destroy."),
-                    ),
+                    ("id", A::computed(T::String, "The time the sleep finished (RFC 3339).")),
+                    ("create_duration", A::optional(T::String, "How long to wait on create, e.g. 30s or 1m30s.")),
+                    ("destroy_duration", A::optional(T::String, "How long to wait on destroy.")),
                     (
                         "triggers",
-                        A::optional(
-                            T::Map(Box::new(T::String)),
-                            "Values whose change replaces the resource.",
-                        )
-                        .force_new(),
+                        A::optional(T::Map(Box::new(T::String)), "Values whose change replaces the resource.")
+                            .force_new(),
                     ),
                 ],
             ),
@@ -67,13 +53,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         let num_end = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("{s:?} needs a unit (ns, us, ms, s, m, h)"))?;
-        let n: f64 = rest[..num_end]
-            .parse()
-            .map_err(|_| format!("{s:?} is not a duration"))?;
+        let n: f64 = rest[..num_end].parse().map_err(|_| format!("{s:?} is not a duration"))?;
         rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let factor = match &rest[..unit_end] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -115,39 +97,23 @@ impl Provider for TimeProvider {
         ["create_duration", "destroy_duration"]
             .iter()
             .filter_map(|k| {
-                config
-                    .get(k)
-                    .and_then(Value::as_str)
-                    .and_then(|s| parse_duration(s).err().map(|e| format!("{k}: {e}")))
+                config.get(k).and_then(Value::as_str).and_then(|s| parse_duration(s).err().map(|e| format!("{k}: {e}")))
             })
             .collect()
     }
     async fn read(&self, _: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
         Ok(Some(state.clone()))
     }
-    async fn read_many(
-        &self,
-        _: &str,
-        states: &[Value],
-    ) -> Vec<Result<Option<Value>, ProviderError>> {
+    async fn read_many(&self, _: &str, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
         states.iter().map(|s| Ok(Some(s.clone()))).collect()
     }
     async fn create(&self, _: &str, planned: &Value, _: &Marker) -> Result<Value, ProviderError> {
         tokio::time::sleep(duration(planned, "create_duration")?).await;
         let mut v = planned.clone();
-        crate::set(
-            &mut v,
-            "id",
-            Value::String(ecspoc_core::events::now_rfc3339()),
-        );
+        crate::set(&mut v, "id", Value::String(ecspoc_core::events::now_rfc3339()));
         Ok(v)
     }
-    async fn update(
-        &self,
-        _: &str,
-        prior: &Value,
-        planned: &Value,
-    ) -> Result<Value, ProviderError> {
+    async fn update(&self, _: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let mut v = planned.clone();
         crate::set(&mut v, "id", prior.get("id").cloned().unwrap_or_default());
         Ok(v)
@@ -160,17 +126,10 @@ impl Provider for TimeProvider {
         // Import ids are CREATE_DURATION,DESTROY_DURATION as in the time provider.
         let (c, d) = id.split_once(',').unwrap_or((id, ""));
         let opt = |s: &str| {
-            if s.is_empty() {
-                Value::Null
-            } else {
-                Value::str(s)
-            }
+            if s.is_empty() { Value::Null } else { Value::str(s) }
         };
         Ok(Some(Value::object([
-            (
-                "id".into(),
-                Value::String(ecspoc_core::events::now_rfc3339()),
-            ),
+            ("id".into(), Value::String(ecspoc_core::events::now_rfc3339())),
             ("create_duration".into(), opt(c)),
             ("destroy_duration".into(), opt(d)),
             ("triggers".into(), Value::Null),

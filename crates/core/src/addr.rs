@@ -61,10 +61,7 @@ pub struct ResourceAddr {
 
 impl ResourceAddr {
     pub fn instance(&self, key: InstanceKey) -> InstanceAddr {
-        InstanceAddr {
-            resource: self.clone(),
-            key,
-        }
+        InstanceAddr { resource: self.clone(), key }
     }
     /// The address without its module part (`aws_vpc.main`, `data.aws_ami.x`).
     pub fn local(&self) -> String {
@@ -148,10 +145,7 @@ pub enum Target {
 
 impl Target {
     pub fn parse(input: &str) -> Result<Target, AddrParseError> {
-        let err = |reason: &str| AddrParseError {
-            input: input.to_string(),
-            reason: reason.to_string(),
-        };
+        let err = |reason: &str| AddrParseError { input: input.to_string(), reason: reason.to_string() };
         let mut rest = input.trim();
         let mut module = Vec::new();
         while let Some(after) = rest.strip_prefix("module.") {
@@ -165,19 +159,13 @@ impl Target {
         }
         let module = ModulePath(module);
         if rest.is_empty() {
-            return if module.is_root() {
-                Err(err("empty address"))
-            } else {
-                Ok(Target::Module(module))
-            };
+            return if module.is_root() { Err(err("empty address")) } else { Ok(Target::Module(module)) };
         }
         let (mode, rest) = match rest.strip_prefix("data.") {
             Some(r) => (Mode::Data, r),
             None => (Mode::Managed, rest),
         };
-        let (type_, rest) = rest
-            .split_once('.')
-            .ok_or_else(|| err("expected TYPE.NAME"))?;
+        let (type_, rest) = rest.split_once('.').ok_or_else(|| err("expected TYPE.NAME"))?;
         let (name, key) = match rest.find('[') {
             Some(i) => (&rest[..i], Some(&rest[i..])),
             None => (rest, None),
@@ -185,12 +173,7 @@ impl Target {
         if !is_identifier(type_) || !is_identifier(name) {
             return Err(err("resource type and name must be identifiers"));
         }
-        let resource = ResourceAddr {
-            module,
-            mode,
-            type_: type_.to_string(),
-            name: name.to_string(),
-        };
+        let resource = ResourceAddr { module, mode, type_: type_.to_string(), name: name.to_string() };
         let Some(key) = key else {
             return Ok(Target::Resource(resource));
         };
@@ -201,11 +184,7 @@ impl Target {
         let key = if let Some(s) = inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
             InstanceKey::Str(s.replace("\\\"", "\""))
         } else {
-            InstanceKey::Int(
-                inner
-                    .parse()
-                    .map_err(|_| err("an instance key is a number or a quoted string"))?,
-            )
+            InstanceKey::Int(inner.parse().map_err(|_| err("an instance key is a number or a quoted string"))?)
         };
         Ok(Target::Instance(resource.instance(key)))
     }
@@ -265,9 +244,6 @@ mod tests {
         }
         assert!(Target::parse("aws_vpc").is_err());
         assert!(Target::parse("aws_vpc.x[abc]").is_err());
-        assert_eq!(
-            Target::parse("module.net").unwrap(),
-            Target::Module(ModulePath(vec!["net".into()]))
-        );
+        assert_eq!(Target::parse("module.net").unwrap(), Target::Module(ModulePath(vec!["net".into()])));
     }
 }

@@ -91,42 +91,25 @@ pub async fn apply(
             if let Err(e) = journal.append(&Record::put(&c.addr, inst)) {
                 return failed(
                     state,
-                    Diagnostic::error("Failed to record an adopted object")
-                        .with_detail(e.to_string()),
+                    Diagnostic::error("Failed to record an adopted object").with_detail(e.to_string()),
                 );
             }
             state.pending_creates.remove(&c.addr);
             state.instances.insert(c.addr.clone(), inst.clone());
         }
     }
-    for (a, inst) in plan
-        .prior_state
-        .instances
-        .iter()
-        .filter(|(a, _)| a.resource.mode == Mode::Data)
-    {
+    for (a, inst) in plan.prior_state.instances.iter().filter(|(a, _)| a.resource.mode == Mode::Data) {
         state.instances.insert(a.clone(), inst.clone());
     }
     let mut changes: HashMap<ResourceAddr, Vec<ResourceChange>> = HashMap::new();
     for c in &plan.changes {
         if c.action != Action::NoOp {
-            changes
-                .entry(c.addr.resource.clone())
-                .or_default()
-                .push(c.clone());
+            changes.entry(c.addr.resource.clone()).or_default().push(c.clone());
         }
     }
     let (nodes, wg) = build_walk(&engine, plan.mode, &changes, &state);
-    let per_provider = engine
-        .providers
-        .iter()
-        .map(|p| {
-            (
-                p.local_name(),
-                Arc::new(Semaphore::new(p.concurrency().max(1))),
-            )
-        })
-        .collect();
+    let per_provider =
+        engine.providers.iter().map(|p| (p.local_name(), Arc::new(Semaphore::new(p.concurrency().max(1))))).collect();
     let ctx = Arc::new(Ctx {
         engine: engine.clone(),
         mode: plan.mode,
@@ -162,35 +145,23 @@ pub async fn apply(
         }
     })
     .await;
-    let interrupted = opts.stop.load(std::sync::atomic::Ordering::SeqCst)
-        && status.contains(&NodeStatus::Skipped);
-    let ctx = Arc::try_unwrap(ctx)
-        .unwrap_or_else(|_| unreachable!("the walk has ended, so no task holds the context"));
+    let interrupted = opts.stop.load(std::sync::atomic::Ordering::SeqCst) && status.contains(&NodeStatus::Skipped);
+    let ctx = Arc::try_unwrap(ctx).unwrap_or_else(|_| unreachable!("the walk has ended, so no task holds the context"));
     let mut state = ctx.state.into_inner().unwrap_or_else(|p| p.into_inner());
     if ctx.mode == PlanMode::Destroy {
         state.outputs.clear();
-        state
-            .instances
-            .retain(|a, _| a.resource.mode == Mode::Managed);
+        state.instances.retain(|a, _| a.resource.mode == Mode::Managed);
     } else {
         let root = crate::addr::ModulePath::root();
         for (name, o) in &engine.config.root().outputs {
             match ctx.values.get(&NodeKey::Output(root.clone(), name.clone())) {
                 Some(v) if v.is_wholly_known() => {
-                    state.outputs.insert(
-                        name.clone(),
-                        OutputValue {
-                            value: v,
-                            sensitive: o.sensitive,
-                        },
-                    );
+                    state.outputs.insert(name.clone(), OutputValue { value: v, sensitive: o.sensitive });
                 }
                 _ => {}
             }
         }
-        state
-            .outputs
-            .retain(|k, _| engine.config.root().outputs.contains_key(k));
+        state.outputs.retain(|k, _| engine.config.root().outputs.contains_key(k));
     }
     let (added, changed, destroyed) = *lock(&ctx.counts);
     ApplyOutcome {
@@ -204,14 +175,7 @@ pub async fn apply(
 }
 
 fn failed(state: State, d: Diagnostic) -> ApplyOutcome {
-    ApplyOutcome {
-        state,
-        diags: d.into(),
-        added: 0,
-        changed: 0,
-        destroyed: 0,
-        interrupted: false,
-    }
+    ApplyOutcome { state, diags: d.into(), added: 0, changed: 0, destroyed: 0, interrupted: false }
 }
 
 fn build_walk(
@@ -224,18 +188,9 @@ fn build_walk(
     let destroy = mode == PlanMode::Destroy;
     // Config nodes (for destroy, only what provider configurations need).
     let config_keys: Vec<NodeKey> = if destroy {
-        let providers: Vec<NodeKey> = engine
-            .graph
-            .index
-            .keys()
-            .filter(|k| matches!(k, NodeKey::Provider(_)))
-            .cloned()
-            .collect();
-        engine
-            .graph
-            .closure_of_dependencies(providers)
-            .into_iter()
-            .collect()
+        let providers: Vec<NodeKey> =
+            engine.graph.index.keys().filter(|k| matches!(k, NodeKey::Provider(_))).cloned().collect();
+        engine.graph.closure_of_dependencies(providers).into_iter().collect()
     } else {
         engine.graph.graph.node_weights().cloned().collect()
     };
@@ -336,10 +291,8 @@ async fn apply_config_node(ctx: &Arc<Ctx>, key: &NodeKey) -> Result<(), Diagnost
 
 fn current_value(ctx: &Ctx, addr: &ResourceAddr) -> Value {
     let state = lock(&ctx.state);
-    let instances: Vec<(InstanceKey, Value)> = state
-        .resource_instances(addr)
-        .map(|(a, i)| (a.key.clone(), i.attributes.clone()))
-        .collect();
+    let instances: Vec<(InstanceKey, Value)> =
+        state.resource_instances(addr).map(|(a, i)| (a.key.clone(), i.attributes.clone())).collect();
     drop(state);
     match ctx.engine.resource_config(addr) {
         Some(r) => aggregate(r, instances),
@@ -361,16 +314,14 @@ struct Op {
 async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr) -> Result<(), Diagnostics> {
     let engine = &ctx.engine;
     let Some(changes) = ctx.changes.get(addr) else {
-        ctx.values
-            .set(NodeKey::Resource(addr.clone()), current_value(ctx, addr));
+        ctx.values.set(NodeKey::Resource(addr.clone()), current_value(ctx, addr));
         return Ok(());
     };
     let Some(r) = engine.resource_config(addr) else {
         return Ok(());
     };
     let (provider, schema) = engine.provider_for(&addr.type_, addr.mode)?;
-    let by_addr: BTreeMap<&InstanceAddr, &ResourceChange> =
-        changes.iter().map(|c| (&c.addr, c)).collect();
+    let by_addr: BTreeMap<&InstanceAddr, &ResourceChange> = changes.iter().map(|c| (&c.addr, c)).collect();
     let mut ops = Vec::new();
     {
         let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
@@ -416,9 +367,7 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr) -> Result<(), Diagn
             })
             .map_err(|e| {
                 Diagnostics::from(
-                    Diagnostic::error("Provider failed to plan")
-                        .with_detail(e.describe())
-                        .with_address(a.to_string()),
+                    Diagnostic::error("Provider failed to plan").with_detail(e.describe()).with_address(a.to_string()),
                 )
             })?;
             check_consistent(&a, change.after.as_ref(), &ip.planned)?;
@@ -426,21 +375,14 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr) -> Result<(), Diagn
                 addr: a,
                 action: change.action,
                 planned: ip.planned,
-                prior: if change.action == Action::Create {
-                    None
-                } else {
-                    prior
-                },
+                prior: if change.action == Action::Create { None } else { prior },
                 dependencies: change.dependencies.clone(),
                 each: each_mode(r),
                 create_before_destroy: r.lifecycle.create_before_destroy,
             });
         }
         let produced: BTreeSet<&InstanceKey> = expansion.iter().map(|x| &x.key).collect();
-        for c in changes
-            .iter()
-            .filter(|c| c.action == Action::Delete && !produced.contains(&c.addr.key))
-        {
+        for c in changes.iter().filter(|c| c.action == Action::Delete && !produced.contains(&c.addr.key)) {
             let prior = state.instances.get(&c.addr).cloned();
             if prior.is_some() {
                 ops.push(Op {
@@ -456,8 +398,7 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr) -> Result<(), Diagn
         }
     }
     run_ops(ctx, provider, addr, ops).await?;
-    ctx.values
-        .set(NodeKey::Resource(addr.clone()), current_value(ctx, addr));
+    ctx.values.set(NodeKey::Resource(addr.clone()), current_value(ctx, addr));
     Ok(())
 }
 
@@ -488,11 +429,7 @@ async fn delete_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr) -> Result<(), Diag
 }
 
 /// Planned values that were known at plan time must not change at apply time.
-fn check_consistent(
-    addr: &InstanceAddr,
-    planned_then: Option<&Value>,
-    planned_now: &Value,
-) -> Result<(), Diagnostics> {
+fn check_consistent(addr: &InstanceAddr, planned_then: Option<&Value>, planned_now: &Value) -> Result<(), Diagnostics> {
     let (Some(Value::Map(then)), Value::Map(now)) = (planned_then, planned_now) else {
         return Ok(());
     };
@@ -529,9 +466,7 @@ async fn run_ops(
             Ok(Ok(())) => {}
             Ok(Err(d)) => diags.push(d),
             Err(e) => diags.push(
-                Diagnostic::error("An operation panicked")
-                    .with_detail(e.to_string())
-                    .with_address(addr.to_string()),
+                Diagnostic::error("An operation panicked").with_detail(e.to_string()).with_address(addr.to_string()),
             ),
         }
     }
@@ -549,30 +484,16 @@ fn verb(action: Action) -> &'static str {
 }
 
 async fn run_op(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: Op) -> Result<(), Diagnostic> {
-    let _g = ctx
-        .global
-        .acquire()
-        .await
-        .map_err(|e| Diagnostic::error(e.to_string()))?;
+    let _g = ctx.global.acquire().await.map_err(|e| Diagnostic::error(e.to_string()))?;
     let _p = match ctx.per_provider.get(provider.local_name()) {
-        Some(s) => Some(
-            s.acquire()
-                .await
-                .map_err(|e| Diagnostic::error(e.to_string()))?,
-        ),
+        Some(s) => Some(s.acquire().await.map_err(|e| Diagnostic::error(e.to_string()))?),
         None => None,
     };
     let started = Instant::now();
-    ctx.observer.on(Event::ApplyStart {
-        addr: op.addr.clone(),
-        action: op.action,
-    });
+    ctx.observer.on(Event::ApplyStart { addr: op.addr.clone(), action: op.action });
     let work = execute(ctx, provider, type_, &op);
     tokio::pin!(work);
-    let mut ticker = tokio::time::interval_at(
-        tokio::time::Instant::now() + ctx.progress_every,
-        ctx.progress_every,
-    );
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + ctx.progress_every, ctx.progress_every);
     let result = loop {
         tokio::select! {
             r = &mut work => break r,
@@ -582,12 +503,7 @@ async fn run_op(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: Op) -> Resu
     let elapsed = started.elapsed();
     match result {
         Ok(id) => {
-            ctx.observer.on(Event::ApplyComplete {
-                addr: op.addr.clone(),
-                action: op.action,
-                id,
-                elapsed,
-            });
+            ctx.observer.on(Event::ApplyComplete { addr: op.addr.clone(), action: op.action, id, elapsed });
             let mut c = lock(&ctx.counts);
             match op.action {
                 Action::Create => c.0 += 1,
@@ -602,45 +518,23 @@ async fn run_op(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: Op) -> Resu
             Ok(())
         }
         Err(e) => {
-            ctx.observer.on(Event::ApplyErrored {
-                addr: op.addr.clone(),
-                action: op.action,
-                elapsed,
-            });
-            Err(
-                Diagnostic::error(format!("failed to {} {}", verb(op.action), op.addr))
-                    .with_detail(e)
-                    .with_address(op.addr.to_string()),
-            )
+            ctx.observer.on(Event::ApplyErrored { addr: op.addr.clone(), action: op.action, elapsed });
+            Err(Diagnostic::error(format!("failed to {} {}", verb(op.action), op.addr))
+                .with_detail(e)
+                .with_address(op.addr.to_string()))
         }
     }
 }
 
 /// Run the provider calls of one operation, journaling each completed step.
-async fn execute(
-    ctx: &Ctx,
-    provider: &dyn Provider,
-    type_: &str,
-    op: &Op,
-) -> Result<Option<String>, String> {
+async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Result<Option<String>, String> {
     let record = |r: Record| {
-        ctx.journal
-            .append(&r)
-            .map_err(|e| format!("the journal could not be written, so ecspoc stopped: {e}"))
+        ctx.journal.append(&r).map_err(|e| format!("the journal could not be written, so ecspoc stopped: {e}"))
     };
     let create = || async {
-        let marker = Marker {
-            address: op.addr.to_string(),
-            lineage: lock(&ctx.state).lineage.clone(),
-        };
-        record(Record::Intent {
-            addr: op.addr.to_string(),
-            marker: marker.clone(),
-        })?;
-        let attrs = provider
-            .create(type_, &op.planned, &marker)
-            .await
-            .map_err(|e| e.describe())?;
+        let marker = Marker { address: op.addr.to_string(), lineage: lock(&ctx.state).lineage.clone() };
+        record(Record::Intent { addr: op.addr.to_string(), marker: marker.clone() })?;
+        let attrs = provider.create(type_, &op.planned, &marker).await.map_err(|e| e.describe())?;
         let inst = Instance {
             attributes: attrs,
             provider: provider.source().to_string(),
@@ -661,13 +555,8 @@ async fn execute(
     let delete = |prior: &Instance| {
         let prior = prior.clone();
         async move {
-            provider
-                .delete(type_, &prior.attributes)
-                .await
-                .map_err(|e| e.describe())?;
-            record(Record::Remove {
-                addr: op.addr.to_string(),
-            })?;
+            provider.delete(type_, &prior.attributes).await.map_err(|e| e.describe())?;
+            record(Record::Remove { addr: op.addr.to_string() })?;
             lock(&ctx.state).instances.remove(&op.addr);
             Ok::<_, String>(())
         }
@@ -675,10 +564,7 @@ async fn execute(
     match op.action {
         Action::Create => create().await,
         Action::Read => {
-            let attrs = provider
-                .read_data(type_, &op.planned)
-                .await
-                .map_err(|e| e.describe())?;
+            let attrs = provider.read_data(type_, &op.planned).await.map_err(|e| e.describe())?;
             let inst = Instance {
                 attributes: attrs,
                 provider: provider.source().to_string(),
@@ -693,29 +579,16 @@ async fn execute(
             Ok(None)
         }
         Action::Update => {
-            let prior = op
-                .prior
-                .as_ref()
-                .ok_or("the object to update is no longer in state")?;
-            let attrs = provider
-                .update(type_, &prior.attributes, &op.planned)
-                .await
-                .map_err(|e| e.describe())?;
-            let inst = Instance {
-                attributes: attrs,
-                dependencies: op.dependencies.clone(),
-                ..prior.clone()
-            };
+            let prior = op.prior.as_ref().ok_or("the object to update is no longer in state")?;
+            let attrs = provider.update(type_, &prior.attributes, &op.planned).await.map_err(|e| e.describe())?;
+            let inst = Instance { attributes: attrs, dependencies: op.dependencies.clone(), ..prior.clone() };
             record(Record::put(&op.addr, &inst))?;
             let id = inst.id().map(String::from);
             lock(&ctx.state).instances.insert(op.addr.clone(), inst);
             Ok(id)
         }
         Action::Delete => {
-            let prior = op
-                .prior
-                .as_ref()
-                .ok_or("the object to destroy is no longer in state")?;
+            let prior = op.prior.as_ref().ok_or("the object to destroy is no longer in state")?;
             delete(prior).await?;
             Ok(None)
         }
@@ -731,7 +604,9 @@ async fn execute(
             let prior = op.prior.clone();
             let id = create().await?;
             if let Some(prior) = prior {
-                provider.delete(type_, &prior.attributes).await.map_err(|e| format!("the replacement was created, but the old object could not be destroyed: {}", e.describe()))?;
+                provider.delete(type_, &prior.attributes).await.map_err(|e| {
+                    format!("the replacement was created, but the old object could not be destroyed: {}", e.describe())
+                })?;
             }
             Ok(id)
         }

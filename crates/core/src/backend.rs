@@ -28,9 +28,7 @@ pub struct LockInfo {
 
 impl LockInfo {
     pub fn describe_conflict(holder: Option<&LockInfo>, path: &Path) -> String {
-        let mut s = String::from(
-            "Error acquiring the state lock: the state is locked by another process.\n",
-        );
+        let mut s = String::from("Error acquiring the state lock: the state is locked by another process.\n");
         match holder {
             Some(h) => s.push_str(&format!(
                 "\nLock Info:\n  ID:        {}\n  Path:      {}\n  Operation: {}\n  Who:       {}\n  Version:   {}\n  Created:   {}\n  Info:      {}\n",
@@ -38,9 +36,7 @@ impl LockInfo {
             )),
             None => s.push_str(&format!("\nLock file: {}\n", path.display())),
         }
-        s.push_str(
-            "\nWait for that command to finish, or use -lock-timeout=DURATION to wait for it.",
-        );
+        s.push_str("\nWait for that command to finish, or use -lock-timeout=DURATION to wait for it.");
         s
     }
 }

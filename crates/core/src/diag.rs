@@ -33,10 +33,7 @@ impl Diagnostic {
     }
 
     pub fn warning(summary: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(summary)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(summary) }
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -71,17 +68,8 @@ impl Diagnostic {
         out.push_str(&format!("{label}: {}\n", self.summary));
         if let Some(pos) = self.span.as_ref().and_then(|s| s.position()) {
             out.push('\n');
-            let addr = self
-                .address
-                .as_deref()
-                .map(|a| format!(", in {a}"))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "  on {} line {}, column {}{addr}:\n",
-                pos.path.display(),
-                pos.line,
-                pos.column
-            ));
+            let addr = self.address.as_deref().map(|a| format!(", in {a}")).unwrap_or_default();
+            out.push_str(&format!("  on {} line {}, column {}{addr}:\n", pos.path.display(), pos.line, pos.column));
             let gutter = format!("{:>4}", pos.line);
             out.push_str(&format!("{gutter}: {}\n", pos.line_text));
             let caret_pad: String = pos
@@ -128,11 +116,7 @@ impl Diagnostics {
     }
     /// Ok when there is no error; warnings stay with the caller.
     pub fn into_result(self) -> Result<Vec<Diagnostic>, Diagnostics> {
-        if self.has_errors() {
-            Err(self)
-        } else {
-            Ok(self.0)
-        }
+        if self.has_errors() { Err(self) } else { Ok(self.0) }
     }
 }
 

@@ -39,17 +39,10 @@ pub struct Values(pub RwLock<HashMap<NodeKey, Value>>);
 
 impl Values {
     pub fn set(&self, key: NodeKey, v: Value) {
-        self.0
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, v);
+        self.0.write().unwrap_or_else(|p| p.into_inner()).insert(key, v);
     }
     pub fn get(&self, key: &NodeKey) -> Option<Value> {
-        self.0
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .cloned()
+        self.0.read().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
     }
 }
 
@@ -63,14 +56,10 @@ pub struct NodeScope<'a> {
 
 impl Scope for NodeScope<'_> {
     fn var(&self, name: &str) -> Option<Value> {
-        self.values
-            .get(&NodeKey::Variable(self.module.clone(), name.into()))
-            .cloned()
+        self.values.get(&NodeKey::Variable(self.module.clone(), name.into())).cloned()
     }
     fn local(&self, name: &str) -> Option<Value> {
-        self.values
-            .get(&NodeKey::Local(self.module.clone(), name.into()))
-            .cloned()
+        self.values.get(&NodeKey::Local(self.module.clone(), name.into())).cloned()
     }
     fn resource(&self, mode: Mode, type_: &str, name: &str) -> Option<Value> {
         let key = NodeKey::Resource(ResourceAddr {
@@ -95,10 +84,7 @@ impl Scope for NodeScope<'_> {
                 .map(|o| {
                     (
                         o.clone(),
-                        self.values
-                            .get(&NodeKey::Output(child.clone(), o.clone()))
-                            .cloned()
-                            .unwrap_or(Value::Unknown),
+                        self.values.get(&NodeKey::Output(child.clone(), o.clone())).cloned().unwrap_or(Value::Unknown),
                     )
                 })
                 .collect(),
@@ -115,16 +101,9 @@ impl Scope for NodeScope<'_> {
         match which {
             "module" => {
                 let m = self.engine.config.modules.get(self.module)?;
-                let rel = m
-                    .dir
-                    .strip_prefix(&self.engine.root_dir)
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|_| m.dir.clone());
-                Some(if rel.as_os_str().is_empty() {
-                    Value::str(".")
-                } else {
-                    dir(&rel)
-                })
+                let rel =
+                    m.dir.strip_prefix(&self.engine.root_dir).map(Path::to_path_buf).unwrap_or_else(|_| m.dir.clone());
+                Some(if rel.as_os_str().is_empty() { Value::str(".") } else { dir(&rel) })
             }
             "root" => Some(Value::str(".")),
             "cwd" => Some(dir(&std::env::current_dir().unwrap_or_default())),
@@ -145,18 +124,18 @@ pub struct Expansion {
 }
 
 impl Engine {
-    pub fn new(
-        config: Config,
-        providers: ProviderSet,
-        root_dir: PathBuf,
-    ) -> Result<Engine, Diagnostics> {
-        let graph = Graph::build(&config, &providers)?;
-        Ok(Engine {
-            config: Arc::new(config),
-            providers,
-            graph,
-            root_dir,
-        })
+    /// Check the configuration against provider schemas and build its graph;
+    /// every problem found is reported, not only the first.
+    pub fn new(config: Config, providers: ProviderSet, root_dir: PathBuf) -> Result<Engine, Diagnostics> {
+        let mut diags = check_arguments(&config, &providers);
+        match Graph::build(&config, &providers) {
+            Ok(graph) if !diags.has_errors() => Ok(Engine { config: Arc::new(config), providers, graph, root_dir }),
+            Ok(_) => Err(diags),
+            Err(d) => {
+                diags.extend(d);
+                Err(diags)
+            }
+        }
     }
 
     pub fn resource_config(&self, addr: &ResourceAddr) -> Option<&Resource> {
@@ -168,25 +147,11 @@ impl Engine {
             .find(|r| r.mode == addr.mode && r.type_ == addr.type_ && r.name == addr.name)
     }
 
-    pub fn scope<'a>(
-        &'a self,
-        module: &'a ModulePath,
-        values: &'a HashMap<NodeKey, Value>,
-    ) -> NodeScope<'a> {
-        NodeScope {
-            engine: self,
-            module,
-            values,
-            count_index: None,
-            each: None,
-        }
+    pub fn scope<'a>(&'a self, module: &'a ModulePath, values: &'a HashMap<NodeKey, Value>) -> NodeScope<'a> {
+        NodeScope { engine: self, module, values, count_index: None, each: None }
     }
 
-    pub fn provider_for(
-        &self,
-        type_: &str,
-        mode: Mode,
-    ) -> Result<(&Arc<dyn Provider>, &ResourceSchema), Diagnostic> {
+    pub fn provider_for(&self, type_: &str, mode: Mode) -> Result<(&Arc<dyn Provider>, &ResourceSchema), Diagnostic> {
         self.providers.resource_schema(mode, type_).ok_or_else(|| {
             Diagnostic::error(format!("No provider for {type_:?}"))
                 .with_detail("No registered provider offers this type.")
@@ -239,9 +204,8 @@ impl Engine {
                 None => None,
             }
         } else {
-            let (parent, call) = module
-                .parent()
-                .ok_or_else(|| Diagnostics::from(Diagnostic::error("module without a parent")))?;
+            let (parent, call) =
+                module.parent().ok_or_else(|| Diagnostics::from(Diagnostic::error("module without a parent")))?;
             let call = &self.config.modules[&parent].calls[call];
             match call.inputs.iter().find(|(n, _, _)| n == name) {
                 Some((_, _, e)) => Some(eval::eval(e, &self.scope(&parent, values))?),
@@ -273,10 +237,7 @@ impl Engine {
         }
         if !value.is_unknown() {
             let mut own = HashMap::new();
-            own.insert(
-                NodeKey::Variable(module.clone(), name.into()),
-                value.clone(),
-            );
+            own.insert(NodeKey::Variable(module.clone(), name.into()), value.clone());
             let scope = self.scope(module, &own);
             for val in &v.validations {
                 match eval::eval(&val.condition, &scope)? {
@@ -293,10 +254,7 @@ impl Engine {
                     Value::Bool(true) | Value::Unknown => {}
                     other => {
                         return Err(Diagnostic::error("Invalid validation condition")
-                            .with_detail(format!(
-                                "A validation condition must be a bool, got {}.",
-                                other.type_name()
-                            ))
+                            .with_detail(format!("A validation condition must be a bool, got {}.", other.type_name()))
                             .with_span(val.condition.span())
                             .into());
                     }
@@ -319,16 +277,11 @@ impl Engine {
             if v.is_unknown() {
                 return Ok(None);
             }
-            let n = v
-                .as_number()
-                .filter(|n| *n >= 0.0 && n.fract() == 0.0)
-                .ok_or_else(|| {
-                    Diagnostic::error("Invalid count argument")
-                        .with_detail(format!(
-                            "count must be a whole, non-negative number, got {v}."
-                        ))
-                        .with_span(c.span())
-                })?;
+            let n = v.as_number().filter(|n| *n >= 0.0 && n.fract() == 0.0).ok_or_else(|| {
+                Diagnostic::error("Invalid count argument")
+                    .with_detail(format!("count must be a whole, non-negative number, got {v}."))
+                    .with_span(c.span())
+            })?;
             return Ok(Some(
                 (0..n as i64)
                     .map(|i| Expansion {
@@ -342,9 +295,7 @@ impl Engine {
         if let Some(fe) = &r.for_each {
             let v = eval::eval(fe, &scope)?;
             let invalid = |detail: String| {
-                Diagnostic::error("Invalid for_each argument")
-                    .with_detail(detail)
-                    .with_span(fe.span())
+                Diagnostic::error("Invalid for_each argument").with_detail(detail).with_span(fe.span())
             };
             return match v {
                 Value::Unknown => Ok(None),
@@ -361,10 +312,7 @@ impl Engine {
                     let mut out: BTreeMap<String, Expansion> = BTreeMap::new();
                     for i in items {
                         let s = i.as_str().ok_or_else(|| {
-                            invalid(
-                                "for_each over a set needs strings; use a map for other values."
-                                    .into(),
-                            )
+                            invalid("for_each over a set needs strings; use a map for other values.".into())
                         })?;
                         out.insert(
                             s.into(),
@@ -377,17 +325,12 @@ impl Engine {
                     }
                     Ok(Some(out.into_values().collect()))
                 }
-                other => Err(invalid(format!(
-                    "for_each must be a map or a set of strings, got {}.",
-                    other.type_name()
-                ))),
+                other => {
+                    Err(invalid(format!("for_each must be a map or a set of strings, got {}.", other.type_name())))
+                }
             };
         }
-        Ok(Some(vec![Expansion {
-            key: InstanceKey::None,
-            count_index: None,
-            each: None,
-        }]))
+        Ok(Some(vec![Expansion { key: InstanceKey::None, count_index: None, each: None }]))
     }
 
     /// Evaluate an instance's arguments and check them against the schema.
@@ -399,45 +342,13 @@ impl Engine {
         x: &Expansion,
     ) -> Result<Value, Diagnostics> {
         let (provider, schema) = self.provider_for(&r.type_, r.mode)?;
-        let scope = NodeScope {
-            engine: self,
-            module,
-            values,
-            count_index: x.count_index.clone(),
-            each: x.each.clone(),
-        };
+        let scope =
+            NodeScope { engine: self, module, values, count_index: x.count_index.clone(), each: x.each.clone() };
         let mut diags = Diagnostics::default();
         let mut out = BTreeMap::new();
-        for (k, ks, e) in &r.body {
-            let Some(attr) = schema.attributes.get(k.as_str()) else {
-                let mut known: Vec<&str> = schema
-                    .attributes
-                    .iter()
-                    .filter(|(_, a)| a.required || a.optional)
-                    .map(|(n, _)| *n)
-                    .collect();
-                known.sort();
-                diags.push(
-                    Diagnostic::error("Unsupported argument")
-                        .with_detail(format!(
-                            "An argument named {k:?} is not expected in {}. Expected: {}.",
-                            r.type_,
-                            known.join(", ")
-                        ))
-                        .with_span(ks),
-                );
-                continue;
-            };
-            if !attr.required && !attr.optional {
-                diags.push(
-                    Diagnostic::error("Invalid argument")
-                        .with_detail(format!(
-                            "{k:?} is computed by the provider and cannot be set."
-                        ))
-                        .with_span(ks),
-                );
-                continue;
-            }
+        for (k, _, e) in &r.body {
+            // Names were checked by `check_arguments` when the engine was built.
+            let Some(attr) = schema.attributes.get(k.as_str()) else { continue };
             match eval::eval(e, &scope) {
                 Ok(v) => match attr.ty.convert(&v) {
                     Ok(c) => {
@@ -468,11 +379,7 @@ impl Engine {
             let value = Value::Map(out);
             if value.is_wholly_known() {
                 for msg in provider.validate(&r.type_, &value) {
-                    diags.push(
-                        Diagnostic::error("Invalid resource configuration")
-                            .with_detail(msg)
-                            .with_span(&r.span),
-                    );
+                    diags.push(Diagnostic::error("Invalid resource configuration").with_detail(msg).with_span(&r.span));
                 }
             }
             if diags.is_empty() {
@@ -481,6 +388,71 @@ impl Engine {
         }
         Err(diags)
     }
+}
+
+/// Argument names against each resource's schema, and required arguments
+/// present: what can be known without evaluating anything.
+fn check_arguments(config: &Config, providers: &ProviderSet) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    for m in config.modules.values() {
+        for r in &m.resources {
+            let Some((_, schema)) = providers.resource_schema(r.mode, &r.type_) else { continue };
+            for (k, ks, _) in &r.body {
+                match schema.attributes.get(k.as_str()) {
+                    None => {
+                        let known: Vec<&str> = schema
+                            .attributes
+                            .iter()
+                            .filter(|(_, a)| a.required || a.optional)
+                            .map(|(n, _)| *n)
+                            .collect();
+                        diags.push(
+                            Diagnostic::error("Unsupported argument")
+                                .with_detail(format!(
+                                    "An argument named {k:?} is not expected in {}. Expected: {}.",
+                                    r.type_,
+                                    known.join(", ")
+                                ))
+                                .with_span(ks),
+                        );
+                    }
+                    Some(a) if !a.required && !a.optional => {
+                        diags.push(
+                            Diagnostic::error("Invalid argument")
+                                .with_detail(format!("{k:?} is computed by the provider and cannot be set."))
+                                .with_span(ks),
+                        );
+                    }
+                    Some(_) => {}
+                }
+            }
+            for (name, a) in &schema.attributes {
+                if a.required && !r.body.iter().any(|(k, _, _)| k == name) {
+                    diags.push(
+                        Diagnostic::error("Missing required argument")
+                            .with_detail(format!(
+                                "The argument {name:?} is required in {}, but no definition was found.",
+                                r.type_
+                            ))
+                            .with_span(&r.span),
+                    );
+                }
+            }
+            // Literal values can be type-checked now.
+            for (k, _, e) in &r.body {
+                if let (Some(a), Some(v)) = (schema.attributes.get(k.as_str()), e.as_literal())
+                    && let Err(msg) = a.ty.convert(&v)
+                {
+                    diags.push(
+                        Diagnostic::error("Incorrect attribute value type")
+                            .with_detail(format!("{k:?}: {msg}."))
+                            .with_span(e.span()),
+                    );
+                }
+            }
+        }
+    }
+    diags
 }
 
 /// `-var 'x=5'` gives a string; complex types are written in JSON.
@@ -512,12 +484,7 @@ pub struct InstanceInputs<'a> {
     pub replace_requested: bool,
 }
 
-fn propose(
-    schema: &ResourceSchema,
-    prior: Option<&Value>,
-    config: &Value,
-    ignore: &[String],
-) -> Value {
+fn propose(schema: &ResourceSchema, prior: Option<&Value>, config: &Value, ignore: &[String]) -> Value {
     let mut m = BTreeMap::new();
     for (name, attr) in &schema.attributes {
         let c = config.get(name).cloned().unwrap_or(Value::Null);
@@ -538,18 +505,11 @@ fn propose(
 }
 
 /// Diff one instance: the proposed new state, then replace or update or nothing.
-pub fn plan_instance(
-    i: InstanceInputs<'_>,
-) -> Result<InstancePlan, crate::provider::ProviderError> {
+pub fn plan_instance(i: InstanceInputs<'_>) -> Result<InstancePlan, crate::provider::ProviderError> {
     let ignore = &i.lifecycle.ignore_changes;
     let Some(prior) = i.prior else {
         let proposed = propose(i.schema, None, i.config, &[]);
-        let resp = i.provider.plan(PlanRequest {
-            type_: i.type_,
-            prior: None,
-            proposed,
-            config: i.config,
-        })?;
+        let resp = i.provider.plan(PlanRequest { type_: i.type_, prior: None, proposed, config: i.config })?;
         return Ok(InstancePlan {
             action: Action::Create,
             reason: None,
@@ -558,12 +518,8 @@ pub fn plan_instance(
         });
     };
     let proposed = propose(i.schema, Some(&prior.attributes), i.config, ignore);
-    let resp = i.provider.plan(PlanRequest {
-        type_: i.type_,
-        prior: Some(&prior.attributes),
-        proposed,
-        config: i.config,
-    })?;
+    let resp =
+        i.provider.plan(PlanRequest { type_: i.type_, prior: Some(&prior.attributes), proposed, config: i.config })?;
     let changed: Vec<&str> = i
         .schema
         .attributes
@@ -578,8 +534,7 @@ pub fn plan_instance(
     let mut replace_paths: Vec<String> = changed
         .iter()
         .filter(|k| {
-            i.schema.attributes.get(**k).is_some_and(|a| a.force_new)
-                || resp.requires_replace.iter().any(|r| r == **k)
+            i.schema.attributes.get(**k).is_some_and(|a| a.force_new) || resp.requires_replace.iter().any(|r| r == **k)
         })
         .map(|k| k.to_string())
         .collect();
@@ -595,23 +550,10 @@ pub fn plan_instance(
     };
     if let Some(reason) = reason {
         let fresh = propose(i.schema, None, i.config, &[]);
-        let resp = i.provider.plan(PlanRequest {
-            type_: i.type_,
-            prior: None,
-            proposed: fresh,
-            config: i.config,
-        })?;
-        let action = if i.lifecycle.create_before_destroy {
-            Action::CreateThenDelete
-        } else {
-            Action::DeleteThenCreate
-        };
-        return Ok(InstancePlan {
-            action,
-            reason: Some(reason),
-            planned: resp.planned,
-            replace_paths,
-        });
+        let resp = i.provider.plan(PlanRequest { type_: i.type_, prior: None, proposed: fresh, config: i.config })?;
+        let action =
+            if i.lifecycle.create_before_destroy { Action::CreateThenDelete } else { Action::DeleteThenCreate };
+        return Ok(InstancePlan { action, reason: Some(reason), planned: resp.planned, replace_paths });
     }
     if changed.is_empty() {
         return Ok(InstancePlan {
@@ -621,12 +563,7 @@ pub fn plan_instance(
             replace_paths: Vec::new(),
         });
     }
-    Ok(InstancePlan {
-        action: Action::Update,
-        reason: None,
-        planned: resp.planned,
-        replace_paths: Vec::new(),
-    })
+    Ok(InstancePlan { action: Action::Update, reason: None, planned: resp.planned, replace_paths: Vec::new() })
 }
 
 /// A resource block's value as references see it: one object, a list (count)
@@ -638,24 +575,11 @@ pub fn aggregate(r: &Resource, instances: Vec<(InstanceKey, Value)>) -> Value {
         Value::Map(
             instances
                 .into_iter()
-                .map(|(k, v)| {
-                    (
-                        if let InstanceKey::Str(s) = k {
-                            s
-                        } else {
-                            k.to_string()
-                        },
-                        v,
-                    )
-                })
+                .map(|(k, v)| (if let InstanceKey::Str(s) = k { s } else { k.to_string() }, v))
                 .collect(),
         )
     } else {
-        instances
-            .into_iter()
-            .next()
-            .map(|(_, v)| v)
-            .unwrap_or(Value::Null)
+        instances.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null)
     }
 }
 

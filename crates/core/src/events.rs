@@ -7,33 +7,12 @@ use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub enum Event {
-    RefreshStart {
-        addr: InstanceAddr,
-    },
-    RefreshComplete {
-        addr: InstanceAddr,
-        id: Option<String>,
-    },
-    ApplyStart {
-        addr: InstanceAddr,
-        action: Action,
-    },
-    ApplyProgress {
-        addr: InstanceAddr,
-        action: Action,
-        elapsed: Duration,
-    },
-    ApplyComplete {
-        addr: InstanceAddr,
-        action: Action,
-        id: Option<String>,
-        elapsed: Duration,
-    },
-    ApplyErrored {
-        addr: InstanceAddr,
-        action: Action,
-        elapsed: Duration,
-    },
+    RefreshStart { addr: InstanceAddr },
+    RefreshComplete { addr: InstanceAddr, id: Option<String> },
+    ApplyStart { addr: InstanceAddr, action: Action },
+    ApplyProgress { addr: InstanceAddr, action: Action, elapsed: Duration },
+    ApplyComplete { addr: InstanceAddr, action: Action, id: Option<String>, elapsed: Duration },
+    ApplyErrored { addr: InstanceAddr, action: Action, elapsed: Duration },
 }
 
 pub trait Observer: Send + Sync {

@@ -23,11 +23,7 @@ pub enum NodeKey {
 impl fmt::Display for NodeKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let prefix = |m: &ModulePath| {
-            if m.is_root() {
-                String::new()
-            } else {
-                format!("{m}.")
-            }
+            if m.is_root() { String::new() } else { format!("{m}.") }
         };
         match self {
             NodeKey::Variable(m, n) => write!(f, "{}var.{n}", prefix(m)),
@@ -63,11 +59,9 @@ impl Graph {
     /// Direct dependencies of a node.
     pub fn dependencies(&self, key: &NodeKey) -> Vec<&NodeKey> {
         match self.node(key) {
-            Some(ix) => self
-                .graph
-                .neighbors_directed(ix, petgraph::Direction::Incoming)
-                .map(|n| &self.graph[n])
-                .collect(),
+            Some(ix) => {
+                self.graph.neighbors_directed(ix, petgraph::Direction::Incoming).map(|n| &self.graph[n]).collect()
+            }
             None => Vec::new(),
         }
     }
@@ -79,10 +73,7 @@ impl Graph {
         let mut seen = BTreeSet::new();
         let mut stack: Vec<NodeIndex> = self.node(key).into_iter().collect();
         while let Some(ix) = stack.pop() {
-            for dep in self
-                .graph
-                .neighbors_directed(ix, petgraph::Direction::Incoming)
-            {
+            for dep in self.graph.neighbors_directed(ix, petgraph::Direction::Incoming) {
                 if !seen.insert(dep) {
                     continue;
                 }
@@ -99,18 +90,12 @@ impl Graph {
     }
 
     /// Every node that `keys` depend on, transitively, plus the keys themselves.
-    pub fn closure_of_dependencies(
-        &self,
-        keys: impl IntoIterator<Item = NodeKey>,
-    ) -> BTreeSet<NodeKey> {
+    pub fn closure_of_dependencies(&self, keys: impl IntoIterator<Item = NodeKey>) -> BTreeSet<NodeKey> {
         let mut out = BTreeSet::new();
         let mut stack: Vec<NodeIndex> = keys.into_iter().filter_map(|k| self.node(&k)).collect();
         while let Some(ix) = stack.pop() {
             if out.insert(self.graph[ix].clone()) {
-                stack.extend(
-                    self.graph
-                        .neighbors_directed(ix, petgraph::Direction::Incoming),
-                );
+                stack.extend(self.graph.neighbors_directed(ix, petgraph::Direction::Incoming));
             }
         }
         out
@@ -119,11 +104,7 @@ impl Graph {
     /// Build the graph, checking that every reference names something declared.
     pub fn build(config: &Config, providers: &ProviderSet) -> Result<Graph, Diagnostics> {
         let mut b = Builder {
-            g: Graph {
-                graph: DiGraph::new(),
-                index: HashMap::new(),
-                spans: HashMap::new(),
-            },
+            g: Graph { graph: DiGraph::new(), index: HashMap::new(), spans: HashMap::new() },
             diags: Diagnostics::default(),
         };
         // Nodes first, so references can be checked against them.
@@ -135,23 +116,11 @@ impl Graph {
                 b.add(NodeKey::Local(path.clone(), l.name.clone()), &l.span);
             }
             for r in &m.resources {
-                let addr = ResourceAddr {
-                    module: path.clone(),
-                    mode: r.mode,
-                    type_: r.type_.clone(),
-                    name: r.name.clone(),
-                };
+                let addr =
+                    ResourceAddr { module: path.clone(), mode: r.mode, type_: r.type_.clone(), name: r.name.clone() };
                 if providers.resource_schema(r.mode, &r.type_).is_none() {
-                    let kind = if r.mode == Mode::Data {
-                        "data source"
-                    } else {
-                        "resource type"
-                    };
-                    let known = providers
-                        .iter()
-                        .map(|p| p.local_name())
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let kind = if r.mode == Mode::Data { "data source" } else { "resource type" };
+                    let known = providers.iter().map(|p| p.local_name()).collect::<Vec<_>>().join(", ");
                     b.diags.push(
                         Diagnostic::error(format!("Invalid {kind}"))
                             .with_detail(format!("The provider has no {kind} named {:?}. Providers available: {known}. `ecspoc providers` lists every type.", r.type_))
@@ -185,10 +154,7 @@ impl Graph {
                 }
                 // A child module's variable takes its value from the parent's call.
                 if let Some((parent, call_name)) = path.parent()
-                    && let Some(call) = config
-                        .modules
-                        .get(&parent)
-                        .and_then(|pm| pm.calls.get(call_name))
+                    && let Some(call) = config.modules.get(&parent).and_then(|pm| pm.calls.get(call_name))
                 {
                     if let Some((_, _, e)) = call.inputs.iter().find(|(n, _, _)| n == &v.name) {
                         b.edges_from_expr(config, &parent, &key, e);
@@ -199,12 +165,7 @@ impl Graph {
                 }
             }
             for l in m.locals.values() {
-                b.edges_from_expr(
-                    config,
-                    path,
-                    &NodeKey::Local(path.clone(), l.name.clone()),
-                    &l.expr,
-                );
+                b.edges_from_expr(config, path, &NodeKey::Local(path.clone(), l.name.clone()), &l.expr);
             }
             for r in &m.resources {
                 let key = NodeKey::Resource(ResourceAddr {
@@ -216,12 +177,7 @@ impl Graph {
                 for (_, _, e) in &r.body {
                     b.edges_from_expr(config, path, &key, e);
                 }
-                for e in r
-                    .count
-                    .iter()
-                    .chain(r.for_each.iter())
-                    .chain(r.lifecycle.replace_triggered_by.iter())
-                {
+                for e in r.count.iter().chain(r.for_each.iter()).chain(r.lifecycle.replace_triggered_by.iter()) {
                     b.edges_from_expr(config, path, &key, e);
                 }
                 for (dep, span) in &r.depends_on {
@@ -242,10 +198,7 @@ impl Graph {
             for call in m.calls.values() {
                 for (name, span, _) in &call.inputs {
                     let child = path.child(&call.name);
-                    let declared = config
-                        .modules
-                        .get(&child)
-                        .is_some_and(|cm| cm.variables.contains_key(name));
+                    let declared = config.modules.get(&child).is_some_and(|cm| cm.variables.contains_key(name));
                     if !declared && config.modules.contains_key(&child) {
                         b.diags.push(
                             Diagnostic::error("Unsupported argument")
@@ -256,11 +209,13 @@ impl Graph {
                 }
                 if let Some(cm) = config.modules.get(&path.child(&call.name)) {
                     for v in cm.variables.values() {
-                        if v.default.is_none() && !call.inputs.iter().any(|(n, _, _)| n == &v.name)
-                        {
+                        if v.default.is_none() && !call.inputs.iter().any(|(n, _, _)| n == &v.name) {
                             b.diags.push(
                                 Diagnostic::error("Missing required argument")
-                                    .with_detail(format!("The argument {:?} is required by module {:?}, but no definition was found.", v.name, call.name))
+                                    .with_detail(format!(
+                                        "The argument {:?} is required by module {:?}, but no definition was found.",
+                                        v.name, call.name
+                                    ))
                                     .with_span(&call.span),
                             );
                         }
@@ -276,11 +231,7 @@ impl Graph {
             }
         }
         b.check_cycles();
-        if b.diags.has_errors() {
-            Err(b.diags)
-        } else {
-            Ok(b.g)
-        }
+        if b.diags.has_errors() { Err(b.diags) } else { Ok(b.g) }
     }
 }
 
@@ -310,18 +261,9 @@ impl Builder {
         }
     }
 
-    fn edge_from_ref(
-        &mut self,
-        config: &Config,
-        module: &ModulePath,
-        to: &NodeKey,
-        r: &Reference,
-        span: &Span,
-    ) {
+    fn edge_from_ref(&mut self, config: &Config, module: &ModulePath, to: &NodeKey, r: &Reference, span: &Span) {
         let undeclared = |what: String, hint: &str| {
-            Diagnostic::error(format!("Reference to undeclared {what}"))
-                .with_detail(format!("{hint}"))
-                .with_span(span)
+            Diagnostic::error(format!("Reference to undeclared {what}")).with_detail(format!("{hint}")).with_span(span)
         };
         let from = match r {
             Reference::Var(n) => NodeKey::Variable(module.clone(), n.clone()),
@@ -342,21 +284,16 @@ impl Builder {
                     return;
                 }
                 // A module reference depends on every output of that module.
-                let outputs: Vec<NodeKey> = config.modules[&child]
-                    .outputs
-                    .keys()
-                    .map(|o| NodeKey::Output(child.clone(), o.clone()))
-                    .collect();
+                let outputs: Vec<NodeKey> =
+                    config.modules[&child].outputs.keys().map(|o| NodeKey::Output(child.clone(), o.clone())).collect();
                 for o in outputs {
                     self.edge(&o, to);
                 }
                 return;
             }
-            Reference::CountIndex
-            | Reference::Each
-            | Reference::Path
-            | Reference::Terraform
-            | Reference::SelfRef => return,
+            Reference::CountIndex | Reference::Each | Reference::Path | Reference::Terraform | Reference::SelfRef => {
+                return;
+            }
             Reference::Unknown(n) => {
                 self.diags.push(
                     Diagnostic::error("Invalid reference")
@@ -372,23 +309,12 @@ impl Builder {
                     format!("input variable"),
                     format!("An input variable named {n:?} has not been declared in this module."),
                 ),
-                NodeKey::Local(_, n) => (
-                    "local value".into(),
-                    format!("A local value named {n:?} has not been declared in this module."),
-                ),
+                NodeKey::Local(_, n) => {
+                    ("local value".into(), format!("A local value named {n:?} has not been declared in this module."))
+                }
                 NodeKey::Resource(a) => {
-                    let kind = if a.mode == Mode::Data {
-                        "data source"
-                    } else {
-                        "resource"
-                    };
-                    (
-                        kind.to_string(),
-                        format!(
-                            "A {kind} {:?} has not been declared in this module.",
-                            a.local()
-                        ),
-                    )
+                    let kind = if a.mode == Mode::Data { "data source" } else { "resource" };
+                    (kind.to_string(), format!("A {kind} {:?} has not been declared in this module.", a.local()))
                 }
                 _ => ("object".into(), String::new()),
             };
@@ -400,10 +326,7 @@ impl Builder {
 
     fn check_cycles(&mut self) {
         for scc in petgraph::algo::tarjan_scc(&self.g.graph) {
-            let is_cycle = scc.len() > 1
-                || scc
-                    .first()
-                    .is_some_and(|n| self.g.graph.contains_edge(*n, *n));
+            let is_cycle = scc.len() > 1 || scc.first().is_some_and(|n| self.g.graph.contains_edge(*n, *n));
             if !is_cycle {
                 continue;
             }
@@ -413,22 +336,17 @@ impl Builder {
                 .iter()
                 .map(|k| {
                     let loc = self.g.spans.get(*k).map(Span::location).unwrap_or_default();
-                    if loc.is_empty() {
-                        format!("  - {k}")
-                    } else {
-                        format!("  - {k} ({loc})")
-                    }
+                    if loc.is_empty() { format!("  - {k}") } else { format!("  - {k} ({loc})") }
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
-            let first_span = members
-                .first()
-                .and_then(|k| self.g.spans.get(*k))
-                .cloned()
-                .unwrap_or_default();
+            let first_span = members.first().and_then(|k| self.g.spans.get(*k)).cloned().unwrap_or_default();
             self.diags.push(
                 Diagnostic::error("Cycle in the dependency graph")
-                    .with_detail(format!("These {} objects depend on each other, so none can be evaluated first:\n{list}", members.len()))
+                    .with_detail(format!(
+                        "These {} objects depend on each other, so none can be evaluated first:\n{list}",
+                        members.len()
+                    ))
                     .with_span(&first_span),
             );
         }

@@ -33,29 +33,16 @@ impl AttrSchema {
         }
     }
     pub fn required(ty: TypeConstraint, description: &'static str) -> Self {
-        AttrSchema {
-            required: true,
-            ..Self::base(ty, description)
-        }
+        AttrSchema { required: true, ..Self::base(ty, description) }
     }
     pub fn optional(ty: TypeConstraint, description: &'static str) -> Self {
-        AttrSchema {
-            optional: true,
-            ..Self::base(ty, description)
-        }
+        AttrSchema { optional: true, ..Self::base(ty, description) }
     }
     pub fn computed(ty: TypeConstraint, description: &'static str) -> Self {
-        AttrSchema {
-            computed: true,
-            ..Self::base(ty, description)
-        }
+        AttrSchema { computed: true, ..Self::base(ty, description) }
     }
     pub fn optional_computed(ty: TypeConstraint, description: &'static str) -> Self {
-        AttrSchema {
-            optional: true,
-            computed: true,
-            ..Self::base(ty, description)
-        }
+        AttrSchema { optional: true, computed: true, ..Self::base(ty, description) }
     }
     pub fn force_new(mut self) -> Self {
         self.force_new = true;
@@ -75,15 +62,8 @@ pub struct ResourceSchema {
 }
 
 impl ResourceSchema {
-    pub fn new(
-        description: &'static str,
-        attrs: impl IntoIterator<Item = (&'static str, AttrSchema)>,
-    ) -> Self {
-        ResourceSchema {
-            description,
-            version: 0,
-            attributes: attrs.into_iter().collect(),
-        }
+    pub fn new(description: &'static str, attrs: impl IntoIterator<Item = (&'static str, AttrSchema)>) -> Self {
+        ResourceSchema { description, version: 0, attributes: attrs.into_iter().collect() }
     }
     pub fn is_sensitive(&self, attr: &str) -> bool {
         self.attributes.get(attr).is_some_and(|a| a.sensitive)
@@ -116,18 +96,10 @@ pub struct ProviderError {
 
 impl ProviderError {
     pub fn new(message: impl Into<String>) -> Self {
-        ProviderError {
-            operation: None,
-            code: None,
-            message: message.into(),
-        }
+        ProviderError { operation: None, code: None, message: message.into() }
     }
     pub fn api(operation: &str, code: Option<&str>, message: impl Into<String>) -> Self {
-        ProviderError {
-            operation: Some(operation.into()),
-            code: code.map(Into::into),
-            message: message.into(),
-        }
+        ProviderError { operation: Some(operation.into()), code: code.map(Into::into), message: message.into() }
     }
     /// `CreateVpc: InvalidParameterValue: message`, as much as is known.
     pub fn describe(&self) -> String {
@@ -183,37 +155,20 @@ pub trait Provider: Send + Sync {
         Vec::new()
     }
     fn plan(&self, req: PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
-        Ok(PlanResponse {
-            planned: req.proposed,
-            requires_replace: Vec::new(),
-        })
+        Ok(PlanResponse { planned: req.proposed, requires_replace: Vec::new() })
     }
     /// Current state of an object, `None` if it no longer exists.
     async fn read(&self, type_: &str, state: &Value) -> Result<Option<Value>, ProviderError>;
     /// Many objects of one type: providers whose API takes many ids override this.
-    async fn read_many(
-        &self,
-        type_: &str,
-        states: &[Value],
-    ) -> Vec<Result<Option<Value>, ProviderError>> {
+    async fn read_many(&self, type_: &str, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
         let mut out = Vec::with_capacity(states.len());
         for s in states {
             out.push(self.read(type_, s).await);
         }
         out
     }
-    async fn create(
-        &self,
-        type_: &str,
-        planned: &Value,
-        marker: &Marker,
-    ) -> Result<Value, ProviderError>;
-    async fn update(
-        &self,
-        type_: &str,
-        prior: &Value,
-        planned: &Value,
-    ) -> Result<Value, ProviderError>;
+    async fn create(&self, type_: &str, planned: &Value, marker: &Marker) -> Result<Value, ProviderError>;
+    async fn update(&self, type_: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError>;
     async fn delete(&self, type_: &str, prior: &Value) -> Result<(), ProviderError>;
     async fn import(&self, type_: &str, id: &str) -> Result<Option<Value>, ProviderError>;
     async fn read_data(&self, type_: &str, config: &Value) -> Result<Value, ProviderError>;
@@ -248,9 +203,7 @@ impl ProviderSet {
         mode: crate::addr::Mode,
         type_: &str,
     ) -> Option<(&Arc<dyn Provider>, &ResourceSchema)> {
-        let p = self
-            .providers
-            .get(crate::config::module::provider_of_type(type_).as_str())?;
+        let p = self.providers.get(crate::config::module::provider_of_type(type_).as_str())?;
         let schema = match mode {
             crate::addr::Mode::Managed => p.schema().resources.get(type_),
             crate::addr::Mode::Data => p.schema().data_sources.get(type_),

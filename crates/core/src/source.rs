@@ -30,11 +30,7 @@ pub struct Position {
 
 impl Span {
     pub fn new(file: &Arc<SourceFile>, start: usize, end: usize) -> Self {
-        Span {
-            file: Some(file.clone()),
-            start,
-            end,
-        }
+        Span { file: Some(file.clone()), start, end }
     }
 
     /// A span that points at a whole file (used where the format gives no finer position).
@@ -53,17 +49,12 @@ impl Span {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
         let column = file.text[line_start..start].chars().count() + 1;
-        let line_end = file.text[line_start..]
-            .find('\n')
-            .map(|i| line_start + i)
-            .unwrap_or(file.text.len());
+        let line_end = file.text[line_start..].find('\n').map(|i| line_start + i).unwrap_or(file.text.len());
         Some(Position {
             path: file.path.clone(),
             line,
             column,
-            line_text: file.text[line_start..line_end]
-                .trim_end_matches('\r')
-                .to_string(),
+            line_text: file.text[line_start..line_end].trim_end_matches('\r').to_string(),
         })
     }
 

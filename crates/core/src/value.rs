@@ -89,12 +89,9 @@ impl Value {
             Value::Number(n) => number_to_json(*n),
             Value::String(s) => Json::String(s.clone()),
             Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
-            Value::Map(m) => Json::Object(
-                m.iter()
-                    .filter(|(_, v)| !v.is_unknown())
-                    .map(|(k, v)| (k.clone(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Map(m) => {
+                Json::Object(m.iter().filter(|(_, v)| !v.is_unknown()).map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
         }
     }
 
@@ -106,9 +103,7 @@ impl Value {
             Value::List(items) => Json::Array(items.iter().map(Value::unknown_mask).collect()),
             Value::Map(m) => Json::Object(
                 m.iter()
-                    .filter(|(_, v)| {
-                        !v.is_wholly_known() || matches!(v, Value::List(_) | Value::Map(_))
-                    })
+                    .filter(|(_, v)| !v.is_wholly_known() || matches!(v, Value::List(_) | Value::Map(_)))
                     .map(|(k, v)| (k.clone(), v.unknown_mask()))
                     .collect(),
             ),
@@ -123,11 +118,7 @@ impl Value {
             Json::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
             Json::String(s) => Value::String(s.clone()),
             Json::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
-            Json::Object(o) => Value::Map(
-                o.iter()
-                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
-                    .collect(),
-            ),
+            Json::Object(o) => Value::Map(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect()),
         }
     }
 
@@ -140,12 +131,7 @@ impl Value {
                 Json::Object(o) => {
                     let mut m: BTreeMap<String, Value> = o
                         .iter()
-                        .map(|(k, v)| {
-                            (
-                                k.clone(),
-                                Value::from_json_with_unknown(v, mo.get(k).unwrap_or(&Json::Null)),
-                            )
-                        })
+                        .map(|(k, v)| (k.clone(), Value::from_json_with_unknown(v, mo.get(k).unwrap_or(&Json::Null))))
                         .collect();
                     for (k, mv) in mo {
                         if !m.contains_key(k) && mv == &Json::Bool(true) {
@@ -166,9 +152,7 @@ impl Value {
                 Json::Array(a) => Value::List(
                     a.iter()
                         .enumerate()
-                        .map(|(i, v)| {
-                            Value::from_json_with_unknown(v, ma.get(i).unwrap_or(&Json::Null))
-                        })
+                        .map(|(i, v)| Value::from_json_with_unknown(v, ma.get(i).unwrap_or(&Json::Null)))
                         .collect(),
                 ),
                 other => Value::from_json(other),
@@ -202,20 +186,14 @@ impl Value {
 }
 
 pub fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
 }
 
 fn number_to_json(n: f64) -> Json {
     if n.fract() == 0.0 && n.abs() < 9.0e15 {
         Json::from(n as i64)
     } else {
-        serde_json::Number::from_f64(n)
-            .map(Json::Number)
-            .unwrap_or(Json::Null)
+        serde_json::Number::from_f64(n).map(Json::Number).unwrap_or(Json::Null)
     }
 }
 
@@ -247,19 +225,10 @@ mod tests {
         let v = Value::object([
             ("id".to_string(), Value::Unknown),
             ("name".to_string(), Value::str("x")),
-            (
-                "list".to_string(),
-                Value::List(vec![Value::Unknown, Value::str("y")]),
-            ),
-            (
-                "nested".to_string(),
-                Value::object([("a".to_string(), Value::Unknown)]),
-            ),
+            ("list".to_string(), Value::List(vec![Value::Unknown, Value::str("y")])),
+            ("nested".to_string(), Value::object([("a".to_string(), Value::Unknown)])),
         ]);
-        assert_eq!(
-            Value::from_json_with_unknown(&v.to_json(), &v.unknown_mask()),
-            v
-        );
+        assert_eq!(Value::from_json_with_unknown(&v.to_json(), &v.unknown_mask()), v);
     }
 
     #[test]
@@ -267,18 +236,9 @@ mod tests {
         let v = Value::object([
             ("id".to_string(), Value::Unknown),
             ("name".to_string(), Value::str("x")),
-            (
-                "list".to_string(),
-                Value::List(vec![Value::Unknown, Value::str("y")]),
-            ),
+            ("list".to_string(), Value::List(vec![Value::Unknown, Value::str("y")])),
         ]);
-        assert_eq!(
-            v.unknown_mask(),
-            serde_json::json!({"id": true, "list": [true, false]})
-        );
-        assert_eq!(
-            v.to_json(),
-            serde_json::json!({"name": "x", "list": [null, "y"]})
-        );
+        assert_eq!(v.unknown_mask(), serde_json::json!({"id": true, "list": [true, false]}));
+        assert_eq!(v.to_json(), serde_json::json!({"name": "x", "list": [null, "y"]}));
     }
 }

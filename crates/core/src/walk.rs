@@ -26,10 +26,7 @@ pub struct WalkGraph {
 
 impl WalkGraph {
     pub fn new(n: usize) -> Self {
-        WalkGraph {
-            deps: vec![Vec::new(); n],
-            weight: vec![1; n],
-        }
+        WalkGraph { deps: vec![Vec::new(); n], weight: vec![1; n] }
     }
 
     pub fn len(&self) -> usize {
@@ -82,10 +79,8 @@ where
     let prio = graph.priorities();
     let mut waiting: Vec<usize> = graph.deps.iter().map(Vec::len).collect();
     let mut status = vec![NodeStatus::Pending; n];
-    let mut ready: BinaryHeap<(u64, std::cmp::Reverse<usize>)> = (0..n)
-        .filter(|&i| waiting[i] == 0)
-        .map(|i| (prio[i], std::cmp::Reverse(i)))
-        .collect();
+    let mut ready: BinaryHeap<(u64, std::cmp::Reverse<usize>)> =
+        (0..n).filter(|&i| waiting[i] == 0).map(|i| (prio[i], std::cmp::Reverse(i))).collect();
     let mut running: JoinSet<(usize, bool)> = JoinSet::new();
     loop {
         while let Some((_, std::cmp::Reverse(i))) = ready.pop() {
@@ -104,11 +99,7 @@ where
             // A panicking node is a bug; treat it as a failure of an unknown node.
             Err(_) => continue,
         };
-        status[i] = if ok {
-            NodeStatus::Done
-        } else {
-            NodeStatus::Failed
-        };
+        status[i] = if ok { NodeStatus::Done } else { NodeStatus::Failed };
         if ok {
             for &d in &dependents[i] {
                 waiting[d] -= 1;
@@ -170,21 +161,10 @@ mod tests {
     #[tokio::test]
     async fn failure_skips_only_dependents() {
         let g = chain_and_fan();
-        let status = walk(
-            &g,
-            Arc::new(AtomicBool::new(false)),
-            |i| async move { i != 1 },
-        )
-        .await;
+        let status = walk(&g, Arc::new(AtomicBool::new(false)), |i| async move { i != 1 }).await;
         assert_eq!(
             status,
-            vec![
-                NodeStatus::Done,
-                NodeStatus::Failed,
-                NodeStatus::Skipped,
-                NodeStatus::Done,
-                NodeStatus::Done
-            ]
+            vec![NodeStatus::Done, NodeStatus::Failed, NodeStatus::Skipped, NodeStatus::Done, NodeStatus::Done]
         );
     }
 

@@ -14,11 +14,7 @@ pub fn render(graph: &Graph) -> String {
             NodeKey::Provider(_) => ("diamond", n.to_string()),
             _ => ("note", n.to_string()),
         };
-        out.push_str(&format!(
-            "\t\"{}\" [label = \"{}\", shape = \"{shape}\"]\n",
-            esc(&n.to_string()),
-            esc(&label)
-        ));
+        out.push_str(&format!("\t\"{}\" [label = \"{}\", shape = \"{shape}\"]\n", esc(&n.to_string()), esc(&label)));
     }
     let mut edges: Vec<(String, String)> = graph
         .graph

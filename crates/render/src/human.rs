@@ -61,11 +61,7 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
         out.push_str(&render_drift(plan, color));
     }
     let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| !c.is_noop()).collect();
-    let output_changes: Vec<&OutputChange> = plan
-        .outputs
-        .iter()
-        .filter(|o| o.action() != Action::NoOp)
-        .collect();
+    let output_changes: Vec<&OutputChange> = plan.outputs.iter().filter(|o| o.action() != Action::NoOp).collect();
     if plan.mode == PlanMode::RefreshOnly {
         if plan.drift.is_empty() {
             out.push_str(&color.bold("No changes."));
@@ -90,10 +86,7 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
             out.push('\n');
         }
         let (add, change, destroy) = plan.counts();
-        out.push_str(&format!(
-            "{}: {add} to add, {change} to change, {destroy} to destroy.\n",
-            color.bold("Plan")
-        ));
+        out.push_str(&format!("{}: {add} to add, {change} to change, {destroy} to destroy.\n", color.bold("Plan")));
     }
     if !output_changes.is_empty() {
         out.push_str("\nChanges to Outputs:\n");
@@ -102,17 +95,10 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
     let replaced: Vec<&&ResourceChange> = changes.iter().filter(|c| c.action.deletes()).collect();
     if !replaced.is_empty() {
         out.push('\n');
-        out.push_str(&color.paint(
-            "33",
-            &format!("Warning: this plan destroys {} object(s):", replaced.len()),
-        ));
+        out.push_str(&color.paint("33", &format!("Warning: this plan destroys {} object(s):", replaced.len())));
         out.push('\n');
         for c in replaced {
-            let how = if c.action.is_replace() {
-                "replaced"
-            } else {
-                "destroyed"
-            };
+            let how = if c.action.is_replace() { "replaced" } else { "destroyed" };
             out.push_str(&format!("  - {} ({how})\n", c.addr));
         }
     }
@@ -149,24 +135,9 @@ fn legend(changes: &[&ResourceChange], color: Color) -> String {
         (0, format!("  {} create", Sym::Create.paint(color))),
         (1, format!("  {} update in-place", Sym::Update.paint(color))),
         (2, format!("  {} destroy", Sym::Delete.paint(color))),
-        (
-            3,
-            format!(
-                "{} destroy and then create replacement",
-                action_symbol(Action::DeleteThenCreate, color)
-            ),
-        ),
-        (
-            4,
-            format!(
-                "{} create replacement and then destroy",
-                action_symbol(Action::CreateThenDelete, color)
-            ),
-        ),
-        (
-            5,
-            format!(" {} read (data resources)", Sym::Read.paint(color)),
-        ),
+        (3, format!("{} destroy and then create replacement", action_symbol(Action::DeleteThenCreate, color))),
+        (4, format!("{} create replacement and then destroy", action_symbol(Action::CreateThenDelete, color))),
+        (5, format!(" {} read (data resources)", Sym::Read.paint(color))),
     ];
     for (k, row) in rows {
         if present.contains(&k) {
@@ -184,9 +155,7 @@ fn header(c: &ResourceChange) -> String {
         (Action::Read, _) => "will be read during apply".to_string(),
         (Action::Update, _) => "will be updated in-place".to_string(),
         (Action::Delete, _) => "will be destroyed".to_string(),
-        (_, Some(ActionReason::ReplaceBecauseTainted)) => {
-            "is tainted, so must be replaced".to_string()
-        }
+        (_, Some(ActionReason::ReplaceBecauseTainted)) => "is tainted, so must be replaced".to_string(),
         (_, Some(ActionReason::ReplaceByRequest)) => "will be replaced, as requested".to_string(),
         (_, Some(ActionReason::ReplaceByTriggers)) => {
             "will be replaced due to changes in replace_triggered_by".to_string()
@@ -195,31 +164,23 @@ fn header(c: &ResourceChange) -> String {
     };
     let mut s = format!("  # {addr} {what}\n");
     match c.reason {
-        Some(ActionReason::DeleteBecauseNoResourceConfig) => s.push_str(&format!(
-            "  # (because {} is not in configuration)\n",
-            addr.resource
-        )),
-        Some(ActionReason::DeleteBecauseNoModule) => s.push_str(&format!(
-            "  # (because {} is not in configuration)\n",
-            addr.resource.module
-        )),
-        Some(ActionReason::DeleteBecauseCountIndex) => s.push_str(&format!(
-            "  # (because index {} is out of range for count)\n",
-            addr.key
-        )),
-        Some(ActionReason::DeleteBecauseEachKey) => s.push_str(&format!(
-            "  # (because key {} is not in for_each map)\n",
-            addr.key
-        )),
-        Some(ActionReason::ReadBecauseConfigUnknown) => {
-            s.push_str("  # (config refers to values not yet known)\n")
+        Some(ActionReason::DeleteBecauseNoResourceConfig) => {
+            s.push_str(&format!("  # (because {} is not in configuration)\n", addr.resource))
         }
+        Some(ActionReason::DeleteBecauseNoModule) => {
+            s.push_str(&format!("  # (because {} is not in configuration)\n", addr.resource.module))
+        }
+        Some(ActionReason::DeleteBecauseCountIndex) => {
+            s.push_str(&format!("  # (because index {} is out of range for count)\n", addr.key))
+        }
+        Some(ActionReason::DeleteBecauseEachKey) => {
+            s.push_str(&format!("  # (because key {} is not in for_each map)\n", addr.key))
+        }
+        Some(ActionReason::ReadBecauseConfigUnknown) => s.push_str("  # (config refers to values not yet known)\n"),
         _ => {}
     }
     if c.adopted {
-        s.push_str(&format!(
-            "  # (found by its ecspoc marker after an interrupted apply; {TOOL} adopts it)\n"
-        ));
+        s.push_str(&format!("  # (found by its ecspoc marker after an interrupted apply; {TOOL} adopts it)\n"));
     }
     s
 }
@@ -228,17 +189,8 @@ fn header(c: &ResourceChange) -> String {
 pub fn render_change(c: &ResourceChange, color: Color) -> String {
     let mut out = header(c);
     let r = &c.addr.resource;
-    let kind = if r.mode == Mode::Data {
-        "data"
-    } else {
-        "resource"
-    };
-    out.push_str(&format!(
-        "{} {kind} \"{}\" \"{}\" {{\n",
-        action_symbol(c.action, color),
-        r.type_,
-        r.name
-    ));
+    let kind = if r.mode == Mode::Data { "data" } else { "resource" };
+    out.push_str(&format!("{} {kind} \"{}\" \"{}\" {{\n", action_symbol(c.action, color), r.type_, r.name));
     let empty = BTreeMap::new();
     let before = c.before.as_ref().and_then(Value::as_map).unwrap_or(&empty);
     let after = c.after.as_ref().and_then(Value::as_map).unwrap_or(&empty);
@@ -254,11 +206,7 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
             Action::Create | Action::Read => {
                 if !a.is_null() {
                     rows.push(Row::new(
-                        if c.action == Action::Read {
-                            Sym::Create
-                        } else {
-                            Sym::Create
-                        },
+                        if c.action == Action::Read { Sym::Create } else { Sym::Create },
                         name,
                         None,
                         Some(&a),
@@ -269,67 +217,27 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
             }
             Action::Delete => {
                 if !b.is_null() {
-                    rows.push(Row::new(
-                        Sym::Delete,
-                        name,
-                        Some(&b),
-                        None,
-                        sensitive,
-                        false,
-                    ));
+                    rows.push(Row::new(Sym::Delete, name, Some(&b), None, sensitive, false));
                 }
             }
             _ => {
                 if b == a {
                     if name == "id" && !b.is_null() {
-                        rows.push(Row::new(
-                            Sym::None,
-                            name,
-                            Some(&b),
-                            Some(&a),
-                            sensitive,
-                            false,
-                        ));
+                        rows.push(Row::new(Sym::None, name, Some(&b), Some(&a), sensitive, false));
                     } else if !b.is_null() {
                         hidden += 1;
                     }
                 } else if a.is_null() {
-                    rows.push(Row::new(
-                        Sym::Delete,
-                        name,
-                        Some(&b),
-                        None,
-                        sensitive,
-                        forces,
-                    ));
+                    rows.push(Row::new(Sym::Delete, name, Some(&b), None, sensitive, forces));
                 } else if b.is_null() {
-                    rows.push(Row::new(
-                        Sym::Create,
-                        name,
-                        None,
-                        Some(&a),
-                        sensitive,
-                        forces,
-                    ));
+                    rows.push(Row::new(Sym::Create, name, None, Some(&a), sensitive, forces));
                 } else {
-                    rows.push(Row::new(
-                        Sym::Update,
-                        name,
-                        Some(&b),
-                        Some(&a),
-                        sensitive,
-                        forces,
-                    ));
+                    rows.push(Row::new(Sym::Update, name, Some(&b), Some(&a), sensitive, forces));
                 }
             }
         }
     }
-    let width = rows
-        .iter()
-        .filter(|r| r.single_line)
-        .map(|r| r.name.len())
-        .max()
-        .unwrap_or(0);
+    let width = rows.iter().filter(|r| r.single_line).map(|r| r.name.len()).max().unwrap_or(0);
     for row in rows {
         out.push_str(&row.render(width, 6, color));
     }
@@ -354,19 +262,8 @@ struct Row {
 }
 
 impl Row {
-    fn new(
-        sym: Sym,
-        name: &str,
-        before: Option<&Value>,
-        after: Option<&Value>,
-        sensitive: bool,
-        forces: bool,
-    ) -> Row {
-        let single_line = sensitive
-            || [before, after]
-                .iter()
-                .flatten()
-                .all(|v| inline(v).is_some());
+    fn new(sym: Sym, name: &str, before: Option<&Value>, after: Option<&Value>, sensitive: bool, forces: bool) -> Row {
+        let single_line = sensitive || [before, after].iter().flatten().all(|v| inline(v).is_some());
         Row {
             sym,
             name: name.to_string(),
@@ -381,11 +278,7 @@ impl Row {
     fn render(&self, width: usize, indent: usize, color: Color) -> String {
         let pad = " ".repeat(indent);
         let name = format!("{:<width$}", self.name);
-        let forces = if self.forces {
-            color.paint("31", " # forces replacement")
-        } else {
-            String::new()
-        };
+        let forces = if self.forces { color.paint("31", " # forces replacement") } else { String::new() };
         let sym = self.sym.paint(color);
         if self.sensitive {
             let text = match (&self.before, &self.after, self.sym) {
@@ -413,11 +306,7 @@ impl Row {
                 out.push_str(&string_diff(&pad, sym, &self.name, b, a, &forces, color));
             }
             (Some(b), Some(a)) if is_collection(b) && is_collection(a) => {
-                let open = if matches!(a, Value::List(_)) {
-                    "["
-                } else {
-                    "{"
-                };
+                let open = if matches!(a, Value::List(_)) { "[" } else { "{" };
                 out.push_str(&format!("{pad}{sym} {} = {open}{forces}\n", self.name));
                 out.push_str(&collection_diff(b, a, indent + 4, color));
                 out.push_str(&format!("{pad}  {}\n", if open == "[" { "]" } else { "}" }));
@@ -432,11 +321,7 @@ impl Row {
                         b,
                         indent,
                         color,
-                        if self.sym == Sym::Update {
-                            ""
-                        } else {
-                            " -> null"
-                        },
+                        if self.sym == Sym::Update { "" } else { " -> null" },
                     ));
                 }
                 if let Some(a) = a.as_ref().filter(|_| self.sym != Sym::Delete) {
@@ -456,23 +341,11 @@ fn is_collection(v: &Value) -> bool {
 }
 
 /// `name = <value>` where the value may span lines, every line marked with `sym`.
-fn block(
-    pad: &str,
-    sym: Sym,
-    name: &str,
-    v: &Value,
-    indent: usize,
-    color: Color,
-    suffix: &str,
-) -> String {
+fn block(pad: &str, sym: Sym, name: &str, v: &Value, indent: usize, color: Color, suffix: &str) -> String {
     let s = sym.paint(color);
     match v {
         Value::String(text) => {
-            let (open, close) = if as_json_document(text).is_some() {
-                ("jsonencode(", ")")
-            } else {
-                ("<<-EOT", "EOT")
-            };
+            let (open, close) = if as_json_document(text).is_some() { ("jsonencode(", ")") } else { ("<<-EOT", "EOT") };
             let mut out = format!("{pad}{s} {name} = {open}\n");
             for line in document_lines(text) {
                 out.push_str(&format!("{pad}      {line}\n"));
@@ -500,19 +373,12 @@ fn block(
             out.push_str(&format!("{pad}  }}{suffix}\n"));
             out
         }
-        other => format!(
-            "{pad}{s} {name} = {}{suffix}\n",
-            inline(other).unwrap_or_default()
-        ),
+        other => format!("{pad}{s} {name} = {}{suffix}\n", inline(other).unwrap_or_default()),
     }
 }
 
 fn quote_key(k: &str) -> String {
-    if ecspoc_core::addr::is_identifier(k) {
-        k.to_string()
-    } else {
-        quote(k)
-    }
+    if ecspoc_core::addr::is_identifier(k) { k.to_string() } else { quote(k) }
 }
 
 fn entry(sym: Sym, key: &str, v: &Value, width: usize, indent: usize, color: Color) -> String {
@@ -530,12 +396,7 @@ fn element(sym: Sym, v: &Value, indent: usize, color: Color) -> String {
         (Some(text), _) => format!("{pad}{} {text},\n", sym.paint(color)),
         (None, Value::Map(m)) => {
             let mut out = format!("{pad}{} {{\n", sym.paint(color));
-            let width = m
-                .iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, _)| quote_key(k).len())
-                .max()
-                .unwrap_or(0);
+            let width = m.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| quote_key(k).len()).max().unwrap_or(0);
             for (k, item) in m {
                 if !item.is_null() {
                     out.push_str(&entry(sym, k, item, width, indent + 4, color));
@@ -567,11 +428,7 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, color: Color) -> String 
                 if bv == av {
                     hidden += usize::from(!bv.is_null());
                 } else if av.is_null() {
-                    out.push_str(&entry(Sym::Delete, k, &bv, width, indent, color).replacen(
-                        '\n',
-                        " -> null\n",
-                        1,
-                    ));
+                    out.push_str(&entry(Sym::Delete, k, &bv, width, indent, color).replacen('\n', " -> null\n", 1));
                 } else if bv.is_null() {
                     out.push_str(&entry(Sym::Create, k, &av, width, indent, color));
                 } else if let (Some(bt), Some(at)) = (inline(&bv), inline(&av)) {
@@ -585,31 +442,12 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, color: Color) -> String 
                         "{pad}{} {} = {}\n",
                         Sym::Update.paint(color),
                         quote_key(k),
-                        if matches!(av, Value::List(_)) {
-                            "["
-                        } else {
-                            "{"
-                        }
+                        if matches!(av, Value::List(_)) { "[" } else { "{" }
                     ));
                     out.push_str(&collection_diff(&bv, &av, indent + 4, color));
-                    out.push_str(&format!(
-                        "{pad}  {}\n",
-                        if matches!(av, Value::List(_)) {
-                            "]"
-                        } else {
-                            "}"
-                        }
-                    ));
+                    out.push_str(&format!("{pad}  {}\n", if matches!(av, Value::List(_)) { "]" } else { "}" }));
                 } else if let (Value::String(bs), Value::String(as_)) = (&bv, &av) {
-                    out.push_str(&string_diff(
-                        &pad,
-                        Sym::Update.paint(color),
-                        &quote_key(k),
-                        bs,
-                        as_,
-                        "",
-                        color,
-                    ));
+                    out.push_str(&string_diff(&pad, Sym::Update.paint(color), &quote_key(k), bs, as_, "", color));
                 } else {
                     out.push_str(&entry(Sym::Delete, k, &bv, width, indent, color));
                     out.push_str(&entry(Sym::Create, k, &av, width, indent, color));
@@ -624,10 +462,7 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, color: Color) -> String 
         }
         (Value::List(bl), Value::List(al)) => {
             let render = |items: &[Value]| {
-                items
-                    .iter()
-                    .map(|v| serde_json::to_string(&v.to_json()).unwrap_or_default() + "\n")
-                    .collect::<String>()
+                items.iter().map(|v| serde_json::to_string(&v.to_json()).unwrap_or_default() + "\n").collect::<String>()
             };
             let (bt, at) = (render(bl), render(al));
             let diff = TextDiff::from_lines(&bt, &at);
@@ -663,21 +498,9 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, color: Color) -> String 
 }
 
 /// A changed multi-line string or JSON document, shown as a line diff with context.
-fn string_diff(
-    pad: &str,
-    sym: String,
-    name: &str,
-    b: &str,
-    a: &str,
-    forces: &str,
-    color: Color,
-) -> String {
+fn string_diff(pad: &str, sym: String, name: &str, b: &str, a: &str, forces: &str, color: Color) -> String {
     let json = is_json_document(&Value::str(b)) && is_json_document(&Value::str(a));
-    let (open, close) = if json {
-        ("jsonencode(", ")")
-    } else {
-        ("<<-EOT", "EOT")
-    };
+    let (open, close) = if json { ("jsonencode(", ")") } else { ("<<-EOT", "EOT") };
     if !json && !b.contains('\n') && !a.contains('\n') {
         return format!("{pad}{sym} {name} = {} -> {}{forces}\n", quote(b), quote(a));
     }
@@ -686,9 +509,7 @@ fn string_diff(
     let diff = TextDiff::from_lines(&bl, &al);
     let mut out = format!("{pad}{sym} {name} = {open}{forces}\n");
     if bl == al {
-        out.push_str(&format!(
-            "{pad}      # (whitespace or key order changed only; no change in meaning)\n"
-        ));
+        out.push_str(&format!("{pad}      # (whitespace or key order changed only; no change in meaning)\n"));
     }
     for (i, group) in diff.grouped_ops(3).iter().enumerate() {
         if i > 0 {
@@ -712,26 +533,15 @@ fn string_diff(
 
 fn render_drift(plan: &Plan, color: Color) -> String {
     let mut out = String::new();
-    out.push_str(&format!(
-        "\n{}\n\n",
-        color.bold(&format!("Note: Objects have changed outside of {TOOL}"))
-    ));
+    out.push_str(&format!("\n{}\n\n", color.bold(&format!("Note: Objects have changed outside of {TOOL}"))));
     out.push_str(&format!("{TOOL} detected the following changes made outside of {TOOL} since the\nlast \"{TOOL} apply\" which may have affected this plan:\n\n"));
     for d in &plan.drift {
         let r = &d.addr.resource;
         if d.action == Action::Delete {
             out.push_str(&format!("  # {} has been deleted\n", d.addr));
-            out.push_str(&format!(
-                "  {} resource \"{}\" \"{}\" {{\n",
-                Sym::Delete.paint(color),
-                r.type_,
-                r.name
-            ));
+            out.push_str(&format!("  {} resource \"{}\" \"{}\" {{\n", Sym::Delete.paint(color), r.type_, r.name));
             if let Some(id) = d.before.as_ref().and_then(|b| b.get("id")).and_then(inline) {
-                out.push_str(&format!(
-                    "      {} id = {id} -> null\n",
-                    Sym::Delete.paint(color)
-                ));
+                out.push_str(&format!("      {} id = {id} -> null\n", Sym::Delete.paint(color)));
             }
             out.push_str("    }\n\n");
         } else {
@@ -753,35 +563,18 @@ fn render_output_changes(outputs: &[&OutputChange], color: Color) -> String {
     let mut out = String::new();
     for o in outputs {
         let (sym, text) = match (o.action(), o.sensitive) {
-            (_, true) => (
-                if o.before.is_some() {
-                    Sym::Update
-                } else {
-                    Sym::Create
-                },
-                "(sensitive value)".to_string(),
-            ),
-            (Action::Create, _) => (
-                Sym::Create,
-                inline(&o.after).unwrap_or_else(|| compact(&o.after)),
-            ),
+            (_, true) => (if o.before.is_some() { Sym::Update } else { Sym::Create }, "(sensitive value)".to_string()),
+            (Action::Create, _) => (Sym::Create, inline(&o.after).unwrap_or_else(|| compact(&o.after))),
             _ => (
                 Sym::Update,
                 format!(
                     "{} -> {}",
-                    o.before
-                        .as_ref()
-                        .map(|b| inline(b).unwrap_or_else(|| compact(b)))
-                        .unwrap_or_default(),
+                    o.before.as_ref().map(|b| inline(b).unwrap_or_else(|| compact(b))).unwrap_or_default(),
                     inline(&o.after).unwrap_or_else(|| compact(&o.after))
                 ),
             ),
         };
-        out.push_str(&format!(
-            "  {} {:<width$} = {text}\n",
-            sym.paint(color),
-            o.name
-        ));
+        out.push_str(&format!("  {} {:<width$} = {text}\n", sym.paint(color), o.name));
     }
     out
 }
@@ -797,11 +590,7 @@ fn compact(v: &Value) -> String {
 pub fn render_outputs(outputs: &BTreeMap<String, OutputValue>) -> String {
     let mut out = String::new();
     for (name, o) in outputs {
-        let text = if o.sensitive {
-            "<sensitive>".to_string()
-        } else {
-            hcl_like(&o.value, 0)
-        };
+        let text = if o.sensitive { "<sensitive>".to_string() } else { hcl_like(&o.value, 0) };
         out.push_str(&format!("{name} = {text}\n"));
     }
     out
@@ -823,11 +612,7 @@ pub fn hcl_like(v: &Value, indent: usize) -> String {
             let width = m.keys().map(|k| quote_key(k).len()).max().unwrap_or(0);
             let mut s = String::from("{\n");
             for (k, i) in m {
-                s.push_str(&format!(
-                    "{pad}{:<width$} = {}\n",
-                    quote_key(k),
-                    hcl_like(i, indent + 2)
-                ));
+                s.push_str(&format!("{pad}{:<width$} = {}\n", quote_key(k), hcl_like(i, indent + 2)));
             }
             s.push_str(&format!("{}}}", " ".repeat(indent)));
             s

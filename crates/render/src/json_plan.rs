@@ -17,24 +17,13 @@ pub fn render(plan: &Plan, config: Option<&Config>) -> Json {
     doc.insert("terraform_version".into(), json!(TERRAFORM_VERSION));
     doc.insert(
         "variables".into(),
-        Json::Object(
-            plan.variables
-                .iter()
-                .map(|(k, v)| (k.clone(), json!({"value": v.to_json()})))
-                .collect(),
-        ),
+        Json::Object(plan.variables.iter().map(|(k, v)| (k.clone(), json!({"value": v.to_json()}))).collect()),
     );
     doc.insert("planned_values".into(), planned_values(plan));
     if !plan.drift.is_empty() {
-        doc.insert(
-            "resource_drift".into(),
-            Json::Array(plan.drift.iter().map(resource_change).collect()),
-        );
+        doc.insert("resource_drift".into(), Json::Array(plan.drift.iter().map(resource_change).collect()));
     }
-    doc.insert(
-        "resource_changes".into(),
-        Json::Array(plan.changes.iter().map(resource_change).collect()),
-    );
+    doc.insert("resource_changes".into(), Json::Array(plan.changes.iter().map(resource_change).collect()));
     doc.insert(
         "output_changes".into(),
         Json::Object(
@@ -74,12 +63,9 @@ pub fn render(plan: &Plan, config: Option<&Config>) -> Json {
 
 fn sensitive_mask(v: Option<&Value>, sensitive: &[String]) -> Json {
     match v {
-        Some(Value::Map(m)) => Json::Object(
-            m.keys()
-                .filter(|k| sensitive.contains(k))
-                .map(|k| (k.clone(), Json::Bool(true)))
-                .collect(),
-        ),
+        Some(Value::Map(m)) => {
+            Json::Object(m.keys().filter(|k| sensitive.contains(k)).map(|k| (k.clone(), Json::Bool(true))).collect())
+        }
         Some(_) => json!({}),
         None => Json::Bool(false),
     }
@@ -137,10 +123,7 @@ fn module_tree(resources: Vec<(ModulePath, Json)>) -> Json {
         if !path.is_root() {
             obj.insert("address".into(), json!(path.to_string()));
         }
-        obj.insert(
-            "resources".into(),
-            Json::Array(by_module.get(path).cloned().unwrap_or_default()),
-        );
+        obj.insert("resources".into(), Json::Array(by_module.get(path).cloned().unwrap_or_default()));
         let children: Vec<ModulePath> = by_module
             .keys()
             .filter_map(|m| {
@@ -151,10 +134,7 @@ fn module_tree(resources: Vec<(ModulePath, Json)>) -> Json {
             .into_iter()
             .collect();
         if !children.is_empty() {
-            obj.insert(
-                "child_modules".into(),
-                Json::Array(children.iter().map(|c| build(c, by_module)).collect()),
-            );
+            obj.insert("child_modules".into(), Json::Array(children.iter().map(|c| build(c, by_module)).collect()));
         }
         Json::Object(obj)
     }
@@ -172,10 +152,7 @@ fn resource_values(
     m.remove("module_address");
     m.insert("schema_version".into(), json!(schema_version));
     m.insert("values".into(), values.to_json());
-    m.insert(
-        "sensitive_values".into(),
-        sensitive_mask(Some(values), sensitive),
-    );
+    m.insert("sensitive_values".into(), sensitive_mask(Some(values), sensitive));
     Json::Object(m)
 }
 
@@ -185,23 +162,15 @@ fn planned_values(plan: &Plan) -> Json {
         .iter()
         .filter(|c| c.action != Action::Delete)
         .filter_map(|c| {
-            c.after.as_ref().map(|a| {
-                (
-                    c.addr.resource.module.clone(),
-                    resource_values(&c.addr, &c.provider, 0, a, &c.sensitive),
-                )
-            })
+            c.after
+                .as_ref()
+                .map(|a| (c.addr.resource.module.clone(), resource_values(&c.addr, &c.provider, 0, a, &c.sensitive)))
         })
         .collect();
     let outputs: Map<String, Json> = plan
         .outputs
         .iter()
-        .map(|o| {
-            (
-                o.name.clone(),
-                json!({"sensitive": o.sensitive, "value": o.after.to_json()}),
-            )
-        })
+        .map(|o| (o.name.clone(), json!({"sensitive": o.sensitive, "value": o.after.to_json()})))
         .collect();
     json!({"outputs": outputs, "root_module": module_tree(resources)})
 }
@@ -214,20 +183,16 @@ pub fn state_values(state: &State) -> Json {
         .map(|(a, i): (&InstanceAddr, &Instance)| {
             (
                 a.resource.module.clone(),
-                resource_values(
-                    a,
-                    &i.provider,
-                    i.schema_version,
-                    &i.attributes,
-                    &i.sensitive_attributes,
-                ),
+                resource_values(a, &i.provider, i.schema_version, &i.attributes, &i.sensitive_attributes),
             )
         })
         .collect();
     let outputs: Map<String, Json> = state
         .outputs
         .iter()
-        .map(|(k, o)| (k.clone(), json!({"sensitive": o.sensitive, "value": o.value.to_json(), "type": type_json(&o.value)})))
+        .map(|(k, o)| {
+            (k.clone(), json!({"sensitive": o.sensitive, "value": o.value.to_json(), "type": type_json(&o.value)}))
+        })
         .collect();
     json!({
         "format_version": "1.0",
@@ -250,7 +215,11 @@ fn configuration(c: &Config) -> Json {
             .resources
             .iter()
             .map(|r| {
-                let addr = if r.mode == Mode::Data { format!("data.{}.{}", r.type_, r.name) } else { format!("{}.{}", r.type_, r.name) };
+                let addr = if r.mode == Mode::Data {
+                    format!("data.{}.{}", r.type_, r.name)
+                } else {
+                    format!("{}.{}", r.type_, r.name)
+                };
                 let mut o = json!({
                     "address": addr,
                     "mode": r.mode.as_str(),
@@ -326,12 +295,7 @@ fn configuration(c: &Config) -> Json {
         .root()
         .providers
         .keys()
-        .map(|p| {
-            (
-                p.clone(),
-                json!({"name": p, "full_name": format!("registry.terraform.io/hashicorp/{p}")}),
-            )
-        })
+        .map(|p| (p.clone(), json!({"name": p, "full_name": format!("registry.terraform.io/hashicorp/{p}")})))
         .collect();
     json!({"provider_config": providers, "root_module": module_json(c, &root, c.root())})
 }

@@ -9,10 +9,7 @@ use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 
 fn envelope(level: &str, message: String, type_: &str, mut extra: Json) -> String {
-    let obj = extra
-        .as_object_mut()
-        .map(std::mem::take)
-        .unwrap_or_default();
+    let obj = extra.as_object_mut().map(std::mem::take).unwrap_or_default();
     let mut m = serde_json::Map::new();
     m.insert("@level".into(), json!(level));
     m.insert("@message".into(), json!(message));
@@ -74,17 +71,8 @@ pub fn diagnostic(d: &Diagnostic) -> String {
             "end": {"line": pos.line, "column": pos.column + (span.end.saturating_sub(span.start)), "byte": span.end},
         });
     }
-    let prefix = if severity == "error" {
-        "Error"
-    } else {
-        "Warning"
-    };
-    envelope(
-        severity,
-        format!("{prefix}: {}", d.summary),
-        "diagnostic",
-        json!({"diagnostic": diag}),
-    )
+    let prefix = if severity == "error" { "Error" } else { "Warning" };
+    envelope(severity, format!("{prefix}: {}", d.summary), "diagnostic", json!({"diagnostic": diag}))
 }
 
 pub fn planned_change(c: &ResourceChange) -> String {
@@ -99,20 +87,11 @@ pub fn planned_change(c: &ResourceChange) -> String {
     if let Some(r) = c.reason {
         change["reason"] = json!(r.as_str());
     }
-    envelope(
-        "info",
-        format!("{}: {verb}", c.addr),
-        "planned_change",
-        json!({"change": change}),
-    )
+    envelope("info", format!("{}: {verb}", c.addr), "planned_change", json!({"change": change}))
 }
 
 pub fn resource_drift(c: &ResourceChange) -> String {
-    let what = if c.action == Action::Delete {
-        "Drift detected (delete)"
-    } else {
-        "Drift detected (update)"
-    };
+    let what = if c.action == Action::Delete { "Drift detected (delete)" } else { "Drift detected (update)" };
     envelope(
         "info",
         format!("{}: {what}", c.addr),
@@ -139,12 +118,7 @@ pub fn change_summary(operation: &str, add: usize, change: usize, remove: usize)
 
 pub fn plan_messages(plan: &Plan) -> Vec<String> {
     let mut out: Vec<String> = plan.drift.iter().map(resource_drift).collect();
-    out.extend(
-        plan.changes
-            .iter()
-            .filter(|c| !c.is_noop())
-            .map(planned_change),
-    );
+    out.extend(plan.changes.iter().filter(|c| !c.is_noop()).map(planned_change));
     for w in &plan.warnings {
         out.push(diagnostic(w));
     }
@@ -164,19 +138,12 @@ pub fn outputs(outputs: &BTreeMap<String, OutputValue>) -> String {
             (k.clone(), j)
         })
         .collect();
-    envelope(
-        "info",
-        format!("Outputs: {}", outputs.len()),
-        "outputs",
-        json!({"outputs": o}),
-    )
+    envelope("info", format!("Outputs: {}", outputs.len()), "outputs", json!({"outputs": o}))
 }
 
 fn past(a: Action) -> (&'static str, &'static str) {
     match a {
-        Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete => {
-            ("Creating...", "Creation complete")
-        }
+        Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete => ("Creating...", "Creation complete"),
         Action::Update => ("Modifying...", "Modifications complete"),
         Action::Delete => ("Destroying...", "Destruction complete"),
         Action::Read => ("Reading...", "Read complete"),
@@ -194,12 +161,7 @@ pub fn event(e: &Event) -> String {
         ),
         Event::RefreshComplete { addr, id } => envelope(
             "info",
-            format!(
-                "{addr}: Refresh complete{}",
-                id.as_ref()
-                    .map(|i| format!(" [id={i}]"))
-                    .unwrap_or_default()
-            ),
+            format!("{addr}: Refresh complete{}", id.as_ref().map(|i| format!(" [id={i}]")).unwrap_or_default()),
             "refresh_complete",
             json!({"hook": {"resource": resource(addr), "id_key": "id", "id_value": id}}),
         ),
@@ -209,49 +171,26 @@ pub fn event(e: &Event) -> String {
             "apply_start",
             json!({"hook": {"resource": resource(addr), "action": action_word(*action)}}),
         ),
-        Event::ApplyProgress {
-            addr,
-            action,
-            elapsed,
-        } => envelope(
+        Event::ApplyProgress { addr, action, elapsed } => envelope(
             "info",
-            format!(
-                "{addr}: Still {}... [{}s elapsed]",
-                progress_word(*action),
-                elapsed.as_secs()
-            ),
+            format!("{addr}: Still {}... [{}s elapsed]", progress_word(*action), elapsed.as_secs()),
             "apply_progress",
             json!({"hook": {"resource": resource(addr), "action": action_word(*action), "elapsed_seconds": elapsed.as_secs()}}),
         ),
-        Event::ApplyComplete {
-            addr,
-            action,
-            id,
-            elapsed,
-        } => envelope(
+        Event::ApplyComplete { addr, action, id, elapsed } => envelope(
             "info",
             format!(
                 "{addr}: {} after {}s{}",
                 past(*action).1,
                 elapsed.as_secs(),
-                id.as_ref()
-                    .map(|i| format!(" [id={i}]"))
-                    .unwrap_or_default()
+                id.as_ref().map(|i| format!(" [id={i}]")).unwrap_or_default()
             ),
             "apply_complete",
             json!({"hook": {"resource": resource(addr), "action": action_word(*action), "id_key": "id", "id_value": id, "elapsed_seconds": elapsed.as_secs()}}),
         ),
-        Event::ApplyErrored {
-            addr,
-            action,
-            elapsed,
-        } => envelope(
+        Event::ApplyErrored { addr, action, elapsed } => envelope(
             "error",
-            format!(
-                "{addr}: {} errored after {}s",
-                past(*action).0.trim_end_matches("..."),
-                elapsed.as_secs()
-            ),
+            format!("{addr}: {} errored after {}s", past(*action).0.trim_end_matches("..."), elapsed.as_secs()),
             "apply_errored",
             json!({"hook": {"resource": resource(addr), "action": action_word(*action), "elapsed_seconds": elapsed.as_secs()}}),
         ),
@@ -273,30 +212,15 @@ pub fn human_event(e: &Event) -> Option<String> {
         Event::RefreshStart { addr } => format!("{addr}: Refreshing state..."),
         Event::RefreshComplete { .. } => return None,
         Event::ApplyStart { addr, action } => format!("{addr}: {}", past(*action).0),
-        Event::ApplyProgress {
-            addr,
-            action,
-            elapsed,
-        } => {
-            format!(
-                "{addr}: Still {}... [{}s elapsed]",
-                progress_word(*action),
-                elapsed.as_secs()
-            )
+        Event::ApplyProgress { addr, action, elapsed } => {
+            format!("{addr}: Still {}... [{}s elapsed]", progress_word(*action), elapsed.as_secs())
         }
-        Event::ApplyComplete {
-            addr,
-            action,
-            id,
-            elapsed,
-        } => {
+        Event::ApplyComplete { addr, action, id, elapsed } => {
             format!(
                 "{addr}: {} after {}s{}",
                 past(*action).1,
                 elapsed.as_secs(),
-                id.as_ref()
-                    .map(|i| format!(" [id={i}]"))
-                    .unwrap_or_default()
+                id.as_ref().map(|i| format!(" [id={i}]")).unwrap_or_default()
             )
         }
         Event::ApplyErrored { .. } => return None,

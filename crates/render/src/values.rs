@@ -28,20 +28,14 @@ pub fn as_json_document(s: &str) -> Option<serde_json::Value> {
     if !(t.starts_with('{') || t.starts_with('[')) {
         return None;
     }
-    serde_json::from_str::<serde_json::Value>(s)
-        .ok()
-        .filter(|j| j.is_object() || j.is_array())
+    serde_json::from_str::<serde_json::Value>(s).ok().filter(|j| j.is_object() || j.is_array())
 }
 
 /// The lines a multi-line string is shown as: JSON pretty-printed with sorted
 /// keys (so reordering is not a change), other text line by line.
 pub fn document_lines(s: &str) -> Vec<String> {
     match as_json_document(s) {
-        Some(j) => serde_json::to_string_pretty(&sort_keys(&j))
-            .unwrap_or_default()
-            .lines()
-            .map(String::from)
-            .collect(),
+        Some(j) => serde_json::to_string_pretty(&sort_keys(&j)).unwrap_or_default().lines().map(String::from).collect(),
         None => s.lines().map(String::from).collect(),
     }
 }
@@ -51,11 +45,7 @@ fn sort_keys(j: &serde_json::Value) -> serde_json::Value {
         serde_json::Value::Object(o) => {
             let mut keys: Vec<&String> = o.keys().collect();
             keys.sort();
-            serde_json::Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sort_keys(&o[k])))
-                    .collect(),
-            )
+            serde_json::Value::Object(keys.into_iter().map(|k| (k.clone(), sort_keys(&o[k]))).collect())
         }
         serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(sort_keys).collect()),
         other => other.clone(),

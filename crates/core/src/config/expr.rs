@@ -25,11 +25,9 @@ pub enum Expr {
 impl Expr {
     pub fn span(&self) -> &Span {
         match self {
-            Expr::Literal(_, s)
-            | Expr::Single(_, s)
-            | Expr::Template(_, s)
-            | Expr::List(_, s)
-            | Expr::Object(_, s) => s,
+            Expr::Literal(_, s) | Expr::Single(_, s) | Expr::Template(_, s) | Expr::List(_, s) | Expr::Object(_, s) => {
+                s
+            }
         }
     }
 
@@ -44,10 +42,7 @@ impl Expr {
             Raw::Bool(b) => Expr::Literal(Value::Bool(*b), span),
             Raw::Number(n) => Expr::Literal(Value::Number(*n), span),
             Raw::String(s) => parse_template(s, span)?,
-            Raw::List(items) => Expr::List(
-                items.iter().map(Expr::from_raw).collect::<Result<_, _>>()?,
-                span,
-            ),
+            Raw::List(items) => Expr::List(items.iter().map(Expr::from_raw).collect::<Result<_, _>>()?, span),
             Raw::Table(entries) => Expr::Object(
                 entries
                     .iter()
@@ -62,11 +57,7 @@ impl Expr {
     pub fn as_literal(&self) -> Option<Value> {
         match self {
             Expr::Literal(v, _) => Some(v.clone()),
-            Expr::List(items, _) => items
-                .iter()
-                .map(Expr::as_literal)
-                .collect::<Option<_>>()
-                .map(Value::List),
+            Expr::List(items, _) => items.iter().map(Expr::as_literal).collect::<Option<_>>().map(Value::List),
             Expr::Object(entries, _) => entries
                 .iter()
                 .map(|(k, _, v)| v.as_literal().map(|v| (k.clone(), v)))
@@ -86,12 +77,8 @@ impl Expr {
     fn collect_refs(&self, out: &mut Vec<(Reference, Span)>) {
         match self {
             Expr::Literal(..) => {}
-            Expr::Single(e, span) => {
-                walk_expr(e, &mut Vec::new(), &mut |r| out.push((r, span.clone())))
-            }
-            Expr::Template(t, span) => {
-                walk_template(t, &mut Vec::new(), &mut |r| out.push((r, span.clone())))
-            }
+            Expr::Single(e, span) => walk_expr(e, &mut Vec::new(), &mut |r| out.push((r, span.clone()))),
+            Expr::Template(t, span) => walk_template(t, &mut Vec::new(), &mut |r| out.push((r, span.clone()))),
             Expr::List(items, _) => items.iter().for_each(|i| i.collect_refs(out)),
             Expr::Object(entries, _) => entries.iter().for_each(|(_, _, v)| v.collect_refs(out)),
         }
@@ -102,11 +89,8 @@ pub fn parse_template(s: &str, span: Span) -> Result<Expr, Diagnostic> {
     if !s.contains("${") && !s.contains("%{") {
         return Ok(Expr::Literal(Value::String(s.to_string()), span));
     }
-    let template = Template::from_str(s).map_err(|e| {
-        Diagnostic::error("Invalid template expression")
-            .with_detail(e.to_string())
-            .with_span(&span)
-    })?;
+    let template = Template::from_str(s)
+        .map_err(|e| Diagnostic::error("Invalid template expression").with_detail(e.to_string()).with_span(&span))?;
     match template.elements() {
         [Element::Interpolation(i)] => Ok(Expr::Single(Box::new(i.expr.clone()), span)),
         elements if elements.iter().all(|e| matches!(e, Element::Literal(_))) => {
@@ -150,16 +134,8 @@ impl Reference {
         match self {
             Reference::Var(n) => format!("var.{n}"),
             Reference::Local(n) => format!("local.{n}"),
-            Reference::Resource {
-                mode: Mode::Managed,
-                type_,
-                name,
-            } => format!("{type_}.{name}"),
-            Reference::Resource {
-                mode: Mode::Data,
-                type_,
-                name,
-            } => format!("data.{type_}.{name}"),
+            Reference::Resource { mode: Mode::Managed, type_, name } => format!("{type_}.{name}"),
+            Reference::Resource { mode: Mode::Data, type_, name } => format!("data.{type_}.{name}"),
             Reference::Module { name } => format!("module.{name}"),
             Reference::CountIndex => "count.index".into(),
             Reference::Each => "each".into(),
@@ -186,21 +162,11 @@ pub fn classify(root: &str, ops: &[TraversalOperator]) -> Reference {
     let first = names.first().copied().flatten();
     let second = names.get(1).copied().flatten();
     match root {
-        "var" => first
-            .map(|n| Reference::Var(n.into()))
-            .unwrap_or(Reference::Unknown("var".into())),
-        "local" => first
-            .map(|n| Reference::Local(n.into()))
-            .unwrap_or(Reference::Unknown("local".into())),
-        "module" => first
-            .map(|n| Reference::Module { name: n.into() })
-            .unwrap_or(Reference::Unknown("module".into())),
+        "var" => first.map(|n| Reference::Var(n.into())).unwrap_or(Reference::Unknown("var".into())),
+        "local" => first.map(|n| Reference::Local(n.into())).unwrap_or(Reference::Unknown("local".into())),
+        "module" => first.map(|n| Reference::Module { name: n.into() }).unwrap_or(Reference::Unknown("module".into())),
         "data" => match (first, second) {
-            (Some(t), Some(n)) => Reference::Resource {
-                mode: Mode::Data,
-                type_: t.into(),
-                name: n.into(),
-            },
+            (Some(t), Some(n)) => Reference::Resource { mode: Mode::Data, type_: t.into(), name: n.into() },
             _ => Reference::Unknown("data".into()),
         },
         "count" => Reference::CountIndex,
@@ -209,11 +175,9 @@ pub fn classify(root: &str, ops: &[TraversalOperator]) -> Reference {
         "terraform" => Reference::Terraform,
         "self" => Reference::SelfRef,
         other => match first {
-            Some(n) if other.contains('_') => Reference::Resource {
-                mode: Mode::Managed,
-                type_: other.into(),
-                name: n.into(),
-            },
+            Some(n) if other.contains('_') => {
+                Reference::Resource { mode: Mode::Managed, type_: other.into(), name: n.into() }
+            }
             _ => Reference::Unknown(other.into()),
         },
     }
@@ -329,10 +293,7 @@ fn walk_expr(e: &Expression, bound: &mut Vec<String>, f: &mut dyn FnMut(Referenc
 /// Names of the references, deduplicated, for messages.
 pub fn describe_all(refs: &[(Reference, Span)]) -> Vec<String> {
     let mut seen = HashSet::new();
-    refs.iter()
-        .map(|(r, _)| r.describe())
-        .filter(|d| seen.insert(d.clone()))
-        .collect()
+    refs.iter().map(|(r, _)| r.describe()).filter(|d| seen.insert(d.clone())).collect()
 }
 
 #[cfg(test)]
@@ -341,10 +302,7 @@ mod tests {
 
     fn refs(s: &str) -> Vec<String> {
         let e = parse_template(s, Span::default()).unwrap();
-        e.references()
-            .into_iter()
-            .map(|(r, _)| r.describe())
-            .collect()
+        e.references().into_iter().map(|(r, _)| r.describe()).collect()
     }
 
     #[test]
@@ -354,10 +312,7 @@ mod tests {
             refs("${cidrsubnet(var.cidr, 4, count.index + 1)}-${local.x}"),
             vec!["var.cidr", "count.index", "local.x"]
         );
-        assert_eq!(
-            refs("${[for s in aws_subnet.a : s.id if s.id != var.x]}"),
-            vec!["aws_subnet.a", "var.x"]
-        );
+        assert_eq!(refs("${[for s in aws_subnet.a : s.id if s.id != var.x]}"), vec!["aws_subnet.a", "var.x"]);
         assert_eq!(refs("${data.aws_ami.ecs.id}"), vec!["data.aws_ami.ecs"]);
         assert_eq!(refs("${module.net.vpc_id}"), vec!["module.net"]);
         assert!(refs("$${not_a_ref}").is_empty());
@@ -365,18 +320,9 @@ mod tests {
 
     #[test]
     fn single_interpolation_keeps_type() {
-        assert!(matches!(
-            parse_template("${var.n}", Span::default()).unwrap(),
-            Expr::Single(..)
-        ));
-        assert!(matches!(
-            parse_template("a-${var.n}", Span::default()).unwrap(),
-            Expr::Template(..)
-        ));
-        assert!(matches!(
-            parse_template("plain", Span::default()).unwrap(),
-            Expr::Literal(..)
-        ));
+        assert!(matches!(parse_template("${var.n}", Span::default()).unwrap(), Expr::Single(..)));
+        assert!(matches!(parse_template("a-${var.n}", Span::default()).unwrap(), Expr::Template(..)));
+        assert!(matches!(parse_template("plain", Span::default()).unwrap(), Expr::Literal(..)));
         assert!(parse_template("${var.", Span::default()).is_err());
     }
 }

@@ -9,9 +9,7 @@ use crate::addr::ModulePath;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::{SourceFile, Span};
 pub use expr::{Expr, Reference};
-pub use module::{
-    Lifecycle, Local, Module, ModuleCall, Output, ProviderConfig, Resource, Variable,
-};
+pub use module::{Lifecycle, Local, Module, ModuleCall, Output, ProviderConfig, Resource, Variable};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,9 +26,7 @@ const MAX_MODULE_DEPTH: usize = 16;
 impl Config {
     pub fn root(&self) -> &Module {
         static EMPTY: std::sync::OnceLock<Module> = std::sync::OnceLock::new();
-        self.modules
-            .get(&ModulePath::root())
-            .unwrap_or_else(|| EMPTY.get_or_init(Module::default))
+        self.modules.get(&ModulePath::root()).unwrap_or_else(|| EMPTY.get_or_init(Module::default))
     }
 
     /// Load the root module in `dir` and, recursively, each module it calls.
@@ -38,43 +34,24 @@ impl Config {
         let mut config = Config::default();
         let mut diags = Diagnostics::default();
         config.load_module(&normalize(dir), ModulePath::root(), &mut diags, None);
-        if diags.has_errors() {
-            Err(diags)
-        } else {
-            Ok(config)
-        }
+        if diags.has_errors() { Err(diags) } else { Ok(config) }
     }
 
     /// Load from in-memory files (a saved plan carries its configuration this way).
     pub fn load_snapshot(files: &[(PathBuf, String)], root: &Path) -> Result<Config, Diagnostics> {
-        let by_dir: BTreeMap<PathBuf, Vec<(PathBuf, String)>> =
-            files.iter().fold(BTreeMap::new(), |mut m, (p, t)| {
-                m.entry(p.parent().map(Path::to_path_buf).unwrap_or_default())
-                    .or_default()
-                    .push((p.clone(), t.clone()));
-                m
-            });
+        let by_dir: BTreeMap<PathBuf, Vec<(PathBuf, String)>> = files.iter().fold(BTreeMap::new(), |mut m, (p, t)| {
+            m.entry(p.parent().map(Path::to_path_buf).unwrap_or_default()).or_default().push((p.clone(), t.clone()));
+            m
+        });
         let mut config = Config::default();
         let mut diags = Diagnostics::default();
-        config.load_module(
-            &normalize(root),
-            ModulePath::root(),
-            &mut diags,
-            Some(&by_dir),
-        );
-        if diags.has_errors() {
-            Err(diags)
-        } else {
-            Ok(config)
-        }
+        config.load_module(&normalize(root), ModulePath::root(), &mut diags, Some(&by_dir));
+        if diags.has_errors() { Err(diags) } else { Ok(config) }
     }
 
     /// The files of every module, for a saved plan's snapshot.
     pub fn snapshot(&self) -> Vec<(PathBuf, String)> {
-        self.files
-            .iter()
-            .map(|f| (f.path.clone(), f.text.clone()))
-            .collect()
+        self.files.iter().map(|f| (f.path.clone(), f.text.clone())).collect()
     }
 
     fn load_module(
@@ -92,8 +69,7 @@ impl Config {
             Ok(f) => f,
             Err(e) => {
                 diags.push(
-                    Diagnostic::error("Failed to read module directory")
-                        .with_detail(format!("{}: {e}", dir.display())),
+                    Diagnostic::error("Failed to read module directory").with_detail(format!("{}: {e}", dir.display())),
                 );
                 return;
             }
@@ -105,15 +81,9 @@ impl Config {
             )));
             return;
         }
-        let mut module = Module {
-            dir: dir.to_path_buf(),
-            ..Module::default()
-        };
+        let mut module = Module { dir: dir.to_path_buf(), ..Module::default() };
         for (file_path, text) in files {
-            let file = Arc::new(SourceFile {
-                path: file_path,
-                text,
-            });
+            let file = Arc::new(SourceFile { path: file_path, text });
             self.files.push(file.clone());
             match raw::parse_file(&file) {
                 Ok(root) => module.add_file(&root, diags),
@@ -183,9 +153,7 @@ pub fn normalize(p: &Path) -> PathBuf {
 /// `*.toml` and `*.tf.json` hold configuration; variable files
 /// (`*.tfvars.toml`, `*.tfvars.json`) and hidden files do not.
 pub fn is_config_file_name(name: &str) -> bool {
-    !name.starts_with('.')
-        && !name.contains(".tfvars")
-        && (name.ends_with(".toml") || name.ends_with(".tf.json"))
+    !name.starts_with('.') && !name.contains(".tfvars") && (name.ends_with(".toml") || name.ends_with(".tf.json"))
 }
 
 fn read_module_files(dir: &Path) -> std::io::Result<Vec<(PathBuf, String)>> {
@@ -193,9 +161,7 @@ fn read_module_files(dir: &Path) -> std::io::Result<Vec<(PathBuf, String)>> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            p.is_file()
-                && (name.ends_with(".toml") || name.ends_with(".tf.json"))
-                && !name.starts_with('.')
+            p.is_file() && (name.ends_with(".toml") || name.ends_with(".tf.json")) && !name.starts_with('.')
         })
         .collect();
     paths.sort();
@@ -210,8 +176,5 @@ fn read_module_files(dir: &Path) -> std::io::Result<Vec<(PathBuf, String)>> {
 
 /// A value given from outside the files (`-var`), as an expression.
 pub fn cli_expr(value: &str) -> Expr {
-    Expr::Literal(
-        crate::value::Value::String(value.to_string()),
-        Span::default(),
-    )
+    Expr::Literal(crate::value::Value::String(value.to_string()), Span::default())
 }

@@ -119,9 +119,7 @@ pub struct Module {
 }
 
 fn err(summary: &str, detail: impl Into<String>, span: &Span) -> Diagnostic {
-    Diagnostic::error(summary)
-        .with_detail(detail)
-        .with_span(span)
+    Diagnostic::error(summary).with_detail(detail).with_span(span)
 }
 
 fn expect_bool(node: &RawNode, what: &str) -> Result<bool, Diagnostic> {
@@ -137,22 +135,14 @@ fn expect_bool(node: &RawNode, what: &str) -> Result<bool, Diagnostic> {
 
 fn expect_string(node: &RawNode, what: &str) -> Result<String, Diagnostic> {
     node.as_str().map(str::to_string).ok_or_else(|| {
-        err(
-            "Incorrect attribute value type",
-            format!("{what} must be a string, found {}.", node.kind()),
-            &node.span,
-        )
+        err("Incorrect attribute value type", format!("{what} must be a string, found {}.", node.kind()), &node.span)
     })
 }
 
 /// `depends_on = ["aws_vpc.main", "module.net"]` (Terraform JSON writes bare references as strings).
 fn parse_depends_on(node: &RawNode) -> Result<Vec<(Reference, Span)>, Diagnostic> {
     let Raw::List(items) = &node.raw else {
-        return Err(err(
-            "Invalid depends_on",
-            "depends_on must be a list of references.",
-            &node.span,
-        ));
+        return Err(err("Invalid depends_on", "depends_on must be a list of references.", &node.span));
     };
     let mut out = Vec::new();
     for item in items {
@@ -160,19 +150,11 @@ fn parse_depends_on(node: &RawNode) -> Result<Vec<(Reference, Span)>, Diagnostic
         let text = text.trim_start_matches("${").trim_end_matches('}');
         let parts: Vec<&str> = text.split('.').collect();
         let r = match parts.as_slice() {
-            ["module", m, ..] => Reference::Module {
-                name: m.to_string(),
-            },
-            ["data", t, n, ..] => Reference::Resource {
-                mode: Mode::Data,
-                type_: t.to_string(),
-                name: n.to_string(),
-            },
-            [t, n, ..] if t.contains('_') => Reference::Resource {
-                mode: Mode::Managed,
-                type_: t.to_string(),
-                name: n.to_string(),
-            },
+            ["module", m, ..] => Reference::Module { name: m.to_string() },
+            ["data", t, n, ..] => Reference::Resource { mode: Mode::Data, type_: t.to_string(), name: n.to_string() },
+            [t, n, ..] if t.contains('_') => {
+                Reference::Resource { mode: Mode::Managed, type_: t.to_string(), name: n.to_string() }
+            }
             _ => {
                 return Err(err(
                     "Invalid depends_on reference",
@@ -186,15 +168,7 @@ fn parse_depends_on(node: &RawNode) -> Result<Vec<(Reference, Span)>, Diagnostic
     Ok(out)
 }
 
-const META_ARGS: &[&str] = &[
-    "count",
-    "for_each",
-    "depends_on",
-    "lifecycle",
-    "provider",
-    "provisioner",
-    "connection",
-];
+const META_ARGS: &[&str] = &["count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection"];
 
 impl Module {
     /// Decode one file's top-level table into this module, reporting duplicates.
@@ -279,22 +253,10 @@ impl Module {
                     ));
                     continue;
                 }
-                if let Some(prev) = self
-                    .resources
-                    .iter()
-                    .find(|r| r.mode == mode && r.type_ == type_ && r.name == name)
+                if let Some(prev) = self.resources.iter().find(|r| r.mode == mode && r.type_ == type_ && r.name == name)
                 {
-                    let what = if mode == Mode::Data {
-                        "data source"
-                    } else {
-                        "resource"
-                    };
-                    diags.push(duplicate(
-                        what,
-                        &format!("{type_}.{name}"),
-                        &span,
-                        &prev.span,
-                    ));
+                    let what = if mode == Mode::Data { "data source" } else { "resource" };
+                    diags.push(duplicate(what, &format!("{type_}.{name}"), &span, &prev.span));
                     continue;
                 }
                 match decode_resource(mode, &type_, &name, &span, &body) {
@@ -333,16 +295,7 @@ impl Module {
             }
             match source {
                 Some(source) => {
-                    self.calls.insert(
-                        name.clone(),
-                        ModuleCall {
-                            name,
-                            source,
-                            inputs,
-                            depends_on,
-                            span,
-                        },
-                    );
+                    self.calls.insert(name.clone(), ModuleCall { name, source, inputs, depends_on, span });
                 }
                 None => diags.push(err(
                     "Missing required argument",
@@ -379,17 +332,7 @@ impl Module {
             }
             match value {
                 Some(value) => {
-                    self.outputs.insert(
-                        name.clone(),
-                        Output {
-                            name,
-                            value,
-                            description,
-                            sensitive,
-                            depends_on,
-                            span,
-                        },
-                    );
+                    self.outputs.insert(name.clone(), Output { name, value, description, sensitive, depends_on, span });
                 }
                 None => diags.push(err(
                     "Missing required argument",
@@ -411,14 +354,7 @@ impl Module {
                     Err(d) => diags.push(d),
                 }
             }
-            self.providers.insert(
-                name.clone(),
-                ProviderConfig {
-                    name,
-                    body: attrs,
-                    span,
-                },
-            );
+            self.providers.insert(name.clone(), ProviderConfig { name, body: attrs, span });
         }
         if diags.is_empty() { Ok(()) } else { Err(diags) }
     }
@@ -429,15 +365,8 @@ impl Module {
                 "backend" => {
                     for (kind, kspan, body) in v.table_entries("backend block")? {
                         let json = raw_to_json(&body);
-                        let config = json
-                            .as_object()
-                            .map(|o| o.clone().into_iter().collect())
-                            .unwrap_or_default();
-                        self.backend = Some(Backend {
-                            kind,
-                            config,
-                            span: kspan,
-                        });
+                        let config = json.as_object().map(|o| o.clone().into_iter().collect()).unwrap_or_default();
+                        self.backend = Some(Backend { kind, config, span: kspan });
                     }
                 }
                 "required_version" | "required_providers" | "experiments" => {}
@@ -451,20 +380,13 @@ impl Module {
 fn duplicate(what: &str, name: &str, span: &Span, prev: &Span) -> Diagnostic {
     err(
         &format!("Duplicate {what}"),
-        format!(
-            "A {what} named {name:?} was already declared at {}.",
-            prev.location()
-        ),
+        format!("A {what} named {name:?} was already declared at {}.", prev.location()),
         span,
     )
 }
 
 fn unsupported_argument(name: &str, block: &str, span: &Span) -> Diagnostic {
-    err(
-        "Unsupported argument",
-        format!("An argument named {name:?} is not expected in a {block} block."),
-        span,
-    )
+    err("Unsupported argument", format!("An argument named {name:?} is not expected in a {block} block."), span)
 }
 
 fn raw_to_json(node: &RawNode) -> serde_json::Value {
@@ -474,11 +396,9 @@ fn raw_to_json(node: &RawNode) -> serde_json::Value {
         Raw::Number(n) => crate::value::Value::Number(*n).to_json(),
         Raw::String(s) => s.clone().into(),
         Raw::List(items) => items.iter().map(raw_to_json).collect(),
-        Raw::Table(t) => t
-            .iter()
-            .map(|(k, _, v)| (k.clone(), raw_to_json(v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into(),
+        Raw::Table(t) => {
+            t.iter().map(|(k, _, v)| (k.clone(), raw_to_json(v))).collect::<serde_json::Map<_, _>>().into()
+        }
     }
 }
 
@@ -498,8 +418,7 @@ fn decode_variable(name: &str, span: &Span, body: &RawNode) -> Result<Variable, 
             "type" => {
                 let s = expect_string(&val, "type")?;
                 let s = s.trim_start_matches("${").trim_end_matches('}');
-                v.ty = TypeConstraint::parse(s)
-                    .map_err(|e| err("Invalid type specification", e, &val.span))?;
+                v.ty = TypeConstraint::parse(s).map_err(|e| err("Invalid type specification", e, &val.span))?;
             }
             "default" => v.default = Some(Expr::from_raw(&val)?),
             "description" => v.description = expect_string(&val, "description")?,
@@ -521,16 +440,9 @@ fn decode_variable(name: &str, span: &Span, body: &RawNode) -> Result<Variable, 
                         }
                     }
                     let condition = condition.ok_or_else(|| {
-                        err(
-                            "Missing required argument",
-                            "A validation block needs a \"condition\".",
-                            &item.span,
-                        )
+                        err("Missing required argument", "A validation block needs a \"condition\".", &item.span)
                     })?;
-                    v.validations.push(Validation {
-                        condition,
-                        error_message,
-                    });
+                    v.validations.push(Validation { condition, error_message });
                 }
             }
             other => return Err(unsupported_argument(other, "variable", &ks)),
@@ -539,19 +451,12 @@ fn decode_variable(name: &str, span: &Span, body: &RawNode) -> Result<Variable, 
     if let Some(d) = &v.default
         && let Some(lit) = d.as_literal()
     {
-        v.ty.convert(&lit)
-            .map_err(|e| err("Invalid default value for variable", e, d.span()))?;
+        v.ty.convert(&lit).map_err(|e| err("Invalid default value for variable", e, d.span()))?;
     }
     Ok(v)
 }
 
-fn decode_resource(
-    mode: Mode,
-    type_: &str,
-    name: &str,
-    span: &Span,
-    body: &RawNode,
-) -> Result<Resource, Diagnostics> {
+fn decode_resource(mode: Mode, type_: &str, name: &str, span: &Span, body: &RawNode) -> Result<Resource, Diagnostics> {
     let mut r = Resource {
         mode,
         type_: type_.to_string(),
@@ -570,15 +475,12 @@ fn decode_resource(
             "count" => Expr::from_raw(&v).map(|e| r.count = Some(e)),
             "for_each" => Expr::from_raw(&v).map(|e| r.for_each = Some(e)),
             "depends_on" => parse_depends_on(&v).map(|d| r.depends_on = d),
-            "provider" => expect_string(&v, "provider").map(|p| {
-                r.provider = Some(p.trim_start_matches("${").trim_end_matches('}').to_string())
-            }),
+            "provider" => expect_string(&v, "provider")
+                .map(|p| r.provider = Some(p.trim_start_matches("${").trim_end_matches('}').to_string())),
             "lifecycle" if mode == Mode::Managed => decode_lifecycle(&v).map(|l| r.lifecycle = l),
-            "provisioner" | "connection" => Err(err(
-                "Unsupported block type",
-                format!("{k:?} blocks are not supported by ecspoc."),
-                &ks,
-            )),
+            "provisioner" | "connection" => {
+                Err(err("Unsupported block type", format!("{k:?} blocks are not supported by ecspoc."), &ks))
+            }
             _ if META_ARGS.contains(&k.as_str()) => Err(unsupported_argument(&k, "data", &ks)),
             _ => Expr::from_raw(&v).map(|e| r.body.push((k.clone(), ks.clone(), e))),
         };
@@ -600,17 +502,14 @@ fn decode_lifecycle(node: &RawNode) -> Result<Lifecycle, Diagnostic> {
     let mut l = Lifecycle::default();
     for (k, ks, v) in node.table_entries("lifecycle block")? {
         match k.as_str() {
-            "create_before_destroy" => {
-                l.create_before_destroy = expect_bool(&v, "create_before_destroy")?
-            }
+            "create_before_destroy" => l.create_before_destroy = expect_bool(&v, "create_before_destroy")?,
             "prevent_destroy" => l.prevent_destroy = expect_bool(&v, "prevent_destroy")?,
             "ignore_changes" => match &v.raw {
                 Raw::String(s) if s == "all" => l.ignore_changes = vec!["all".into()],
                 Raw::List(items) => {
                     for i in items {
                         let s = expect_string(i, "an ignore_changes entry")?;
-                        l.ignore_changes
-                            .push(s.trim_start_matches("${").trim_end_matches('}').to_string());
+                        l.ignore_changes.push(s.trim_start_matches("${").trim_end_matches('}').to_string());
                     }
                 }
                 _ => {
@@ -631,13 +530,8 @@ fn decode_lifecycle(node: &RawNode) -> Result<Lifecycle, Diagnostic> {
                 };
                 for i in items {
                     let s = expect_string(i, "a replace_triggered_by entry")?;
-                    let wrapped = if s.starts_with("${") {
-                        s
-                    } else {
-                        format!("${{{s}}}")
-                    };
-                    l.replace_triggered_by
-                        .push(super::expr::parse_template(&wrapped, i.span.clone())?);
+                    let wrapped = if s.starts_with("${") { s } else { format!("${{{s}}}") };
+                    l.replace_triggered_by.push(super::expr::parse_template(&wrapped, i.span.clone())?);
                 }
             }
             other => return Err(unsupported_argument(other, "lifecycle", &ks)),

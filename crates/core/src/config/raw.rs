@@ -68,21 +68,14 @@ impl RawNode {
 
 pub fn parse_file(file: &Arc<SourceFile>) -> Result<RawNode, Diagnostics> {
     let name = file.path.to_string_lossy();
-    if name.ends_with(".json") {
-        parse_json(file)
-    } else {
-        parse_toml(file)
-    }
+    if name.ends_with(".json") { parse_json(file) } else { parse_toml(file) }
 }
 
 fn parse_toml(file: &Arc<SourceFile>) -> Result<RawNode, Diagnostics> {
     match DeTable::parse(&file.text) {
         Ok(table) => {
             let span = Span::new(file, table.span().start, table.span().end);
-            Ok(RawNode {
-                raw: convert_table(file, table.get_ref()),
-                span,
-            })
+            Ok(RawNode { raw: convert_table(file, table.get_ref()), span })
         }
         Err(e) => {
             let range = e.span().unwrap_or(0..0);
@@ -101,38 +94,23 @@ fn convert_table(file: &Arc<SourceFile>, table: &DeTable<'_>) -> Raw {
             .iter()
             .map(|(k, v)| {
                 let key_span = Span::new(file, k.span().start, k.span().end);
-                (
-                    k.get_ref().to_string(),
-                    key_span,
-                    convert_value(file, v.get_ref(), v.span()),
-                )
+                (k.get_ref().to_string(), key_span, convert_value(file, v.get_ref(), v.span()))
             })
             .collect(),
     )
 }
 
-fn convert_value(
-    file: &Arc<SourceFile>,
-    value: &DeValue<'_>,
-    range: std::ops::Range<usize>,
-) -> RawNode {
+fn convert_value(file: &Arc<SourceFile>, value: &DeValue<'_>, range: std::ops::Range<usize>) -> RawNode {
     let span = Span::new(file, range.start, range.end);
     let raw = match value {
         DeValue::String(s) => Raw::String(s.to_string()),
-        DeValue::Integer(i) => Raw::Number(
-            i64::from_str_radix(i.as_str(), i.radix())
-                .map(|n| n as f64)
-                .unwrap_or(f64::NAN),
-        ),
+        DeValue::Integer(i) => {
+            Raw::Number(i64::from_str_radix(i.as_str(), i.radix()).map(|n| n as f64).unwrap_or(f64::NAN))
+        }
         DeValue::Float(f) => Raw::Number(f.as_str().replace('_', "").parse().unwrap_or(f64::NAN)),
         DeValue::Boolean(b) => Raw::Bool(*b),
         DeValue::Datetime(d) => Raw::String(d.to_string()),
-        DeValue::Array(items) => Raw::List(
-            items
-                .iter()
-                .map(|v| convert_value(file, v.get_ref(), v.span()))
-                .collect(),
-        ),
+        DeValue::Array(items) => Raw::List(items.iter().map(|v| convert_value(file, v.get_ref(), v.span())).collect()),
         DeValue::Table(t) => convert_table(file, t),
     };
     RawNode { raw, span }
@@ -159,11 +137,9 @@ fn convert_json(file: &Arc<SourceFile>, value: &serde_json::Value) -> RawNode {
         serde_json::Value::Number(n) => Raw::Number(n.as_f64().unwrap_or(f64::NAN)),
         serde_json::Value::String(s) => Raw::String(s.clone()),
         serde_json::Value::Array(a) => Raw::List(a.iter().map(|v| convert_json(file, v)).collect()),
-        serde_json::Value::Object(o) => Raw::Table(
-            o.iter()
-                .map(|(k, v)| (k.clone(), span.clone(), convert_json(file, v)))
-                .collect(),
-        ),
+        serde_json::Value::Object(o) => {
+            Raw::Table(o.iter().map(|(k, v)| (k.clone(), span.clone(), convert_json(file, v))).collect())
+        }
     };
     RawNode { raw, span }
 }

@@ -20,8 +20,7 @@ pub enum TypeConstraint {
 
 impl TypeConstraint {
     pub fn parse(s: &str) -> Result<TypeConstraint, String> {
-        let expr =
-            Expression::from_str(s).map_err(|e| format!("invalid type constraint {s:?}: {e}"))?;
+        let expr = Expression::from_str(s).map_err(|e| format!("invalid type constraint {s:?}: {e}"))?;
         Self::from_expr(&expr)
     }
 
@@ -35,20 +34,14 @@ impl TypeConstraint {
                 other => Err(format!("unknown type {other:?}")),
             },
             Expression::FuncCall(fc) => {
-                let arg = fc
-                    .args
-                    .first()
-                    .ok_or_else(|| format!("{}() needs an argument", fc.name.name))?;
+                let arg = fc.args.first().ok_or_else(|| format!("{}() needs an argument", fc.name.name))?;
                 match fc.name.name.as_str() {
                     "list" | "set" => Ok(TypeConstraint::List(Box::new(Self::from_expr(arg)?))),
                     "map" => Ok(TypeConstraint::Map(Box::new(Self::from_expr(arg)?))),
                     "tuple" => match arg {
-                        Expression::Array(items) => Ok(TypeConstraint::Tuple(
-                            items
-                                .iter()
-                                .map(Self::from_expr)
-                                .collect::<Result<_, _>>()?,
-                        )),
+                        Expression::Array(items) => {
+                            Ok(TypeConstraint::Tuple(items.iter().map(Self::from_expr).collect::<Result<_, _>>()?))
+                        }
                         _ => Err("tuple() takes a list of types".into()),
                     },
                     "object" => match arg {
@@ -60,17 +53,12 @@ impl TypeConstraint {
                                     ObjectKey::Expression(Expression::Variable(v)) => v.to_string(),
                                     ObjectKey::Expression(Expression::String(s)) => s.clone(),
                                     _ => {
-                                        return Err(
-                                            "object() attribute names must be identifiers".into()
-                                        );
+                                        return Err("object() attribute names must be identifiers".into());
                                     }
                                 };
                                 let (ty, optional) = match v {
-                                    Expression::FuncCall(fc)
-                                        if fc.name.name.as_str() == "optional" =>
-                                    {
-                                        let inner =
-                                            fc.args.first().ok_or("optional() needs a type")?;
+                                    Expression::FuncCall(fc) if fc.name.name.as_str() == "optional" => {
+                                        let inner = fc.args.first().ok_or("optional() needs a type")?;
                                         (Self::from_expr(inner)?, true)
                                     }
                                     other => (Self::from_expr(other)?, false),
@@ -104,17 +92,14 @@ impl TypeConstraint {
             },
             TypeConstraint::Number => match v {
                 Value::Number(_) => Ok(v.clone()),
-                Value::String(s) => s
-                    .trim()
-                    .parse::<f64>()
-                    .map(Value::Number)
-                    .map_err(|_| format!("a number is required, got {s:?}")),
+                Value::String(s) => {
+                    s.trim().parse::<f64>().map(Value::Number).map_err(|_| format!("a number is required, got {s:?}"))
+                }
                 other => Err(format!("number required, got {}", other.type_name())),
             },
-            TypeConstraint::Bool => v
-                .as_bool()
-                .map(Value::Bool)
-                .ok_or_else(|| format!("bool required, got {}", v.type_name())),
+            TypeConstraint::Bool => {
+                v.as_bool().map(Value::Bool).ok_or_else(|| format!("bool required, got {}", v.type_name()))
+            }
             TypeConstraint::List(inner) => match v {
                 Value::List(items) => items
                     .iter()
@@ -125,22 +110,16 @@ impl TypeConstraint {
                 other => Err(format!("list required, got {}", other.type_name())),
             },
             TypeConstraint::Tuple(types) => match v {
-                Value::List(items) if items.len() == types.len() => items
-                    .iter()
-                    .zip(types)
-                    .map(|(i, t)| t.convert(i))
-                    .collect::<Result<_, _>>()
-                    .map(Value::List),
+                Value::List(items) if items.len() == types.len() => {
+                    items.iter().zip(types).map(|(i, t)| t.convert(i)).collect::<Result<_, _>>().map(Value::List)
+                }
                 _ => Err(format!("tuple of {} elements required", types.len())),
             },
             TypeConstraint::Map(inner) => match v {
                 Value::Map(m) => m
                     .iter()
                     .map(|(k, item)| {
-                        inner
-                            .convert(item)
-                            .map(|c| (k.clone(), c))
-                            .map_err(|e| format!("element {k:?}: {e}"))
+                        inner.convert(item).map(|c| (k.clone(), c)).map_err(|e| format!("element {k:?}: {e}"))
                     })
                     .collect::<Result<_, _>>()
                     .map(Value::Map),
@@ -154,8 +133,7 @@ impl TypeConstraint {
                             Some(val) => {
                                 out.insert(
                                     name.clone(),
-                                    ty.convert(val)
-                                        .map_err(|e| format!("attribute {name:?}: {e}"))?,
+                                    ty.convert(val).map_err(|e| format!("attribute {name:?}: {e}"))?,
                                 );
                             }
                             None if *optional => {
@@ -179,10 +157,7 @@ mod tests {
     #[test]
     fn parses_and_converts() {
         let t = TypeConstraint::parse("list(number)").unwrap();
-        assert_eq!(
-            t.convert(&Value::List(vec![Value::str("2")])).unwrap(),
-            Value::List(vec![Value::Number(2.0)])
-        );
+        assert_eq!(t.convert(&Value::List(vec![Value::str("2")])).unwrap(), Value::List(vec![Value::Number(2.0)]));
         let o = TypeConstraint::parse("object({name = string, port = optional(number)})").unwrap();
         let v = Value::object([("name".into(), Value::str("web"))]);
         let converted = o.convert(&v).unwrap();

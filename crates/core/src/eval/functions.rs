@@ -18,22 +18,17 @@ fn arity(args: &[Value], min: usize, max: usize) -> Result<(), EvalError> {
         if min == max {
             return fail(format!("takes {min} argument(s), got {}", args.len()));
         }
-        return fail(format!(
-            "takes {min} to {max} arguments, got {}",
-            args.len()
-        ));
+        return fail(format!("takes {min} to {max} arguments, got {}", args.len()));
     }
     Ok(())
 }
 
 fn string(v: &Value, what: &str) -> Result<String, EvalError> {
-    v.to_template_string()
-        .ok_or_else(|| EvalError(format!("{what} must be a string, got {}", v.type_name())))
+    v.to_template_string().ok_or_else(|| EvalError(format!("{what} must be a string, got {}", v.type_name())))
 }
 
 fn number(v: &Value, what: &str) -> Result<f64, EvalError> {
-    v.as_number()
-        .ok_or_else(|| EvalError(format!("{what} must be a number, got {}", v.type_name())))
+    v.as_number().ok_or_else(|| EvalError(format!("{what} must be a number, got {}", v.type_name())))
 }
 
 fn list(v: &Value, what: &str) -> Result<Vec<Value>, EvalError> {
@@ -46,23 +41,18 @@ fn list(v: &Value, what: &str) -> Result<Vec<Value>, EvalError> {
 fn map(v: &Value, what: &str) -> Result<BTreeMap<String, Value>, EvalError> {
     match v {
         Value::Map(m) => Ok(m.clone()),
-        other => fail(format!(
-            "{what} must be a map or object, got {}",
-            other.type_name()
-        )),
+        other => fail(format!("{what} must be a map or object, got {}", other.type_name())),
     }
 }
 
 /// Functions that work on a collection's structure and pass unknown elements through.
 const STRUCTURAL: &[&str] = &[
-    "length", "element", "lookup", "merge", "concat", "keys", "values", "contains", "coalesce",
-    "tolist", "toset", "tomap", "flatten", "zipmap", "compact", "slice", "reverse", "distinct",
+    "length", "element", "lookup", "merge", "concat", "keys", "values", "contains", "coalesce", "tolist", "toset",
+    "tomap", "flatten", "zipmap", "compact", "slice", "reverse", "distinct",
 ];
 
 pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
-    if args.iter().any(Value::is_unknown)
-        || (!STRUCTURAL.contains(&name) && !args.iter().all(Value::is_wholly_known))
-    {
+    if args.iter().any(Value::is_unknown) || (!STRUCTURAL.contains(&name) && !args.iter().all(Value::is_wholly_known)) {
         return Ok(Value::Unknown);
     }
     let a = &args;
@@ -76,28 +66,23 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
             arity(a, 1, usize::MAX)?;
             let n = a[1..]
                 .iter()
-                .filter_map(|v| {
-                    if let Value::List(l) = v {
-                        Some(l.len())
-                    } else {
-                        None
-                    }
-                })
+                .filter_map(|v| if let Value::List(l) = v { Some(l.len()) } else { None })
                 .max()
                 .unwrap_or(1);
             let f = string(&a[0], "the format")?;
             (0..n)
                 .map(|i| {
-                    let row: Vec<Value> = a[1..]
-                        .iter()
-                        .map(|v| {
-                            if let Value::List(l) = v {
-                                l.get(i).cloned().unwrap_or(Value::Null)
-                            } else {
-                                v.clone()
-                            }
-                        })
-                        .collect();
+                    let row: Vec<Value> =
+                        a[1..]
+                            .iter()
+                            .map(|v| {
+                                if let Value::List(l) = v {
+                                    l.get(i).cloned().unwrap_or(Value::Null)
+                                } else {
+                                    v.clone()
+                                }
+                            })
+                            .collect();
                     format(&f, &row)
                 })
                 .collect::<Result<_, _>>()
@@ -128,9 +113,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
             s.split(' ')
                 .map(|w| {
                     let mut c = w.chars();
-                    c.next()
-                        .map(|f| f.to_uppercase().chain(c).collect())
-                        .unwrap_or_default()
+                    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
                 })
                 .collect::<Vec<String>>()
                 .join(" ")
@@ -169,11 +152,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
                 offset += s.len() as i64;
             }
             let start = offset.clamp(0, s.len() as i64) as usize;
-            let end = if length < 0 {
-                s.len()
-            } else {
-                (start + length as usize).min(s.len())
-            };
+            let end = if length < 0 { s.len() } else { (start + length as usize).min(s.len()) };
             Ok(Value::String(s[start..end].iter().collect()))
         }
         "regex" => {
@@ -181,16 +160,11 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
             let re = regex::Regex::new(&string(&a[0], "the pattern")?)
                 .map_err(|e| EvalError(format!("invalid regular expression: {e}")))?;
             let s = string(&a[1], "the string")?;
-            let caps = re
-                .captures(&s)
-                .ok_or_else(|| EvalError("pattern did not match".into()))?;
+            let caps = re.captures(&s).ok_or_else(|| EvalError("pattern did not match".into()))?;
             Ok(match caps.len() {
                 1 => Value::str(&caps[0]),
                 _ => Value::List(
-                    caps.iter()
-                        .skip(1)
-                        .map(|c| c.map(|m| Value::str(m.as_str())).unwrap_or(Value::Null))
-                        .collect(),
+                    caps.iter().skip(1).map(|c| c.map(|m| Value::str(m.as_str())).unwrap_or(Value::Null)).collect(),
                 ),
             })
         }
@@ -202,10 +176,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
                 Value::Map(m) => m.len(),
                 Value::String(s) => s.chars().count(),
                 other => {
-                    return fail(format!(
-                        "cannot take the length of a {} value",
-                        other.type_name()
-                    ));
+                    return fail(format!("cannot take the length of a {} value", other.type_name()));
                 }
             } as f64))
         }
@@ -240,26 +211,16 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
             }
             Ok(Value::Map(out))
         }
-        "concat" => Ok(Value::List(
-            a.iter()
-                .map(|v| list(v, "each argument"))
-                .collect::<Result<Vec<_>, _>>()?
-                .concat(),
-        )),
+        "concat" => {
+            Ok(Value::List(a.iter().map(|v| list(v, "each argument")).collect::<Result<Vec<_>, _>>()?.concat()))
+        }
         "keys" => {
             arity(a, 1, 1)?;
-            Ok(Value::List(
-                map(&a[0], "the argument")?
-                    .into_keys()
-                    .map(Value::String)
-                    .collect(),
-            ))
+            Ok(Value::List(map(&a[0], "the argument")?.into_keys().map(Value::String).collect()))
         }
         "values" => {
             arity(a, 1, 1)?;
-            Ok(Value::List(
-                map(&a[0], "the argument")?.into_values().collect(),
-            ))
+            Ok(Value::List(map(&a[0], "the argument")?.into_values().collect()))
         }
         "contains" => {
             arity(a, 2, 2)?;
@@ -269,8 +230,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
             }
             Ok(Value::Bool(l.iter().any(|v| {
                 values_equal(v, &a[1])
-                    || v.to_template_string().is_some()
-                        && v.to_template_string() == a[1].to_template_string()
+                    || v.to_template_string().is_some() && v.to_template_string() == a[1].to_template_string()
             })))
         }
         "coalesce" => {
@@ -287,10 +247,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
         "compact" => {
             arity(a, 1, 1)?;
             Ok(Value::List(
-                list(&a[0], "the argument")?
-                    .into_iter()
-                    .filter(|v| !v.is_null() && v.as_str() != Some(""))
-                    .collect(),
+                list(&a[0], "the argument")?.into_iter().filter(|v| !v.is_null() && v.as_str() != Some("")).collect(),
             ))
         }
         "flatten" => {
@@ -335,10 +292,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
         "slice" => {
             arity(a, 3, 3)?;
             let l = list(&a[0], "the list")?;
-            let (s, e) = (
-                number(&a[1], "the start")? as usize,
-                number(&a[2], "the end")? as usize,
-            );
+            let (s, e) = (number(&a[1], "the start")? as usize, number(&a[2], "the end")? as usize);
             if s > e || e > l.len() {
                 return fail("slice bounds out of range");
             }
@@ -370,10 +324,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
         }
         "range" => {
             arity(a, 1, 3)?;
-            let nums = a
-                .iter()
-                .map(|v| number(v, "each argument"))
-                .collect::<Result<Vec<_>, _>>()?;
+            let nums = a.iter().map(|v| number(v, "each argument")).collect::<Result<Vec<_>, _>>()?;
             let (start, end, step) = match nums.as_slice() {
                 [e] => (0.0, *e, 1.0),
                 [s, e] => (*s, *e, if s <= e { 1.0 } else { -1.0 }),
@@ -396,10 +347,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
         }
         // Numbers
         "min" | "max" => {
-            let nums = a
-                .iter()
-                .map(|v| number(v, "each argument"))
-                .collect::<Result<Vec<_>, _>>()?;
+            let nums = a.iter().map(|v| number(v, "each argument")).collect::<Result<Vec<_>, _>>()?;
             if nums.is_empty() {
                 return fail("needs at least one number");
             }
@@ -424,56 +372,44 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
             arity(a, 1, 1)?;
             match &a[0] {
                 Value::Null => Ok(Value::Null),
-                v => v.to_template_string().map(Value::String).ok_or_else(|| {
-                    EvalError(format!("cannot convert {} to string", v.type_name()))
-                }),
+                v => v
+                    .to_template_string()
+                    .map(Value::String)
+                    .ok_or_else(|| EvalError(format!("cannot convert {} to string", v.type_name()))),
             }
         }
         "tonumber" => {
             arity(a, 1, 1)?;
             match &a[0] {
                 Value::Null => Ok(Value::Null),
-                v => v
-                    .as_number()
-                    .map(Value::Number)
-                    .ok_or_else(|| EvalError(format!("cannot convert {v} to number"))),
+                v => v.as_number().map(Value::Number).ok_or_else(|| EvalError(format!("cannot convert {v} to number"))),
             }
         }
         "tobool" => {
             arity(a, 1, 1)?;
             match &a[0] {
                 Value::Null => Ok(Value::Null),
-                v => v
-                    .as_bool()
-                    .map(Value::Bool)
-                    .ok_or_else(|| EvalError(format!("cannot convert {v} to bool"))),
+                v => v.as_bool().map(Value::Bool).ok_or_else(|| EvalError(format!("cannot convert {v} to bool"))),
             }
         }
         // Encoding
         "jsonencode" => {
             arity(a, 1, 1)?;
-            Ok(Value::String(
-                serde_json::to_string(&a[0].to_json()).map_err(|e| EvalError(e.to_string()))?,
-            ))
+            Ok(Value::String(serde_json::to_string(&a[0].to_json()).map_err(|e| EvalError(e.to_string()))?))
         }
         "jsondecode" => {
             arity(a, 1, 1)?;
             let s = string(&a[0], "the argument")?;
-            let j: serde_json::Value =
-                serde_json::from_str(&s).map_err(|e| EvalError(format!("invalid JSON: {e}")))?;
+            let j: serde_json::Value = serde_json::from_str(&s).map_err(|e| EvalError(format!("invalid JSON: {e}")))?;
             Ok(Value::from_json(&j))
         }
-        "base64encode" => one_string(a, |s| {
-            base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
-        }),
+        "base64encode" => one_string(a, |s| base64::engine::general_purpose::STANDARD.encode(s.as_bytes())),
         "base64decode" => {
             arity(a, 1, 1)?;
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(string(&a[0], "the argument")?.as_bytes())
                 .map_err(|e| EvalError(format!("invalid base64: {e}")))?;
-            String::from_utf8(bytes)
-                .map(Value::String)
-                .map_err(|_| EvalError("the decoded bytes are not UTF-8".into()))
+            String::from_utf8(bytes).map(Value::String).map_err(|_| EvalError("the decoded bytes are not UTF-8".into()))
         }
         // Files
         "file" => {
@@ -485,9 +421,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
         }
         "fileexists" => {
             arity(a, 1, 1)?;
-            Ok(Value::Bool(
-                scope.base_dir().join(string(&a[0], "the path")?).is_file(),
-            ))
+            Ok(Value::Bool(scope.base_dir().join(string(&a[0], "the path")?).is_file()))
         }
         "templatefile" => {
             arity(a, 2, 2)?;
@@ -501,11 +435,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
         // Networking
         "cidrsubnet" => {
             arity(a, 3, 3)?;
-            cidrsubnet(
-                &string(&a[0], "the prefix")?,
-                number(&a[1], "newbits")?,
-                number(&a[2], "netnum")?,
-            )
+            cidrsubnet(&string(&a[0], "the prefix")?, number(&a[1], "newbits")?, number(&a[2], "netnum")?)
         }
         "cidrhost" => {
             arity(a, 2, 2)?;
@@ -513,9 +443,8 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
         }
         "cidrnetmask" => {
             arity(a, 1, 1)?;
-            let net: ipnet::Ipv4Net = string(&a[0], "the prefix")?
-                .parse()
-                .map_err(|e| EvalError(format!("invalid IPv4 prefix: {e}")))?;
+            let net: ipnet::Ipv4Net =
+                string(&a[0], "the prefix")?.parse().map_err(|e| EvalError(format!("invalid IPv4 prefix: {e}")))?;
             Ok(Value::String(net.netmask().to_string()))
         }
         other => fail(format!("there is no function named {other:?}")),
@@ -528,9 +457,7 @@ fn one_string(a: &[Value], f: impl Fn(&str) -> String) -> FResult {
 }
 
 fn parse_net(prefix: &str) -> Result<(u128, u32, u8, bool), EvalError> {
-    let net: ipnet::IpNet = prefix
-        .parse()
-        .map_err(|e| EvalError(format!("invalid CIDR prefix {prefix:?}: {e}")))?;
+    let net: ipnet::IpNet = prefix.parse().map_err(|e| EvalError(format!("invalid CIDR prefix {prefix:?}: {e}")))?;
     Ok(match net {
         ipnet::IpNet::V4(n) => (u32::from(n.network()) as u128, 32, n.prefix_len(), true),
         ipnet::IpNet::V6(n) => (u128::from(n.network()), 128, n.prefix_len(), false),
@@ -538,27 +465,17 @@ fn parse_net(prefix: &str) -> Result<(u128, u32, u8, bool), EvalError> {
 }
 
 fn to_ip(bits: u128, v4: bool) -> IpAddr {
-    if v4 {
-        IpAddr::V4((bits as u32).into())
-    } else {
-        IpAddr::V6(bits.into())
-    }
+    if v4 { IpAddr::V4((bits as u32).into()) } else { IpAddr::V6(bits.into()) }
 }
 
 fn cidrsubnet(prefix: &str, newbits: f64, netnum: f64) -> FResult {
     let (base, width, len, v4) = parse_net(prefix)?;
     let new_len = len as u32 + newbits as u32;
     if newbits < 0.0 || new_len > width {
-        return fail(format!(
-            "cannot extend prefix /{len} by {newbits} bits: only {} bits remain",
-            width - len as u32
-        ));
+        return fail(format!("cannot extend prefix /{len} by {newbits} bits: only {} bits remain", width - len as u32));
     }
     if netnum < 0.0 || (newbits as u32) < 64 && netnum as u128 >= (1u128 << newbits as u32) {
-        return fail(format!(
-            "netnum {} does not fit in {newbits} bits",
-            format_number(netnum)
-        ));
+        return fail(format!("netnum {} does not fit in {newbits} bits", format_number(netnum)));
     }
     let shift = width - new_len;
     let bits = base | ((netnum as u128) << shift);
@@ -568,21 +485,10 @@ fn cidrsubnet(prefix: &str, newbits: f64, netnum: f64) -> FResult {
 fn cidrhost(prefix: &str, hostnum: f64) -> FResult {
     let (base, width, len, v4) = parse_net(prefix)?;
     let host_bits = width - len as u32;
-    let size: u128 = if host_bits >= 128 {
-        u128::MAX
-    } else {
-        1u128 << host_bits
-    };
-    let n = if hostnum < 0.0 {
-        size as f64 + hostnum
-    } else {
-        hostnum
-    };
+    let size: u128 = if host_bits >= 128 { u128::MAX } else { 1u128 << host_bits };
+    let n = if hostnum < 0.0 { size as f64 + hostnum } else { hostnum };
     if n < 0.0 || n as u128 >= size {
-        return fail(format!(
-            "host number {} does not fit in prefix {prefix}",
-            format_number(hostnum)
-        ));
+        return fail(format!("host number {} does not fit in prefix {prefix}", format_number(hostnum)));
     }
     Ok(Value::String(to_ip(base + n as u128, v4).to_string()))
 }
@@ -626,12 +532,9 @@ fn format(f: &str, args: &[Value]) -> FResult {
             }
             precision = Some(p.parse::<usize>().unwrap_or(0));
         }
-        let verb = chars
-            .next()
-            .ok_or_else(|| EvalError("format string ends inside a verb".into()))?;
-        let arg = args
-            .get(next_arg)
-            .ok_or_else(|| EvalError(format!("not enough arguments for format string {f:?}")))?;
+        let verb = chars.next().ok_or_else(|| EvalError("format string ends inside a verb".into()))?;
+        let arg =
+            args.get(next_arg).ok_or_else(|| EvalError(format!("not enough arguments for format string {f:?}")))?;
         next_arg += 1;
         let text = match verb {
             's' | 'v' => match arg {
@@ -642,15 +545,8 @@ fn format(f: &str, args: &[Value]) -> FResult {
             },
             'q' => serde_json::to_string(&string(arg, "a %q argument")?).unwrap_or_default(),
             'd' => format!("{}", number(arg, "a %d argument")?.trunc() as i64),
-            'f' => format!(
-                "{:.*}",
-                precision.unwrap_or(6),
-                number(arg, "a %f argument")?
-            ),
-            't' => arg
-                .as_bool()
-                .ok_or_else(|| EvalError("a %t argument must be a bool".into()))?
-                .to_string(),
+            'f' => format!("{:.*}", precision.unwrap_or(6), number(arg, "a %f argument")?),
+            't' => arg.as_bool().ok_or_else(|| EvalError("a %t argument must be a bool".into()))?.to_string(),
             'x' => format!("{:x}", number(arg, "a %x argument")? as i64),
             other => return fail(format!("unsupported format verb %{other}")),
         };
@@ -660,10 +556,7 @@ fn format(f: &str, args: &[Value]) -> FResult {
             out.push_str(&text);
             out.push_str(&" ".repeat(pad));
         } else if flags.contains('0') && matches!(verb, 'd' | 'f') {
-            let (sign, digits) = text
-                .strip_prefix('-')
-                .map(|d| ("-", d))
-                .unwrap_or(("", &text));
+            let (sign, digits) = text.strip_prefix('-').map(|d| ("-", d)).unwrap_or(("", &text));
             out.push_str(sign);
             out.push_str(&"0".repeat(pad));
             out.push_str(digits);
@@ -693,27 +586,12 @@ mod tests {
 
     #[test]
     fn networking() {
-        assert_eq!(
-            ev("${cidrsubnet(\"10.60.0.0/16\", 7, 99)}"),
-            s("10.60.198.0/23")
-        );
-        assert_eq!(
-            ev("${cidrsubnet(\"10.60.0.0/16\", 3, 5)}"),
-            s("10.60.160.0/19")
-        );
+        assert_eq!(ev("${cidrsubnet(\"10.60.0.0/16\", 7, 99)}"), s("10.60.198.0/23"));
+        assert_eq!(ev("${cidrsubnet(\"10.60.0.0/16\", 3, 5)}"), s("10.60.160.0/19"));
         assert_eq!(ev("${cidrhost(\"10.0.0.0/24\", 5)}"), s("10.0.0.5"));
         assert_eq!(ev("${cidrhost(\"10.0.0.0/24\", -2)}"), s("10.0.0.254"));
-        assert_eq!(
-            ev("${cidrsubnet(\"fd00::/56\", 8, 3)}"),
-            s("fd00:0:0:3::/64")
-        );
-        assert!(
-            eval_str(
-                "${cidrsubnet(\"10.0.0.0/30\", 4, 0)}",
-                &EmptyScope(std::env::temp_dir())
-            )
-            .is_err()
-        );
+        assert_eq!(ev("${cidrsubnet(\"fd00::/56\", 8, 3)}"), s("fd00:0:0:3::/64"));
+        assert!(eval_str("${cidrsubnet(\"10.0.0.0/30\", 4, 0)}", &EmptyScope(std::env::temp_dir())).is_err());
     }
 
     #[test]
@@ -724,49 +602,25 @@ mod tests {
         assert_eq!(ev("${replace(\"a.b.c\", \"/[.]/\", \"-\")}"), s("a-b-c"));
         assert_eq!(ev("${length(concat([1], [2, 3]))}"), Value::Number(3.0));
         assert_eq!(ev("${lookup({a = 1}, \"b\", 9)}"), Value::Number(9.0));
-        assert_eq!(
-            ev("${keys(merge({b = 1}, {a = 2}))}"),
-            Value::List(vec![s("a"), s("b")])
-        );
-        assert_eq!(
-            ev("${contains([\"x\"], \"x\") && !contains([], 1)}"),
-            Value::Bool(true)
-        );
+        assert_eq!(ev("${keys(merge({b = 1}, {a = 2}))}"), Value::List(vec![s("a"), s("b")]));
+        assert_eq!(ev("${contains([\"x\"], \"x\") && !contains([], 1)}"), Value::Bool(true));
         assert_eq!(ev("${coalesce(\"\", null, \"z\")}"), s("z"));
         assert_eq!(ev("${max(1, 5, 3) - min(4, 2)}"), Value::Number(3.0));
         assert_eq!(ev("${element([\"a\", \"b\"], 3)}"), s("b"));
         assert_eq!(ev("${tonumber(\"42\") + 1}"), Value::Number(43.0));
         assert_eq!(ev("${tostring(5)}"), s("5"));
-        assert_eq!(
-            ev("${jsonencode({b = [1, true], a = \"x\"})}"),
-            s(r#"{"a":"x","b":[1,true]}"#)
-        );
-        assert_eq!(
-            ev("${jsondecode(\"{\\\"k\\\": [1]}\").k[0]}"),
-            Value::Number(1.0)
-        );
+        assert_eq!(ev("${jsonencode({b = [1, true], a = \"x\"})}"), s(r#"{"a":"x","b":[1,true]}"#));
+        assert_eq!(ev("${jsondecode(\"{\\\"k\\\": [1]}\").k[0]}"), Value::Number(1.0));
         assert_eq!(ev("${base64encode(\"hi\")}"), s("aGk="));
-        assert_eq!(
-            ev("${toset([\"b\", \"a\", \"b\"])}"),
-            Value::List(vec![s("a"), s("b")])
-        );
-        assert_eq!(
-            ev("${[for i, v in [\"a\", \"b\"] : \"${i}${v}\"]}"),
-            Value::List(vec![s("0a"), s("1b")])
-        );
+        assert_eq!(ev("${toset([\"b\", \"a\", \"b\"])}"), Value::List(vec![s("a"), s("b")]));
+        assert_eq!(ev("${[for i, v in [\"a\", \"b\"] : \"${i}${v}\"]}"), Value::List(vec![s("0a"), s("1b")]));
         assert_eq!(
             ev("${{for k, v in {a = 1, b = 2} : k => v * 10 if v > 1}}"),
             Value::object([("b".into(), Value::Number(20.0))])
         );
         assert_eq!(ev("${1 + 2 * 3 == 7 ? \"yes\" : \"no\"}"), s("yes"));
-        assert_eq!(
-            ev("${try(jsondecode(\"nope\"), \"fallback\")}"),
-            s("fallback")
-        );
-        assert_eq!(
-            ev("%{ for x in [\"a\", \"b\"] }${x};%{ endfor }"),
-            s("a;b;")
-        );
+        assert_eq!(ev("${try(jsondecode(\"nope\"), \"fallback\")}"), s("fallback"));
+        assert_eq!(ev("%{ for x in [\"a\", \"b\"] }${x};%{ endfor }"), s("a;b;"));
     }
 
     #[test]
@@ -776,10 +630,7 @@ mod tests {
         let scope = EmptyScope(dir.path().to_path_buf());
         let v = eval_str("${templatefile(\"t.tpl\", {name = \"dev\"})}", &scope).unwrap();
         assert_eq!(v, s("cluster=dev\n"));
-        assert_eq!(
-            eval_str("${file(\"t.tpl\")}", &scope).unwrap(),
-            s("cluster=${name}\n")
-        );
+        assert_eq!(eval_str("${file(\"t.tpl\")}", &scope).unwrap(), s("cluster=${name}\n"));
         assert!(eval_str("${file(\"missing\")}", &scope).is_err());
     }
 }

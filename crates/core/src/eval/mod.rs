@@ -48,25 +48,14 @@ fn fail<T>(msg: impl Into<String>) -> Result<T, EvalError> {
 
 /// Evaluate a configuration expression.
 pub fn eval(expr: &Expr, scope: &dyn Scope) -> Result<Value, Diagnostic> {
-    let mut ev = Evaluator {
-        scope,
-        bound: Vec::new(),
-    };
-    ev.expr(expr).map_err(|e| {
-        Diagnostic::error("Invalid expression")
-            .with_detail(e.0)
-            .with_span(expr.span())
-    })
+    let mut ev = Evaluator { scope, bound: Vec::new() };
+    ev.expr(expr).map_err(|e| Diagnostic::error("Invalid expression").with_detail(e.0).with_span(expr.span()))
 }
 
 /// Evaluate with extra names bound (templatefile's variables).
 pub fn eval_template_text(text: &str, vars: BTreeMap<String, Value>, scope: &dyn Scope) -> EResult {
-    let template =
-        Template::from_str(text).map_err(|e| EvalError(format!("invalid template: {e}")))?;
-    let mut ev = Evaluator {
-        scope,
-        bound: vars.into_iter().collect(),
-    };
+    let template = Template::from_str(text).map_err(|e| EvalError(format!("invalid template: {e}")))?;
+    let mut ev = Evaluator { scope, bound: vars.into_iter().collect() };
     ev.template(&template)
 }
 
@@ -82,16 +71,10 @@ impl Evaluator<'_> {
             Expr::Literal(v, _) => Ok(v.clone()),
             Expr::Single(x, _) => self.hcl(x),
             Expr::Template(t, _) => self.template(t),
-            Expr::List(items, _) => items
-                .iter()
-                .map(|i| self.expr(i))
-                .collect::<Result<_, _>>()
-                .map(Value::List),
-            Expr::Object(entries, _) => entries
-                .iter()
-                .map(|(k, _, v)| Ok((k.clone(), self.expr(v)?)))
-                .collect::<Result<_, _>>()
-                .map(Value::Map),
+            Expr::List(items, _) => items.iter().map(|i| self.expr(i)).collect::<Result<_, _>>().map(Value::List),
+            Expr::Object(entries, _) => {
+                entries.iter().map(|(k, _, v)| Ok((k.clone(), self.expr(v)?))).collect::<Result<_, _>>().map(Value::Map)
+            }
         }
     }
 
@@ -127,14 +110,8 @@ impl Evaluator<'_> {
                             unknown = true;
                             continue;
                         }
-                        let c = c
-                            .as_bool()
-                            .ok_or_else(|| EvalError("an %{if} condition must be a bool".into()))?;
-                        let branch = if c {
-                            Some(&d.true_template)
-                        } else {
-                            d.false_template.as_ref()
-                        };
+                        let c = c.as_bool().ok_or_else(|| EvalError("an %{if} condition must be a bool".into()))?;
+                        let branch = if c { Some(&d.true_template) } else { d.false_template.as_ref() };
                         if let Some(b) = branch {
                             match self.template(b)? {
                                 Value::String(s) => out.push_str(&s),
@@ -165,19 +142,11 @@ impl Evaluator<'_> {
                 },
             }
         }
-        Ok(if unknown {
-            Value::Unknown
-        } else {
-            Value::String(out)
-        })
+        Ok(if unknown { Value::Unknown } else { Value::String(out) })
     }
 
     fn lookup_bound(&self, name: &str) -> Option<Value> {
-        self.bound
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+        self.bound.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone())
     }
 
     /// Resolve a root name plus as many operators as it consumes; returns the
@@ -190,50 +159,25 @@ impl Evaluator<'_> {
         let reference = classify(name, ops);
         let missing = |what: String| EvalError(format!("reference to undeclared {what}"));
         match reference {
-            Reference::Var(n) => s
-                .var(&n)
-                .map(|v| (v, 1))
-                .ok_or_else(|| missing(format!("input variable \"{n}\""))),
-            Reference::Local(n) => s
-                .local(&n)
-                .map(|v| (v, 1))
-                .ok_or_else(|| missing(format!("local value \"{n}\""))),
-            Reference::Module { name: m } => s
-                .module(&m)
-                .map(|v| (v, 1))
-                .ok_or_else(|| missing(format!("module \"{m}\""))),
-            Reference::Resource {
-                mode,
-                type_,
-                name: n,
-            } => {
-                let used = if mode == crate::addr::Mode::Data {
-                    2
-                } else {
-                    1
-                };
+            Reference::Var(n) => s.var(&n).map(|v| (v, 1)).ok_or_else(|| missing(format!("input variable \"{n}\""))),
+            Reference::Local(n) => s.local(&n).map(|v| (v, 1)).ok_or_else(|| missing(format!("local value \"{n}\""))),
+            Reference::Module { name: m } => {
+                s.module(&m).map(|v| (v, 1)).ok_or_else(|| missing(format!("module \"{m}\"")))
+            }
+            Reference::Resource { mode, type_, name: n } => {
+                let used = if mode == crate::addr::Mode::Data { 2 } else { 1 };
                 s.resource(mode, &type_, &n)
                     .map(|v| (v, used))
-                    .ok_or_else(|| {
-                        missing(format!("resource \"{}\"", reference_name(mode, &type_, &n)))
-                    })
+                    .ok_or_else(|| missing(format!("resource \"{}\"", reference_name(mode, &type_, &n))))
             }
             Reference::CountIndex => match (ops.first(), s.count_index()) {
-                (Some(TraversalOperator::GetAttr(a)), Some(i)) if a.as_str() == "index" => {
-                    Ok((i, 1))
-                }
+                (Some(TraversalOperator::GetAttr(a)), Some(i)) if a.as_str() == "index" => Ok((i, 1)),
                 _ => fail("count.index is only available in a resource that sets count"),
             },
             Reference::Each => match (ops.first(), s.each()) {
-                (Some(TraversalOperator::GetAttr(a)), Some((k, _))) if a.as_str() == "key" => {
-                    Ok((k, 1))
-                }
-                (Some(TraversalOperator::GetAttr(a)), Some((_, v))) if a.as_str() == "value" => {
-                    Ok((v, 1))
-                }
-                _ => fail(
-                    "each.key and each.value are only available in a resource that sets for_each",
-                ),
+                (Some(TraversalOperator::GetAttr(a)), Some((k, _))) if a.as_str() == "key" => Ok((k, 1)),
+                (Some(TraversalOperator::GetAttr(a)), Some((_, v))) if a.as_str() == "value" => Ok((v, 1)),
+                _ => fail("each.key and each.value are only available in a resource that sets for_each"),
             },
             Reference::Path => match ops.first() {
                 Some(TraversalOperator::GetAttr(a)) => s
@@ -243,15 +187,12 @@ impl Evaluator<'_> {
                 _ => fail("use path.module, path.root or path.cwd"),
             },
             Reference::Terraform => match ops.first() {
-                Some(TraversalOperator::GetAttr(a)) if a.as_str() == "workspace" => {
-                    Ok((Value::str("default"), 1))
-                }
+                Some(TraversalOperator::GetAttr(a)) if a.as_str() == "workspace" => Ok((Value::str("default"), 1)),
                 _ => fail("only terraform.workspace is available"),
             },
-            Reference::SelfRef => s
-                .self_value()
-                .map(|v| (v, 0))
-                .ok_or_else(|| EvalError("self is not available here".into())),
+            Reference::SelfRef => {
+                s.self_value().map(|v| (v, 0)).ok_or_else(|| EvalError("self is not available here".into()))
+            }
             Reference::Unknown(n) => fail(format!(
                 "unknown name {n:?}: expected var., local., module., data., a resource type, count., each. or path."
             )),
@@ -264,11 +205,7 @@ impl Evaluator<'_> {
             Expression::Bool(b) => Ok(Value::Bool(*b)),
             Expression::Number(n) => Ok(Value::Number(n.as_f64().unwrap_or(f64::NAN))),
             Expression::String(s) => Ok(Value::String(s.clone())),
-            Expression::Array(items) => items
-                .iter()
-                .map(|i| self.hcl(i))
-                .collect::<Result<_, _>>()
-                .map(Value::List),
+            Expression::Array(items) => items.iter().map(|i| self.hcl(i)).collect::<Result<_, _>>().map(Value::List),
             Expression::Object(obj) => {
                 let mut m = BTreeMap::new();
                 for (k, v) in obj.iter() {
@@ -292,8 +229,7 @@ impl Evaluator<'_> {
                     hcl::expr::TemplateExpr::QuotedString(s) => s.clone(),
                     hcl::expr::TemplateExpr::Heredoc(h) => h.template.clone(),
                 };
-                let t = Template::from_str(&text)
-                    .map_err(|e| EvalError(format!("invalid template: {e}")))?;
+                let t = Template::from_str(&text).map_err(|e| EvalError(format!("invalid template: {e}")))?;
                 self.template(&t)
             }
             Expression::Variable(v) => self.root(v.as_str(), &[]).map(|(v, _)| v),
@@ -318,17 +254,10 @@ impl Evaluator<'_> {
                     return fail("no argument of try() could be evaluated without an error");
                 }
                 if name == "can" {
-                    let a = fc
-                        .args
-                        .first()
-                        .ok_or_else(|| EvalError("can() takes one argument".into()))?;
+                    let a = fc.args.first().ok_or_else(|| EvalError("can() takes one argument".into()))?;
                     return Ok(Value::Bool(self.hcl(a).is_ok()));
                 }
-                let mut args = fc
-                    .args
-                    .iter()
-                    .map(|a| self.hcl(a))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut args = fc.args.iter().map(|a| self.hcl(a)).collect::<Result<Vec<_>, _>>()?;
                 if fc.expand_final {
                     match args.pop() {
                         Some(Value::List(items)) => args.extend(items),
@@ -336,8 +265,7 @@ impl Evaluator<'_> {
                         _ => return fail("the final argument before ... must be a list"),
                     }
                 }
-                functions::call(name, args, self.scope)
-                    .map_err(|e| EvalError(format!("{name}(): {}", e.0)))
+                functions::call(name, args, self.scope).map_err(|e| EvalError(format!("{name}(): {}", e.0)))
             }
             Expression::Parenthesis(p) => self.hcl(p),
             Expression::Conditional(c) => {
@@ -348,10 +276,7 @@ impl Evaluator<'_> {
                 match cond.as_bool() {
                     Some(true) => self.hcl(&c.true_expr),
                     Some(false) => self.hcl(&c.false_expr),
-                    None => fail(format!(
-                        "a condition must be a bool, got {}",
-                        cond.type_name()
-                    )),
+                    None => fail(format!("a condition must be a bool, got {}", cond.type_name())),
                 }
             }
             Expression::Operation(op) => match op.as_ref() {
@@ -365,10 +290,9 @@ impl Evaluator<'_> {
                             .as_number()
                             .map(|n| Value::Number(-n))
                             .ok_or_else(|| EvalError("unary minus needs a number".into())),
-                        UnaryOperator::Not => v
-                            .as_bool()
-                            .map(|b| Value::Bool(!b))
-                            .ok_or_else(|| EvalError("! needs a bool".into())),
+                        UnaryOperator::Not => {
+                            v.as_bool().map(|b| Value::Bool(!b)).ok_or_else(|| EvalError("! needs a bool".into()))
+                        }
                     }
                 }
                 hcl::expr::Operation::Binary(b) => {
@@ -395,15 +319,11 @@ impl Evaluator<'_> {
                         if let Some(c) = &fe.cond_expr {
                             match self.hcl(c)? {
                                 Value::Unknown => {
-                                    return fail(
-                                        "a for expression's if clause is not known until apply",
-                                    );
+                                    return fail("a for expression's if clause is not known until apply");
                                 }
                                 c => {
                                     if !c.as_bool().ok_or_else(|| {
-                                        EvalError(
-                                            "a for expression's if clause must be a bool".into(),
-                                        )
+                                        EvalError("a for expression's if clause must be a bool".into())
                                     })? {
                                         return Ok(());
                                     }
@@ -414,15 +334,14 @@ impl Evaluator<'_> {
                         match &fe.key_expr {
                             None => list.push(value),
                             Some(ke) => {
-                                let key = self.hcl(ke)?.to_template_string().ok_or_else(|| {
-                                    EvalError("for expression keys must be strings".into())
-                                })?;
+                                let key = self
+                                    .hcl(ke)?
+                                    .to_template_string()
+                                    .ok_or_else(|| EvalError("for expression keys must be strings".into()))?;
                                 if fe.grouping {
                                     grouped.entry(key).or_default().push(value);
                                 } else if map.insert(key.clone(), value).is_some() {
-                                    return fail(format!(
-                                        "duplicate key {key:?} in for expression; use ... to group"
-                                    ));
+                                    return fail(format!("duplicate key {key:?} in for expression; use ... to group"));
                                 }
                             }
                         }
@@ -433,12 +352,7 @@ impl Evaluator<'_> {
                 }
                 Ok(match (&fe.key_expr, fe.grouping) {
                     (None, _) => Value::List(list),
-                    (Some(_), true) => Value::Map(
-                        grouped
-                            .into_iter()
-                            .map(|(k, v)| (k, Value::List(v)))
-                            .collect(),
-                    ),
+                    (Some(_), true) => Value::Map(grouped.into_iter().map(|(k, v)| (k, Value::List(v))).collect()),
                     (Some(_), false) => Value::Map(map),
                 })
             }
@@ -465,10 +379,7 @@ impl Evaluator<'_> {
                         other => vec![other],
                     };
                     let rest = &ops[i + 1..];
-                    let mapped = items
-                        .into_iter()
-                        .map(|item| self.traverse(item, rest))
-                        .collect::<Result<_, _>>()?;
+                    let mapped = items.into_iter().map(|item| self.traverse(item, rest)).collect::<Result<_, _>>()?;
                     return Ok(Value::List(mapped));
                 }
             };
@@ -486,16 +397,13 @@ fn reference_name(mode: crate::addr::Mode, type_: &str, name: &str) -> String {
 
 fn get_attr(value: &Value, name: &str) -> EResult {
     match value {
-        Value::Map(m) => m
-            .get(name)
-            .cloned()
-            .ok_or_else(|| EvalError(format!("this object has no attribute named {name:?}"))),
-        Value::Null => fail(format!(
-            "attempt to get attribute {name:?} from a null value"
-        )),
-        Value::List(_) => fail(format!(
-            "a list has no attribute {name:?}; index it first, e.g. [0].{name}, or use [*].{name}"
-        )),
+        Value::Map(m) => {
+            m.get(name).cloned().ok_or_else(|| EvalError(format!("this object has no attribute named {name:?}")))
+        }
+        Value::Null => fail(format!("attempt to get attribute {name:?} from a null value")),
+        Value::List(_) => {
+            fail(format!("a list has no attribute {name:?}; index it first, e.g. [0].{name}, or use [*].{name}"))
+        }
         other => fail(format!("a {} value has no attributes", other.type_name())),
     }
 }
@@ -506,9 +414,7 @@ fn index(value: &Value, key: &Value) -> EResult {
     }
     match value {
         Value::List(items) => {
-            let i = key
-                .as_number()
-                .ok_or_else(|| EvalError("a list index must be a number".into()))?;
+            let i = key.as_number().ok_or_else(|| EvalError("a list index must be a number".into()))?;
             if i < 0.0 || i.fract() != 0.0 || i as usize >= items.len() {
                 return fail(format!(
                     "index {} out of range for a list of {} elements",
@@ -519,12 +425,8 @@ fn index(value: &Value, key: &Value) -> EResult {
             Ok(items[i as usize].clone())
         }
         Value::Map(m) => {
-            let k = key
-                .to_template_string()
-                .ok_or_else(|| EvalError("a map key must be a string".into()))?;
-            m.get(&k)
-                .cloned()
-                .ok_or_else(|| EvalError(format!("the given key {k:?} does not exist")))
+            let k = key.to_template_string().ok_or_else(|| EvalError("a map key must be a string".into()))?;
+            m.get(&k).cloned().ok_or_else(|| EvalError(format!("the given key {k:?} does not exist")))
         }
         Value::Null => fail("attempt to index a null value"),
         other => fail(format!("a {} value cannot be indexed", other.type_name())),
@@ -534,15 +436,8 @@ fn index(value: &Value, key: &Value) -> EResult {
 /// (key, value) pairs of a list (keys are indexes) or a map.
 pub(crate) fn iterate(coll: &Value) -> Result<Vec<(Value, Value)>, EvalError> {
     match coll {
-        Value::List(items) => Ok(items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (Value::Number(i as f64), v.clone()))
-            .collect()),
-        Value::Map(m) => Ok(m
-            .iter()
-            .map(|(k, v)| (Value::String(k.clone()), v.clone()))
-            .collect()),
+        Value::List(items) => Ok(items.iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v.clone())).collect()),
+        Value::Map(m) => Ok(m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect()),
         Value::Null => Ok(Vec::new()),
         other => fail(format!("cannot iterate over a {} value", other.type_name())),
     }
@@ -558,20 +453,14 @@ fn binary(op: BinaryOperator, l: Value, r: Value) -> EResult {
         NotEq => Ok(Value::Bool(!values_equal(&l, &r))),
         And | Or => {
             let (a, b) = (
-                l.as_bool()
-                    .ok_or_else(|| EvalError("&& and || need bools".into()))?,
-                r.as_bool()
-                    .ok_or_else(|| EvalError("&& and || need bools".into()))?,
+                l.as_bool().ok_or_else(|| EvalError("&& and || need bools".into()))?,
+                r.as_bool().ok_or_else(|| EvalError("&& and || need bools".into()))?,
             );
             Ok(Value::Bool(if op == And { a && b } else { a || b }))
         }
         _ => {
-            let a = l
-                .as_number()
-                .ok_or_else(|| EvalError(format!("a number is required, got {}", l.type_name())))?;
-            let b = r
-                .as_number()
-                .ok_or_else(|| EvalError(format!("a number is required, got {}", r.type_name())))?;
+            let a = l.as_number().ok_or_else(|| EvalError(format!("a number is required, got {}", l.type_name())))?;
+            let b = r.as_number().ok_or_else(|| EvalError(format!("a number is required, got {}", r.type_name())))?;
             Ok(match op {
                 Plus => Value::Number(a + b),
                 Minus => Value::Number(a - b),

@@ -157,9 +157,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| !c.is_noop() && c.action != Action::Read)
+        self.changes.iter().any(|c| !c.is_noop() && c.action != Action::Read)
             || self.outputs.iter().any(|o| o.action() != Action::NoOp)
             || (self.mode == PlanMode::RefreshOnly && !self.drift.is_empty())
     }
@@ -183,9 +181,6 @@ impl Plan {
     }
 
     pub fn change(&self, addr: &InstanceAddr) -> Option<&ResourceChange> {
-        self.changes
-            .binary_search_by(|c| c.addr.cmp(addr))
-            .ok()
-            .map(|i| &self.changes[i])
+        self.changes.binary_search_by(|c| c.addr.cmp(addr)).ok().map(|i| &self.changes[i])
     }
 }

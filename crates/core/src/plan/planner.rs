@@ -74,24 +74,12 @@ pub async fn plan(
     let mut wg = WalkGraph::new(nodes.len());
     for (i, key) in nodes.iter().enumerate() {
         let ix = engine.graph.index[key];
-        wg.deps[i] = engine
-            .graph
-            .graph
-            .neighbors_directed(ix, petgraph::Direction::Incoming)
-            .map(|d| d.index())
-            .collect();
+        wg.deps[i] =
+            engine.graph.graph.neighbors_directed(ix, petgraph::Direction::Incoming).map(|d| d.index()).collect();
         wg.weight[i] = u64::from(matches!(key, NodeKey::Resource(_)));
     }
-    let per_provider = engine
-        .providers
-        .iter()
-        .map(|p| {
-            (
-                p.local_name(),
-                Arc::new(Semaphore::new(p.concurrency().max(1))),
-            )
-        })
-        .collect();
+    let per_provider =
+        engine.providers.iter().map(|p| (p.local_name(), Arc::new(Semaphore::new(p.concurrency().max(1))))).collect();
     let ctx = Arc::new(Ctx {
         engine: engine.clone(),
         stored,
@@ -155,15 +143,9 @@ async fn plan_node(ctx: &Ctx, key: &NodeKey) -> Result<(), Diagnostics> {
 }
 
 /// Refresh the stored instances of one resource; returns the refreshed ones.
-async fn refresh(
-    ctx: &Ctx,
-    addr: &ResourceAddr,
-) -> Result<Vec<(InstanceAddr, Instance)>, Diagnostics> {
-    let stored: Vec<(InstanceAddr, Instance)> = ctx
-        .stored
-        .resource_instances(addr)
-        .map(|(a, i)| (a.clone(), i.clone()))
-        .collect();
+async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, Instance)>, Diagnostics> {
+    let stored: Vec<(InstanceAddr, Instance)> =
+        ctx.stored.resource_instances(addr).map(|(a, i)| (a.clone(), i.clone())).collect();
     let (provider, _) = ctx.engine.provider_for(&addr.type_, addr.mode)?;
     let mut out = Vec::new();
     let pending: Vec<(InstanceAddr, crate::provider::Marker)> = ctx
@@ -223,36 +205,18 @@ async fn refresh(
         match result {
             Ok(Some(attrs)) => {
                 if attrs != inst.attributes {
-                    lock(&ctx.acc).drift.push(drift_change(
-                        &a,
-                        &inst,
-                        Some(&attrs),
-                        Action::Update,
-                    ));
+                    lock(&ctx.acc).drift.push(drift_change(&a, &inst, Some(&attrs), Action::Update));
                 }
                 let id = attrs.get("id").and_then(Value::as_str).map(String::from);
-                ctx.observer.on(Event::RefreshComplete {
-                    addr: a.clone(),
-                    id,
-                });
-                out.push((
-                    a,
-                    Instance {
-                        attributes: attrs,
-                        ..inst
-                    },
-                ));
+                ctx.observer.on(Event::RefreshComplete { addr: a.clone(), id });
+                out.push((a, Instance { attributes: attrs, ..inst }));
             }
             Ok(None) => {
-                lock(&ctx.acc)
-                    .drift
-                    .push(drift_change(&a, &inst, None, Action::Delete));
+                lock(&ctx.acc).drift.push(drift_change(&a, &inst, None, Action::Delete));
             }
-            Err(e) => diags.push(
-                Diagnostic::error("Failed to refresh")
-                    .with_detail(e.describe())
-                    .with_address(a.to_string()),
-            ),
+            Err(e) => {
+                diags.push(Diagnostic::error("Failed to refresh").with_detail(e.describe()).with_address(a.to_string()))
+            }
         }
     }
     if diags.has_errors() {
@@ -261,12 +225,7 @@ async fn refresh(
     Ok(out)
 }
 
-fn drift_change(
-    a: &InstanceAddr,
-    inst: &Instance,
-    after: Option<&Value>,
-    action: Action,
-) -> ResourceChange {
+fn drift_change(a: &InstanceAddr, inst: &Instance, after: Option<&Value>, action: Action) -> ResourceChange {
     ResourceChange {
         addr: a.clone(),
         provider: inst.provider.clone(),
@@ -299,31 +258,25 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
         .filter(|d| d.mode == Mode::Managed)
         .map(|d| d.to_string())
         .collect();
-    let sensitive: Vec<String> = schema
-        .attributes
-        .iter()
-        .filter(|(_, a)| a.sensitive)
-        .map(|(n, _)| n.to_string())
-        .collect();
-    let change = |a: &InstanceAddr,
-                  action: Action,
-                  reason,
-                  before: Option<&Instance>,
-                  after: Option<Value>,
-                  replace_paths| ResourceChange {
-        addr: a.clone(),
-        provider: provider.source().to_string(),
-        action,
-        reason,
-        before: before.map(|b| b.attributes.clone()),
-        after,
-        replace_paths,
-        sensitive: sensitive.clone(),
-        dependencies: dependencies.clone(),
-        each: each_mode(r),
-        create_before_destroy: r.lifecycle.create_before_destroy,
-        adopted: adopted.contains(a),
-    };
+    let sensitive: Vec<String> =
+        schema.attributes.iter().filter(|(_, a)| a.sensitive).map(|(n, _)| n.to_string()).collect();
+    let change =
+        |a: &InstanceAddr, action: Action, reason, before: Option<&Instance>, after: Option<Value>, replace_paths| {
+            ResourceChange {
+                addr: a.clone(),
+                provider: provider.source().to_string(),
+                action,
+                reason,
+                before: before.map(|b| b.attributes.clone()),
+                after,
+                replace_paths,
+                sensitive: sensitive.clone(),
+                dependencies: dependencies.clone(),
+                each: each_mode(r),
+                create_before_destroy: r.lifecycle.create_before_destroy,
+                adopted: adopted.contains(a),
+            }
+        };
 
     let mut changes = Vec::new();
     let mut instance_values: Vec<(InstanceKey, Value)> = Vec::new();
@@ -333,14 +286,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
         for (a, inst) in &prior {
             instance_values.push((a.key.clone(), inst.attributes.clone()));
             if ctx.opts.mode == PlanMode::Destroy && addr.mode == Mode::Managed {
-                changes.push(change(
-                    a,
-                    Action::Delete,
-                    None,
-                    Some(inst),
-                    None,
-                    Vec::new(),
-                ));
+                changes.push(change(a, Action::Delete, None, Some(inst), None, Vec::new()));
             }
         }
     } else {
@@ -348,12 +294,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
         let expanded = {
             let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
             let Some(expansion) = engine.expand(r, &addr.module, &values)? else {
-                let e = r
-                    .count
-                    .as_ref()
-                    .or(r.for_each.as_ref())
-                    .map(|e| e.span().clone())
-                    .unwrap_or_default();
+                let e = r.count.as_ref().or(r.for_each.as_ref()).map(|e| e.span().clone()).unwrap_or_default();
                 return Err(Diagnostic::error(if r.count.is_some() { "Invalid count argument" } else { "Invalid for_each argument" })
                     .with_detail("The value depends on resource attributes that cannot be determined until apply, so ecspoc cannot predict how many instances will be created. Use -target to apply the resources it depends on first.")
                     .with_span(&e)
@@ -404,9 +345,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
             })
             .map_err(|e| {
                 Diagnostics::from(
-                    Diagnostic::error("Provider failed to plan")
-                        .with_detail(e.describe())
-                        .with_address(a.to_string()),
+                    Diagnostic::error("Provider failed to plan").with_detail(e.describe()).with_address(a.to_string()),
                 )
             })?;
             if ip.action.deletes() && r.lifecycle.prevent_destroy {
@@ -416,21 +355,10 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
                     .into());
             }
             for w in provider.warnings(&addr.type_, &ip.planned) {
-                lock(&ctx.acc).warnings.push(
-                    Diagnostic::warning(w)
-                        .with_address(a.to_string())
-                        .with_span(&r.span),
-                );
+                lock(&ctx.acc).warnings.push(Diagnostic::warning(w).with_address(a.to_string()).with_span(&r.span));
             }
             instance_values.push((key, ip.planned.clone()));
-            changes.push(change(
-                &a,
-                ip.action,
-                ip.reason,
-                p,
-                Some(ip.planned),
-                ip.replace_paths,
-            ));
+            changes.push(change(&a, ip.action, ip.reason, p, Some(ip.planned), ip.replace_paths));
         }
         // Stored instances whose key is no longer produced.
         for (a, inst) in &prior {
@@ -446,14 +374,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
                 } else {
                     ActionReason::DeleteBecauseCountIndex
                 };
-                changes.push(change(
-                    a,
-                    Action::Delete,
-                    Some(reason),
-                    Some(inst),
-                    None,
-                    Vec::new(),
-                ));
+                changes.push(change(a, Action::Delete, Some(reason), Some(inst), None, Vec::new()));
             }
         }
     }
@@ -502,14 +423,11 @@ fn unknown_data(schema: &crate::provider::ResourceSchema, cfg: &Value) -> Value 
             .map(|(k, a)| {
                 (
                     k.to_string(),
-                    cfg.get(k)
-                        .cloned()
-                        .filter(|v| !v.is_null())
-                        .unwrap_or(if a.computed {
-                            Value::Unknown
-                        } else {
-                            Value::Null
-                        }),
+                    cfg.get(k).cloned().filter(|v| !v.is_null()).unwrap_or(if a.computed {
+                        Value::Unknown
+                    } else {
+                        Value::Null
+                    }),
                 )
             })
             .collect(),
@@ -523,25 +441,12 @@ async fn plan_orphans(ctx: &Ctx) {
         .graph
         .index
         .keys()
-        .filter_map(|k| {
-            if let NodeKey::Resource(r) = k {
-                Some(r.clone())
-            } else {
-                None
-            }
-        })
+        .filter_map(|k| if let NodeKey::Resource(r) = k { Some(r.clone()) } else { None })
         .collect();
-    let orphans: BTreeSet<ResourceAddr> = ctx
-        .stored
-        .instances
-        .keys()
-        .map(|a| a.resource.clone())
-        .filter(|r| !in_config.contains(r))
-        .collect();
+    let orphans: BTreeSet<ResourceAddr> =
+        ctx.stored.instances.keys().map(|a| a.resource.clone()).filter(|r| !in_config.contains(r)).collect();
     for addr in orphans {
-        let refreshed = if addr.mode == Mode::Managed
-            && ctx.engine.provider_for(&addr.type_, addr.mode).is_ok()
-        {
+        let refreshed = if addr.mode == Mode::Managed && ctx.engine.provider_for(&addr.type_, addr.mode).is_ok() {
             match refresh(ctx, &addr).await {
                 Ok(r) => r,
                 Err(d) => {
@@ -550,10 +455,7 @@ async fn plan_orphans(ctx: &Ctx) {
                 }
             }
         } else {
-            ctx.stored
-                .resource_instances(&addr)
-                .map(|(a, i)| (a.clone(), i.clone()))
-                .collect()
+            ctx.stored.resource_instances(&addr).map(|(a, i)| (a.clone(), i.clone())).collect()
         };
         let module_gone = !ctx.engine.config.modules.contains_key(&addr.module);
         let mut acc = lock(&ctx.acc);
@@ -576,8 +478,7 @@ async fn plan_orphans(ctx: &Ctx) {
 }
 
 fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
-    let ctx = Arc::try_unwrap(ctx)
-        .unwrap_or_else(|_| unreachable!("the walk has ended, so no task holds the context"));
+    let ctx = Arc::try_unwrap(ctx).unwrap_or_else(|_| unreachable!("the walk has ended, so no task holds the context"));
     let mut acc = ctx.acc.into_inner().unwrap_or_else(|p| p.into_inner());
     if acc.diags.has_errors() {
         return Err(acc.diags);
@@ -596,23 +497,17 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
         let keep = engine.graph.closure_of_dependencies(targeted);
         acc.changes.retain(|c| {
             opts.targets.iter().any(|t| t.contains(&c.addr))
-                || (opts.mode != PlanMode::Destroy
-                    && keep.contains(&NodeKey::Resource(c.addr.resource.clone())))
+                || (opts.mode != PlanMode::Destroy && keep.contains(&NodeKey::Resource(c.addr.resource.clone())))
         });
         if opts.mode == PlanMode::Destroy {
             // Whatever depends on a destroyed object must go first, so it goes too.
-            let mut doomed: BTreeSet<String> = acc
-                .changes
-                .iter()
-                .map(|c| c.addr.resource.to_string())
-                .collect();
+            let mut doomed: BTreeSet<String> = acc.changes.iter().map(|c| c.addr.resource.to_string()).collect();
             loop {
                 let more: Vec<ResourceChange> = ctx
                     .stored
                     .managed()
                     .filter(|(a, i)| {
-                        !doomed.contains(&a.resource.to_string())
-                            && i.dependencies.iter().any(|d| doomed.contains(d))
+                        !doomed.contains(&a.resource.to_string()) && i.dependencies.iter().any(|d| doomed.contains(d))
                     })
                     .map(|(a, i)| drift_change(a, i, None, Action::Delete))
                     .collect();
@@ -634,18 +529,10 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
         for (name, o) in &engine.config.root().outputs {
             let after = ctx
                 .values
-                .get(&NodeKey::Output(
-                    crate::addr::ModulePath::root(),
-                    name.clone(),
-                ))
+                .get(&NodeKey::Output(crate::addr::ModulePath::root(), name.clone()))
                 .unwrap_or(Value::Unknown);
             let before = ctx.stored.outputs.get(name).map(|s| s.value.clone());
-            outputs.push(OutputChange {
-                name: name.clone(),
-                before,
-                after,
-                sensitive: o.sensitive,
-            });
+            outputs.push(OutputChange { name: name.clone(), before, after, sensitive: o.sensitive });
         }
     }
     let variables = engine
@@ -654,12 +541,7 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
         .variables
         .keys()
         .filter_map(|n| {
-            ctx.values
-                .get(&NodeKey::Variable(
-                    crate::addr::ModulePath::root(),
-                    n.clone(),
-                ))
-                .map(|v| (n.clone(), v))
+            ctx.values.get(&NodeKey::Variable(crate::addr::ModulePath::root(), n.clone())).map(|v| (n.clone(), v))
         })
         .collect();
     let mut prior_state = ctx.stored.clone();

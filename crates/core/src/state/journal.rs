@@ -19,12 +19,7 @@ pub enum Record {
     /// A create is about to be sent; the object will carry `marker`.
     Intent { addr: String, marker: Marker },
     /// An object exists with these attributes (created, updated, adopted, imported).
-    Put {
-        addr: String,
-        provider: String,
-        each: Option<String>,
-        instance: InstanceFile,
-    },
+    Put { addr: String, provider: String, each: Option<String>, instance: InstanceFile },
     /// An object is gone.
     Remove { addr: String },
 }
@@ -58,18 +53,10 @@ impl FileJournal {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| StateError::Io {
-                context: format!("opening the journal {}", path.display()),
-                source: e,
-            })?;
-        let j = FileJournal {
-            path: path.to_path_buf(),
-            file: Mutex::new(file),
-        };
+            .map_err(|e| StateError::Io { context: format!("opening the journal {}", path.display()), source: e })?;
+        let j = FileJournal { path: path.to_path_buf(), file: Mutex::new(file) };
         if fresh {
-            j.append(&Record::Begin {
-                lineage: lineage.to_string(),
-            })?;
+            j.append(&Record::Begin { lineage: lineage.to_string() })?;
         }
         Ok(j)
     }
@@ -77,15 +64,10 @@ impl FileJournal {
 
 impl JournalSink for FileJournal {
     fn append(&self, record: &Record) -> Result<(), StateError> {
-        let mut line = serde_json::to_vec(record).map_err(|e| StateError::Corrupt {
-            path: self.path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let mut line = serde_json::to_vec(record)
+            .map_err(|e| StateError::Corrupt { path: self.path.display().to_string(), reason: e.to_string() })?;
         line.push(b'\n');
-        let io = |e| StateError::Io {
-            context: format!("writing the journal {}", self.path.display()),
-            source: e,
-        };
+        let io = |e| StateError::Io { context: format!("writing the journal {}", self.path.display()), source: e };
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
         f.write_all(&line).map_err(io)?;
         f.sync_data().map_err(io)
@@ -98,10 +80,7 @@ pub struct MemoryJournal(pub Mutex<Vec<Record>>);
 
 impl JournalSink for MemoryJournal {
     fn append(&self, record: &Record) -> Result<(), StateError> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(record.clone());
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(record.clone());
         Ok(())
     }
 }
@@ -113,19 +92,13 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, StateError> {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => {
-            return Err(StateError::Io {
-                context: format!("reading the journal {}", path.display()),
-                source: e,
-            });
+            return Err(StateError::Io { context: format!("reading the journal {}", path.display()), source: e });
         }
     };
     let lines: Vec<String> = BufReader::new(file)
         .lines()
         .collect::<Result<_, _>>()
-        .map_err(|e| StateError::Io {
-            context: format!("reading the journal {}", path.display()),
-            source: e,
-        })?;
+        .map_err(|e| StateError::Io { context: format!("reading the journal {}", path.display()), source: e })?;
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
@@ -151,10 +124,7 @@ pub fn replay(state: &mut State, records: &[Record], path: &Path) -> Result<bool
     let parse = |a: &str| match Target::parse(a) {
         Ok(Target::Instance(i)) => Ok(i),
         Ok(Target::Resource(r)) => Ok(r.instance(crate::addr::InstanceKey::None)),
-        _ => Err(StateError::Corrupt {
-            path: path.display().to_string(),
-            reason: format!("bad address {a:?}"),
-        }),
+        _ => Err(StateError::Corrupt { path: path.display().to_string(), reason: format!("bad address {a:?}") }),
     };
     for r in records {
         match r {
@@ -162,10 +132,7 @@ pub fn replay(state: &mut State, records: &[Record], path: &Path) -> Result<bool
                 if lineage != &state.lineage && !state.is_empty() {
                     return Err(StateError::Corrupt {
                         path: path.display().to_string(),
-                        reason: format!(
-                            "the journal belongs to lineage {lineage}, the state to {}",
-                            state.lineage
-                        ),
+                        reason: format!("the journal belongs to lineage {lineage}, the state to {}", state.lineage),
                     });
                 }
                 state.lineage = lineage.clone();
@@ -173,17 +140,10 @@ pub fn replay(state: &mut State, records: &[Record], path: &Path) -> Result<bool
             Record::Intent { addr, marker } => {
                 state.pending_creates.insert(parse(addr)?, marker.clone());
             }
-            Record::Put {
-                addr,
-                provider,
-                each,
-                instance,
-            } => {
+            Record::Put { addr, provider, each, instance } => {
                 let a = parse(addr)?;
                 state.pending_creates.remove(&a);
-                state
-                    .instances
-                    .insert(a, instance_from_file(instance, provider, each.clone()));
+                state.instances.insert(a, instance_from_file(instance, provider, each.clone()));
                 changed = true;
             }
             Record::Remove { addr } => {

@@ -17,10 +17,7 @@ pub struct LocalBackend {
 
 impl LocalBackend {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        LocalBackend {
-            path: path.into(),
-            lock: Mutex::new(None),
-        }
+        LocalBackend { path: path.into(), lock: Mutex::new(None) }
     }
 
     fn sibling(&self, suffix: &str) -> PathBuf {
@@ -41,19 +38,12 @@ impl LocalBackend {
     }
 
     fn lock_path(&self) -> PathBuf {
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
+        let name = self.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         self.path.with_file_name(format!(".{name}.lock.info"))
     }
 
     fn io(&self, what: &str, e: std::io::Error) -> StateError {
-        StateError::Io {
-            context: format!("{what} {}", self.path.display()),
-            source: e,
-        }
+        StateError::Io { context: format!("{what} {}", self.path.display()), source: e }
     }
 
     fn read_file(&self) -> Result<Option<State>, StateError> {
@@ -66,37 +56,28 @@ impl LocalBackend {
             return Ok(None);
         }
         let path = self.path.display().to_string();
-        let raw: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
+        let raw: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| StateError::Corrupt { path: path.clone(), reason: e.to_string() })?;
         if let Some(v) = raw.get("version").and_then(|v| v.as_u64())
             && v != super::STATE_VERSION
         {
             return Err(StateError::UnsupportedVersion { path, version: v });
         }
-        let file: StateFile = serde_json::from_value(raw).map_err(|e| StateError::Corrupt {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+        let file: StateFile = serde_json::from_value(raw)
+            .map_err(|e| StateError::Corrupt { path: path.clone(), reason: e.to_string() })?;
         State::from_file(file, &path).map(Some)
     }
 
     fn write_file(&self, state: &State) -> Result<(), StateError> {
-        let text =
-            serde_json::to_string_pretty(&state.to_file()).map_err(|e| StateError::Corrupt {
-                path: self.path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+        let text = serde_json::to_string_pretty(&state.to_file())
+            .map_err(|e| StateError::Corrupt { path: self.path.display().to_string(), reason: e.to_string() })?;
         if self.path.exists() {
             fs::copy(&self.path, self.backup_path()).map_err(|e| self.io("backing up", e))?;
         }
         let tmp = self.sibling(".tmp");
         {
             let mut f = File::create(&tmp).map_err(|e| self.io("writing", e))?;
-            f.write_all(text.as_bytes())
-                .map_err(|e| self.io("writing", e))?;
+            f.write_all(text.as_bytes()).map_err(|e| self.io("writing", e))?;
             f.write_all(b"\n").map_err(|e| self.io("writing", e))?;
             f.sync_all().map_err(|e| self.io("syncing", e))?;
         }
@@ -131,11 +112,9 @@ impl StateStore for LocalBackend {
             match f.try_lock() {
                 Ok(()) => {
                     let text = serde_json::to_string(info).unwrap_or_default();
-                    f.set_len(0)
-                        .map_err(|e| self.io("writing the lock for", e))?;
+                    f.set_len(0).map_err(|e| self.io("writing the lock for", e))?;
                     f.rewind().map_err(|e| self.io("writing the lock for", e))?;
-                    f.write_all(text.as_bytes())
-                        .map_err(|e| self.io("writing the lock for", e))?;
+                    f.write_all(text.as_bytes()).map_err(|e| self.io("writing the lock for", e))?;
                     let _ = f.sync_data();
                     *self.lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
                     return Ok(());
@@ -145,10 +124,7 @@ impl StateStore for LocalBackend {
                         let mut held = String::new();
                         let _ = f.read_to_string(&mut held);
                         let holder: Option<LockInfo> = serde_json::from_str(&held).ok();
-                        return Err(StateError::Locked(LockInfo::describe_conflict(
-                            holder.as_ref(),
-                            &lock_path,
-                        )));
+                        return Err(StateError::Locked(LockInfo::describe_conflict(holder.as_ref(), &lock_path)));
                     }
                     tokio::time::sleep(delay.min(timeout.saturating_sub(start.elapsed()))).await;
                     delay = (delay * 2).min(Duration::from_secs(2));
@@ -187,10 +163,7 @@ impl StateStore for LocalBackend {
             if !state.pending_creates.is_empty() {
                 let j = FileJournal::open(&jpath, &state.lineage)?;
                 for (addr, marker) in &state.pending_creates {
-                    j.append(&Record::Intent {
-                        addr: addr.to_string(),
-                        marker: marker.clone(),
-                    })?;
+                    j.append(&Record::Intent { addr: addr.to_string(), marker: marker.clone() })?;
                 }
             }
         }
@@ -208,10 +181,7 @@ impl StateStore for LocalBackend {
                     state.lineage
                 )));
             }
-            if cur.instances == state.instances
-                && cur.outputs == state.outputs
-                && self.path.exists()
-            {
+            if cur.instances == state.instances && cur.outputs == state.outputs && self.path.exists() {
                 state.serial = cur.serial;
                 self.compact_journal(state)?;
                 return Ok(());
@@ -225,10 +195,7 @@ impl StateStore for LocalBackend {
     }
 
     fn open_journal(&self, state: &State) -> Result<Box<dyn JournalSink>, StateError> {
-        Ok(Box::new(FileJournal::open(
-            &self.journal_path(),
-            &state.lineage,
-        )?))
+        Ok(Box::new(FileJournal::open(&self.journal_path(), &state.lineage)?))
     }
 }
 
@@ -242,10 +209,7 @@ impl LocalBackend {
         if !state.pending_creates.is_empty() {
             let j = FileJournal::open(&jpath, &state.lineage)?;
             for (addr, marker) in &state.pending_creates {
-                j.append(&Record::Intent {
-                    addr: addr.to_string(),
-                    marker: marker.clone(),
-                })?;
+                j.append(&Record::Intent { addr: addr.to_string(), marker: marker.clone() })?;
             }
         }
         Ok(())

@@ -62,10 +62,7 @@ pub enum StateError {
     )]
     UnsupportedVersion { path: String, version: u64 },
     #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    Io { context: String, source: std::io::Error },
     #[error("{0}")]
     Locked(String),
     #[error("{0}")]
@@ -88,9 +85,7 @@ impl State {
     }
 
     pub fn managed(&self) -> impl Iterator<Item = (&InstanceAddr, &Instance)> {
-        self.instances
-            .iter()
-            .filter(|(a, _)| a.resource.mode == Mode::Managed)
+        self.instances.iter().filter(|(a, _)| a.resource.mode == Mode::Managed)
     }
 
     /// Instances of one resource block.
@@ -99,26 +94,16 @@ impl State {
         r: &'a ResourceAddr,
     ) -> impl Iterator<Item = (&'a InstanceAddr, &'a Instance)> + 'a {
         let start = r.instance(InstanceKey::None);
-        self.instances
-            .range(start..)
-            .take_while(move |(a, _)| &a.resource == r)
+        self.instances.range(start..).take_while(move |(a, _)| &a.resource == r)
     }
 
-    pub fn matching<'a>(
-        &'a self,
-        target: &'a Target,
-    ) -> impl Iterator<Item = (&'a InstanceAddr, &'a Instance)> + 'a {
-        self.instances
-            .iter()
-            .filter(move |(a, _)| target.contains(a))
+    pub fn matching<'a>(&'a self, target: &'a Target) -> impl Iterator<Item = (&'a InstanceAddr, &'a Instance)> + 'a {
+        self.instances.iter().filter(move |(a, _)| target.contains(a))
     }
 
     pub fn from_file(f: StateFile, path: &str) -> Result<State, StateError> {
         if f.version != STATE_VERSION {
-            return Err(StateError::UnsupportedVersion {
-                path: path.into(),
-                version: f.version,
-            });
+            return Err(StateError::UnsupportedVersion { path: path.into(), version: f.version });
         }
         let mut instances = BTreeMap::new();
         for r in f.resources {
@@ -144,17 +129,8 @@ impl State {
                     }
                 },
             };
-            let provider = r
-                .provider
-                .trim_start_matches("provider[\"")
-                .trim_end_matches("\"]")
-                .to_string();
-            let resource = ResourceAddr {
-                module,
-                mode,
-                type_: r.type_,
-                name: r.name,
-            };
+            let provider = r.provider.trim_start_matches("provider[\"").trim_end_matches("\"]").to_string();
+            let resource = ResourceAddr { module, mode, type_: r.type_, name: r.name };
             for i in r.instances {
                 if i.deposed.is_some() {
                     continue;
@@ -173,10 +149,7 @@ impl State {
                             .sensitive_attributes
                             .iter()
                             .filter_map(|p| {
-                                p.get(0)
-                                    .and_then(|s| s.get("value"))
-                                    .and_then(|v| v.as_str())
-                                    .map(String::from)
+                                p.get(0).and_then(|s| s.get("value")).and_then(|v| v.as_str()).map(String::from)
                             })
                             .collect(),
                         each: r.each.clone(),
@@ -187,23 +160,9 @@ impl State {
         let outputs = f
             .outputs
             .into_iter()
-            .map(|(k, o)| {
-                (
-                    k,
-                    OutputValue {
-                        value: Value::from_json(&o.value),
-                        sensitive: o.sensitive,
-                    },
-                )
-            })
+            .map(|(k, o)| (k, OutputValue { value: Value::from_json(&o.value), sensitive: o.sensitive }))
             .collect();
-        Ok(State {
-            serial: f.serial,
-            lineage: f.lineage,
-            instances,
-            outputs,
-            pending_creates: BTreeMap::new(),
-        })
+        Ok(State { serial: f.serial, lineage: f.lineage, instances, outputs, pending_creates: BTreeMap::new() })
     }
 
     pub fn to_file(&self) -> StateFile {
@@ -243,11 +202,7 @@ impl State {
                 .map(|(k, o)| {
                     (
                         k.clone(),
-                        OutputFile {
-                            value: o.value.to_json(),
-                            type_: type_json(&o.value),
-                            sensitive: o.sensitive,
-                        },
+                        OutputFile { value: o.value.to_json(), type_: type_json(&o.value), sensitive: o.sensitive },
                     )
                 })
                 .collect(),
@@ -292,12 +247,7 @@ pub fn instance_from_file(f: &InstanceFile, provider: &str, each: Option<String>
         sensitive_attributes: f
             .sensitive_attributes
             .iter()
-            .filter_map(|p| {
-                p.get(0)
-                    .and_then(|s| s.get("value"))
-                    .and_then(|v| v.as_str())
-                    .map(String::from)
-            })
+            .filter_map(|p| p.get(0).and_then(|s| s.get("value")).and_then(|v| v.as_str()).map(String::from))
             .collect(),
         each,
     }
@@ -312,12 +262,9 @@ pub fn type_json(v: &Value) -> serde_json::Value {
         Value::Number(_) => json!("number"),
         Value::String(_) => json!("string"),
         Value::List(items) => json!(["tuple", items.iter().map(type_json).collect::<Vec<_>>()]),
-        Value::Map(m) => json!([
-            "object",
-            m.iter()
-                .map(|(k, v)| (k.clone(), type_json(v)))
-                .collect::<serde_json::Map<_, _>>()
-        ]),
+        Value::Map(m) => {
+            json!(["object", m.iter().map(|(k, v)| (k.clone(), type_json(v))).collect::<serde_json::Map<_, _>>()])
+        }
     }
 }
 
@@ -351,13 +298,7 @@ mod tests {
                 },
             );
         }
-        s.outputs.insert(
-            "o".into(),
-            OutputValue {
-                value: Value::str("v"),
-                sensitive: true,
-            },
-        );
+        s.outputs.insert("o".into(), OutputValue { value: Value::str("v"), sensitive: true });
         s
     }
 
@@ -369,10 +310,7 @@ mod tests {
         assert_eq!(j["version"], 4);
         assert_eq!(j["resources"][0]["module"], "module.net");
         assert_eq!(j["resources"][0]["each"], "list");
-        assert_eq!(
-            j["resources"][0]["provider"],
-            "provider[\"registry.terraform.io/hashicorp/random\"]"
-        );
+        assert_eq!(j["resources"][0]["provider"], "provider[\"registry.terraform.io/hashicorp/random\"]");
         assert_eq!(j["resources"][0]["instances"][1]["index_key"], 1);
         assert_eq!(j["resources"][0]["instances"][1]["status"], "tainted");
         assert_eq!(j["outputs"]["o"]["sensitive"], true);
@@ -384,9 +322,6 @@ mod tests {
     fn refuses_other_versions() {
         let mut f = sample().to_file();
         f.version = 5;
-        assert!(matches!(
-            State::from_file(f, "t"),
-            Err(StateError::UnsupportedVersion { version: 5, .. })
-        ));
+        assert!(matches!(State::from_file(f, "t"), Err(StateError::UnsupportedVersion { version: 5, .. })));
     }
 }
