@@ -295,6 +295,8 @@ fn current_value(ctx: &Ctx, addr: &ResourceAddr) -> Value {
         state.resource_instances(addr).map(|(a, i)| (a.key.clone(), i.attributes.clone())).collect();
     drop(state);
     match ctx.engine.resource_config(addr) {
+        // Not created yet (e.g. left out by -target): unknown, so what refers to it waits.
+        Some(r) if instances.is_empty() && r.count.is_none() && r.for_each.is_none() => Value::Unknown,
         Some(r) => aggregate(r, instances),
         None => Value::Null,
     }

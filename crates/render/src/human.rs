@@ -511,11 +511,17 @@ fn string_diff(pad: &str, sym: String, name: &str, b: &str, a: &str, forces: &st
     if bl == al {
         out.push_str(&format!("{pad}      # (whitespace or key order changed only; no change in meaning)\n"));
     }
-    for (i, group) in diff.grouped_ops(3).iter().enumerate() {
-        if i > 0 {
-            out.push_str(&format!("{pad}      # (unchanged lines hidden)\n"));
+    // Show changed lines with three lines of context; say how many are hidden.
+    let hidden = |n: usize| format!("{pad}      # ({n} unchanged line{} hidden)\n", if n == 1 { "" } else { "s" });
+    let mut shown_until = 0;
+    for group in diff.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
+        let start = first.old_range().start;
+        if start > shown_until {
+            out.push_str(&hidden(start - shown_until));
         }
-        for op in group {
+        shown_until = last.old_range().end;
+        for op in &group {
             for change in diff.iter_changes(op) {
                 let line = change.value().trim_end_matches('\n');
                 let marker = match change.tag() {
@@ -526,6 +532,10 @@ fn string_diff(pad: &str, sym: String, name: &str, b: &str, a: &str, forces: &st
                 out.push_str(&format!("{pad}    {marker} {line}\n"));
             }
         }
+    }
+    let total = bl.lines().count();
+    if total > shown_until && shown_until > 0 {
+        out.push_str(&hidden(total - shown_until));
     }
     out.push_str(&format!("{pad}  {close}\n"));
     out

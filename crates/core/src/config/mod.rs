@@ -40,7 +40,7 @@ impl Config {
     /// Load from in-memory files (a saved plan carries its configuration this way).
     pub fn load_snapshot(files: &[(PathBuf, String)], root: &Path) -> Result<Config, Diagnostics> {
         let by_dir: BTreeMap<PathBuf, Vec<(PathBuf, String)>> = files.iter().fold(BTreeMap::new(), |mut m, (p, t)| {
-            m.entry(p.parent().map(Path::to_path_buf).unwrap_or_default()).or_default().push((p.clone(), t.clone()));
+            m.entry(normalize(p.parent().unwrap_or(Path::new(".")))).or_default().push((p.clone(), t.clone()));
             m
         });
         let mut config = Config::default();

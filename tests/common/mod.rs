@@ -1,0 +1,104 @@
+//! Runs the real `ecspoc` binary in a temporary root module folder.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ecspoc")
+}
+
+impl Workdir {
+    pub fn new(files: &[(&str, &str)]) -> Workdir {
+        let w = Workdir { dir: tempfile::tempdir().expect("tempdir") };
+        for (name, text) in files {
+            w.write(name, text);
+        }
+        w
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        let p = self.file(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(p, text).expect("write");
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.file(name)).unwrap_or_default()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.args(args).current_dir(self.path()).env("NO_COLOR", "1").env_remove("TF_VAR_name");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out: Output = self.command(args).stdin(Stdio::null()).output().expect("run ecspoc");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ecspoc")
+    }
+
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "ecspoc {args:?} failed:\n{}", r.all());
+        r
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_str(&self.read("terraform.tfstate")).expect("state is JSON")
+    }
+
+    /// Instance addresses in the state file, as `state list` prints them.
+    pub fn state_list(&self) -> Vec<String> {
+        self.ok(&["state", "list"]).stdout.lines().map(String::from).collect()
+    }
+}
+
+/// Replace run-to-run noise (UUIDs, random ids, timestamps) for snapshots.
+pub fn redact(text: &str) -> String {
+    let uuid = regex_lite(text, r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[uuid]");
+    regex_lite(&uuid, r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]")
+}
+
+fn regex_lite(text: &str, pattern: &str, with: &str) -> String {
+    regex::Regex::new(pattern).expect("pattern").replace_all(text, with).into_owned()
+}

@@ -1,0 +1,226 @@
+//! Plan, apply and converge a multi-module configuration with count and
+//! for_each; the human and JSON plans are snapshot-tested.
+
+mod common;
+use common::{Workdir, redact};
+
+const ROOT: &str = r#"
+[variable.name]
+type = "string"
+default = "dev"
+
+[variable.cidr]
+type = "string"
+default = "10.60.0.0/16"
+[[variable.cidr.validation]]
+condition = "${can(cidrhost(var.cidr, 0))}"
+error_message = "cidr must be an IPv4 or IPv6 CIDR block."
+
+[locals]
+prefix = "ecs-${var.name}"
+policy = { Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["logs:PutLogEvents"], Resource = "*" }] }
+
+[module.net]
+source = "./modules/net"
+cidr = "${var.cidr}"
+name = "${local.prefix}"
+
+[resource.terraform_data.cluster]
+input = { name = "${local.prefix}-cluster", subnets = "${module.net.subnet_cidrs}" }
+
+[resource.terraform_data.policy]
+input = "${jsonencode(local.policy)}"
+
+[resource.terraform_data.service]
+for_each = { web = 2, api = 1 }
+input = "${each.key}:${each.value}:${terraform_data.cluster.output.name}"
+triggers_replace = "${var.name}"
+
+[output.cluster]
+value = "${terraform_data.cluster.output.name}"
+
+[output.subnets]
+value = "${module.net.subnet_cidrs}"
+"#;
+
+const NET: &str = r#"
+[variable.cidr]
+type = "string"
+[variable.name]
+type = "string"
+
+[resource.terraform_data.subnet]
+count = 2
+input = "${cidrsubnet(var.cidr, 7, 99 - count.index)}"
+
+[output.subnet_cidrs]
+value = "${terraform_data.subnet[*].output}"
+"#;
+
+fn fixture() -> Workdir {
+    Workdir::new(&[("main.toml", ROOT), ("modules/net/main.toml", NET)])
+}
+
+#[test]
+fn plan_from_empty_state_matches_snapshot() {
+    let w = fixture();
+    let r = w.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(r.code, 2, "changes present: {}", r.all());
+    assert!(r.stdout.contains("Plan: 6 to add, 0 to change, 0 to destroy."), "{}", r.stdout);
+    insta::assert_snapshot!("plan_from_empty", r.stdout);
+    assert!(!w.file("terraform.tfstate").exists(), "plan must not write state");
+}
+
+#[test]
+fn saved_plan_shows_terraform_plan_json() {
+    let w = fixture();
+    w.ok(&["plan", "-out=tfplan"]);
+    let r = w.ok(&["show", "-json", "tfplan"]);
+    let mut doc: serde_json::Value = serde_json::from_str(&r.stdout).expect("plan JSON");
+    assert_eq!(doc["format_version"], "1.2");
+    let changes = doc["resource_changes"].as_array().expect("resource_changes");
+    assert_eq!(changes.len(), 6);
+    let addresses: Vec<&str> = changes.iter().map(|c| c["address"].as_str().unwrap_or("")).collect();
+    let mut sorted = addresses.clone();
+    sorted.sort();
+    assert_eq!(addresses, sorted, "changes are sorted by address");
+    let subnet = changes.iter().find(|c| c["address"] == "module.net.terraform_data.subnet[1]").expect("subnet[1]");
+    assert_eq!(subnet["module_address"], "module.net");
+    assert_eq!(subnet["index"], 1);
+    assert_eq!(subnet["change"]["actions"], serde_json::json!(["create"]));
+    assert_eq!(subnet["change"]["after"]["input"], "10.60.196.0/23");
+    assert_eq!(subnet["change"]["after_unknown"]["id"], true);
+    doc["timestamp"] = serde_json::json!("[time]");
+    insta::assert_snapshot!("plan_json", serde_json::to_string_pretty(&doc).expect("json"));
+}
+
+#[test]
+fn apply_converges_and_a_second_plan_is_empty() {
+    let w = fixture();
+    let r = w.ok(&["apply", "-auto-approve"]);
+    assert!(r.stdout.contains("Apply complete! Resources: 6 added, 0 changed, 0 destroyed."), "{}", r.stdout);
+    assert!(r.stdout.contains("cluster = \"ecs-dev-cluster\""), "{}", r.stdout);
+    let noop = w.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(noop.code, 0, "{}", noop.all());
+    assert!(noop.stdout.contains("No changes. Your infrastructure matches the configuration."));
+
+    let state = w.state();
+    assert_eq!(state["version"], 4);
+    assert_eq!(state["serial"], 1);
+    assert!(state["lineage"].as_str().is_some_and(|l| l.len() == 36));
+    let service = state["resources"].as_array().unwrap().iter().find(|r| r["name"] == "service").expect("service");
+    assert_eq!(service["each"], "map");
+    assert_eq!(service["instances"][0]["index_key"], "api");
+    assert_eq!(service["instances"][0]["dependencies"], serde_json::json!(["terraform_data.cluster"]));
+    assert_eq!(state["outputs"]["subnets"]["value"], serde_json::json!(["10.60.198.0/23", "10.60.196.0/23"]));
+    assert_eq!(w.ok(&["output", "-raw", "cluster"]).stdout, "ecs-dev-cluster");
+    assert!(!w.file("terraform.tfstate.journal").exists(), "the journal is compacted into the state");
+}
+
+#[test]
+fn changes_render_as_updates_replacements_and_document_diffs() {
+    let w = fixture();
+    w.ok(&["apply", "-auto-approve"]);
+    w.write(
+        "main.toml",
+        &ROOT.replace("logs:PutLogEvents", "logs:CreateLogStream").replace("web = 2, api = 1", "web = 3"),
+    );
+    let r = w.run(&["plan", "-var", "name=stg", "-detailed-exitcode"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stdout.contains("Plan: 1 to add, 2 to change, 2 to destroy."), "{}", r.stdout);
+    insta::assert_snapshot!("plan_with_updates", redact(&r.stdout));
+    let a = w.ok(&["apply", "-auto-approve", "-var", "name=stg"]);
+    assert!(a.stdout.contains("Resources: 1 added, 2 changed, 2 destroyed."), "{}", a.stdout);
+    assert_eq!(w.run(&["plan", "-var", "name=stg", "-detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn reordered_json_keys_are_no_change() {
+    let w = fixture();
+    w.ok(&["apply", "-auto-approve"]);
+    // Same policy, keys in another order: the plan sees no change in meaning.
+    let reordered = ROOT.replace(
+        r#"policy = { Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["logs:PutLogEvents"], Resource = "*" }] }"#,
+        r#"policy = { Statement = [{ Resource = "*", Action = ["logs:PutLogEvents"], Effect = "Allow" }], Version = "2012-10-17" }"#,
+    );
+    assert_ne!(reordered, ROOT);
+    w.write("main.toml", &reordered);
+    assert_eq!(w.run(&["plan", "-detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn target_limits_the_plan_to_the_target_and_its_dependencies() {
+    let w = fixture();
+    let r = w.ok(&["plan", "-target=terraform_data.cluster"]);
+    assert!(r.stdout.contains("Plan: 3 to add"), "{}", r.stdout);
+    assert!(r.stdout.contains("module.net.terraform_data.subnet[0] will be created"));
+    assert!(!r.stdout.contains("terraform_data.policy"));
+}
+
+#[test]
+fn saved_plan_is_refused_when_state_changed_since() {
+    let w = fixture();
+    w.ok(&["plan", "-out=first.plan"]);
+    w.ok(&["apply", "-auto-approve", "-target=terraform_data.policy"]);
+    let before = w.read("terraform.tfstate");
+    let r = w.run(&["apply", "first.plan"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("Saved plan is stale"), "{}", r.all());
+    assert_eq!(w.read("terraform.tfstate"), before, "a refused apply changes nothing");
+    w.ok(&["plan", "-out=second.plan"]);
+    let a = w.ok(&["apply", "second.plan"]);
+    assert!(a.stdout.contains("Apply complete! Resources: 5 added"), "{}", a.stdout);
+}
+
+#[test]
+fn destroy_removes_everything_in_reverse_order() {
+    let w = fixture();
+    w.ok(&["apply", "-auto-approve"]);
+    let r = w.ok(&["destroy", "-auto-approve"]);
+    assert!(r.stdout.contains("Destroy complete! Resources: 6 destroyed."), "{}", r.stdout);
+    let pos = |s: &str| r.stdout.find(&format!("{s}: Destruction complete")).unwrap_or_else(|| panic!("{s} destroyed"));
+    assert!(pos("terraform_data.service[\"web\"]") < pos("terraform_data.cluster"));
+    assert!(pos("terraform_data.cluster") < pos("module.net.terraform_data.subnet[0]"));
+    assert!(w.state_list().is_empty());
+    assert_eq!(w.state()["outputs"], serde_json::json!({}));
+}
+
+#[test]
+fn json_ui_stream_has_terraform_message_types() {
+    let w = fixture();
+    let r = w.ok(&["apply", "-auto-approve", "-json"]);
+    let types: Vec<String> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .map(|v| {
+            assert!(v["@level"].is_string() && v["@message"].is_string() && v["@timestamp"].is_string());
+            v["type"].as_str().unwrap_or("").to_string()
+        })
+        .collect();
+    for t in ["version", "planned_change", "change_summary", "apply_start", "apply_complete", "outputs"] {
+        assert!(types.iter().any(|x| x == t), "missing {t} in {types:?}");
+    }
+}
+
+#[test]
+fn graph_prints_dot_with_dependency_edges() {
+    let w = fixture();
+    let r = w.ok(&["graph"]);
+    assert!(r.stdout.starts_with("digraph {"));
+    assert!(r.stdout.contains("\"terraform_data.cluster\" -> \"module.net.output.subnet_cidrs\""), "{}", r.stdout);
+    assert!(r.stdout.contains("\"module.net.terraform_data.subnet\" -> \"module.net.var.cidr\""));
+}
+
+#[test]
+fn chdir_and_env_select_the_root_module() {
+    let w = Workdir::new(&[("environments/dev/main.toml", "[resource.terraform_data.x]\ninput = 1\n")]);
+    let r = w.ok(&["-e", "dev", "plan"]);
+    assert!(r.stdout.contains("terraform_data.x will be created"));
+    let r = w.ok(&["-chdir=environments/dev", "apply", "-auto-approve"]);
+    assert!(r.stdout.contains("1 added"));
+    assert!(w.file("environments/dev/terraform.tfstate").exists());
+    let missing = w.run(&["-e", "nope", "plan"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("environments/nope"), "{}", missing.stderr);
+}
