@@ -286,6 +286,9 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
         for (a, inst) in &prior {
             instance_values.push((a.key.clone(), inst.attributes.clone()));
             if ctx.opts.mode == PlanMode::Destroy && addr.mode == Mode::Managed {
+                if r.lifecycle.prevent_destroy {
+                    return Err(prevent_destroy_error(a, r));
+                }
                 changes.push(change(a, Action::Delete, None, Some(inst), None, Vec::new()));
             }
         }
@@ -349,10 +352,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
                 )
             })?;
             if ip.action.deletes() && r.lifecycle.prevent_destroy {
-                return Err(Diagnostic::error("Instance cannot be destroyed")
-                    .with_detail(format!("{a} has lifecycle.prevent_destroy set, but the plan calls for it to be destroyed. To avoid this, change the configuration so it is updated in place, or remove prevent_destroy."))
-                    .with_span(&r.span)
-                    .into());
+                return Err(prevent_destroy_error(&a, r));
             }
             for w in provider.warnings(&addr.type_, &ip.planned) {
                 lock(&ctx.acc).warnings.push(Diagnostic::warning(w).with_address(a.to_string()).with_span(&r.span));
@@ -364,10 +364,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
         for (a, inst) in &prior {
             if addr.mode == Mode::Managed && !keys.contains(&a.key) {
                 if r.lifecycle.prevent_destroy {
-                    return Err(Diagnostic::error("Instance cannot be destroyed")
-                        .with_detail(format!("{a} has lifecycle.prevent_destroy set."))
-                        .with_span(&r.span)
-                        .into());
+                    return Err(prevent_destroy_error(a, r));
                 }
                 let reason = if r.for_each.is_some() {
                     ActionReason::DeleteBecauseEachKey
@@ -413,6 +410,15 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
     acc.changes.extend(changes);
     acc.refreshed.extend(prior);
     Ok(())
+}
+
+fn prevent_destroy_error(a: &InstanceAddr, r: &crate::config::Resource) -> Diagnostics {
+    Diagnostic::error("Instance cannot be destroyed")
+        .with_detail(format!(
+            "{a} has lifecycle.prevent_destroy set, but the plan calls for it to be destroyed. To avoid this, change the configuration so it is updated in place, or remove prevent_destroy."
+        ))
+        .with_span(&r.span)
+        .into()
 }
 
 fn unknown_data(schema: &crate::provider::ResourceSchema, cfg: &Value) -> Value {

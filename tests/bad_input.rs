@@ -1,0 +1,171 @@
+//! Bad input gets a clear error that says where and what, and changes nothing.
+
+mod common;
+use common::Workdir;
+
+/// Run `plan` on a broken root module and return stderr; nothing may be written.
+fn plan_error(files: &[(&str, &str)]) -> String {
+    let w = Workdir::new(files);
+    let r = w.run(&["plan"]);
+    assert_eq!(r.code, 1, "expected failure:\n{}", r.all());
+    assert!(!w.file("terraform.tfstate").exists(), "a failed plan writes no state");
+    r.stderr
+}
+
+#[test]
+fn toml_syntax_error_names_file_line_column_and_shows_the_line() {
+    let e = plan_error(&[("main.toml", "[resource.terraform_data.a]\ninput = \"x\"\noops =\n")]);
+    assert!(e.contains("Error: Invalid TOML syntax"), "{e}");
+    assert!(e.contains("on main.toml line 3, column"), "{e}");
+    assert!(e.contains("   3: oops ="), "{e}");
+}
+
+#[test]
+fn json_syntax_error_is_located_too() {
+    let e = plan_error(&[("main.tf.json", "{\"resource\": {\"terraform_data\": {\"a\": {\"input\": 1,}}}}")]);
+    assert!(e.contains("Error: Invalid JSON syntax") && e.contains("on main.tf.json line 1"), "{e}");
+}
+
+#[test]
+fn tf_json_files_mean_the_same_as_toml() {
+    let w = Workdir::new(&[
+        (
+            "a.tf.json",
+            r#"{"resource": {"terraform_data": {"a": {"input": "${var.v}"}}}, "variable": {"v": {"default": "x"}}}"#,
+        ),
+        ("b.toml", "[resource.terraform_data.b]\ninput = \"${terraform_data.a.output}\"\n"),
+    ]);
+    let r = w.ok(&["apply", "-auto-approve"]);
+    assert!(r.stdout.contains("2 added"), "{}", r.stdout);
+}
+
+#[test]
+fn unknown_block_type() {
+    let e = plan_error(&[("main.toml", "[resorce.terraform_data.a]\ninput = 1\n")]);
+    assert!(e.contains("Unsupported block type") && e.contains("\"resorce\"") && e.contains("line 1, column 2"), "{e}");
+}
+
+#[test]
+fn unknown_argument_and_missing_required_and_wrong_type_are_all_reported() {
+    let e = plan_error(&[(
+        "main.toml",
+        "[resource.terraform_data.a]\ninptu = 1\n\n[resource.random_id.b]\nprefix = \"p\"\n\n[resource.random_id.c]\nbyte_length = \"many\"\n",
+    )]);
+    assert!(e.contains("Unsupported argument") && e.contains("\"inptu\"") && e.contains("line 2, column 1"), "{e}");
+    assert!(e.contains("Missing required argument") && e.contains("\"byte_length\" is required in random_id"), "{e}");
+    assert!(e.contains("Incorrect attribute value type") && e.contains("line 8, column 15"), "{e}");
+}
+
+#[test]
+fn references_to_undeclared_things() {
+    let e = plan_error(&[(
+        "main.toml",
+        "[resource.terraform_data.a]\ninput = \"${var.missing}\"\n[resource.terraform_data.b]\ninput = \"${terraform_data.nope.id}\"\n[output.o]\nvalue = \"${module.ghost.x}\"\n",
+    )]);
+    assert!(e.contains("Reference to undeclared input variable") && e.contains("\"missing\""), "{e}");
+    assert!(e.contains("Reference to undeclared resource") && e.contains("terraform_data.nope"), "{e}");
+    assert!(e.contains("Reference to undeclared module"), "{e}");
+}
+
+#[test]
+fn unknown_resource_type() {
+    let e = plan_error(&[("main.toml", "[resource.aws_vpcc.main]\ncidr_block = \"10.0.0.0/16\"\n")]);
+    assert!(e.contains("Invalid resource type") && e.contains("\"aws_vpcc\""), "{e}");
+}
+
+#[test]
+fn a_cycle_names_every_member_with_its_location() {
+    let e = plan_error(&[(
+        "main.toml",
+        "[resource.terraform_data.a]\ninput = \"${terraform_data.c.id}\"\n[resource.terraform_data.b]\ninput = \"${terraform_data.a.id}\"\n[resource.terraform_data.c]\ninput = \"${local.l}\"\n[locals]\nl = \"${terraform_data.b.id}\"\n",
+    )]);
+    assert!(e.contains("Cycle in the dependency graph") && e.contains("These 4 objects"), "{e}");
+    for m in [
+        "terraform_data.a (main.toml:1:",
+        "terraform_data.b (main.toml:3:",
+        "terraform_data.c (main.toml:5:",
+        "local.l (main.toml:8:",
+    ] {
+        assert!(e.contains(m), "missing {m} in {e}");
+    }
+}
+
+#[test]
+fn variable_validation_and_type_errors() {
+    let files = [(
+        "main.toml",
+        "[variable.cidr]\ntype = \"string\"\n[[variable.cidr.validation]]\ncondition = \"${can(cidrhost(var.cidr, 0))}\"\nerror_message = \"cidr must be a CIDR block, e.g. 10.60.0.0/16.\"\n[variable.size]\ntype = \"number\"\ndefault = 2\n[resource.terraform_data.a]\ninput = \"${var.cidr}-${var.size}\"\n",
+    )];
+    let w = Workdir::new(&files);
+    let r = w.run(&["plan", "-var", "cidr=10.60.0.0/99"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("cidr must be a CIDR block, e.g. 10.60.0.0/16."), "{}", r.stderr);
+    let r = w.run(&["plan", "-var", "cidr=10.0.0.0/16", "-var", "size=two"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("variable \"size\"") && r.stderr.contains("a number is required"), "{}", r.stderr);
+    let r = w.run(&["plan"]);
+    assert!(r.stderr.contains("No value for required variable") && r.stderr.contains("\"cidr\""), "{}", r.stderr);
+    assert_eq!(w.run(&["plan", "-var", "cidr=10.0.0.0/16"]).code, 0);
+}
+
+#[test]
+fn evaluation_errors_point_at_the_expression() {
+    let e = plan_error(&[(
+        "main.toml",
+        "[resource.terraform_data.a]\ninput = \"${element([], 0)}\"\n\n[resource.terraform_data.b]\ninput = \"${nosuchfn(1)}\"\n",
+    )]);
+    assert!(e.contains("element(): cannot use element() on an empty list") && e.contains("line 2, column 9"), "{e}");
+    assert!(e.contains("there is no function named \"nosuchfn\""), "{e}");
+}
+
+#[test]
+fn a_corrupt_state_file_is_refused_and_left_as_it_was() {
+    let w = Workdir::new(&[
+        ("main.toml", "[resource.terraform_data.a]\ninput = 1\n"),
+        ("terraform.tfstate", "{\"version\": 4, \"lineage\": "),
+    ]);
+    let r = w.run(&["apply", "-auto-approve"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("Failed to load state") && r.stderr.contains("terraform.tfstate"), "{}", r.stderr);
+    assert_eq!(w.read("terraform.tfstate"), "{\"version\": 4, \"lineage\": ");
+    assert!(!w.file("terraform.tfstate.backup").exists());
+}
+
+#[test]
+fn a_newer_state_version_is_refused() {
+    let newer = r#"{"version": 5, "terraform_version": "9.0.0", "serial": 3, "lineage": "x", "resources": []}"#;
+    let w = Workdir::new(&[("main.toml", "[resource.terraform_data.a]\ninput = 1\n"), ("terraform.tfstate", newer)]);
+    let r = w.run(&["plan"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("format version 5") && r.stderr.contains("It was not changed"), "{}", r.stderr);
+    assert_eq!(w.read("terraform.tfstate"), newer);
+}
+
+#[test]
+fn bad_flags_and_addresses() {
+    let w = Workdir::new(&[("main.toml", "[resource.terraform_data.a]\ninput = 1\n")]);
+    let r = w.run(&["plan", "-target=not an address"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("Invalid target address"), "{}", r.stderr);
+    assert_eq!(w.run(&["plan", "-parallelism=0"]).code, 1);
+    assert_eq!(w.run(&["plan", "-nosuchflag"]).code, 1);
+    let r = w.run(&["plan", "-var", "novalue"]);
+    assert!(r.stderr.contains("NAME=VALUE"), "{}", r.stderr);
+    let r = w.run(&["apply"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("-auto-approve"), "apply without a terminal must ask for -auto-approve: {}", r.stderr);
+    assert!(!w.file("terraform.tfstate").exists());
+}
+
+#[test]
+fn prevent_destroy_stops_the_plan() {
+    let w = Workdir::new(&[(
+        "main.toml",
+        "[resource.terraform_data.a]\ninput = 1\n[resource.terraform_data.a.lifecycle]\nprevent_destroy = true\n",
+    )]);
+    w.ok(&["apply", "-auto-approve"]);
+    let r = w.run(&["destroy", "-auto-approve"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("Instance cannot be destroyed"), "{}", r.stderr);
+    assert_eq!(w.state_list(), vec!["terraform_data.a"]);
+}
