@@ -146,7 +146,7 @@ fn random_string(planned: &Value) -> String {
     for i in (1..chars.len()).rev() {
         chars.swap(i, rng.random_range(0..=i));
     }
-    chars.into_iter().take(length.max(0)).collect()
+    chars.into_iter().take(length).collect()
 }
 
 #[async_trait]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub enum Event {
-    RefreshStart { addr: InstanceAddr },
+    RefreshStart { addr: InstanceAddr, id: Option<String> },
     RefreshComplete { addr: InstanceAddr, id: Option<String> },
     ApplyStart { addr: InstanceAddr, action: Action },
     ApplyProgress { addr: InstanceAddr, action: Action, elapsed: Duration },

@@ -263,7 +263,7 @@ impl Builder {
 
     fn edge_from_ref(&mut self, config: &Config, module: &ModulePath, to: &NodeKey, r: &Reference, span: &Span) {
         let undeclared = |what: String, hint: &str| {
-            Diagnostic::error(format!("Reference to undeclared {what}")).with_detail(format!("{hint}")).with_span(span)
+            Diagnostic::error(format!("Reference to undeclared {what}")).with_detail(hint.to_string()).with_span(span)
         };
         let from = match r {
             Reference::Var(n) => NodeKey::Variable(module.clone(), n.clone()),
@@ -306,7 +306,7 @@ impl Builder {
         if self.g.node(&from).is_none() {
             let (what, hint) = match &from {
                 NodeKey::Variable(_, n) => (
-                    format!("input variable"),
+                    "input variable".to_string(),
                     format!("An input variable named {n:?} has not been declared in this module."),
                 ),
                 NodeKey::Local(_, n) => {

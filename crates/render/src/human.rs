@@ -205,14 +205,7 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
         match c.action {
             Action::Create | Action::Read => {
                 if !a.is_null() {
-                    rows.push(Row::new(
-                        if c.action == Action::Read { Sym::Create } else { Sym::Create },
-                        name,
-                        None,
-                        Some(&a),
-                        sensitive,
-                        false,
-                    ));
+                    rows.push(Row::new(Sym::Create, name, None, Some(&a), sensitive, false));
                 }
             }
             Action::Delete => {

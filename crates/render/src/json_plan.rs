@@ -126,10 +126,8 @@ fn module_tree(resources: Vec<(ModulePath, Json)>) -> Json {
         obj.insert("resources".into(), Json::Array(by_module.get(path).cloned().unwrap_or_default()));
         let children: Vec<ModulePath> = by_module
             .keys()
-            .filter_map(|m| {
-                (m.0.len() > path.0.len() && m.0.starts_with(&path.0))
-                    .then(|| ModulePath(m.0[..=path.0.len()].to_vec()))
-            })
+            .filter(|&m| m.0.len() > path.0.len() && m.0.starts_with(&path.0))
+            .map(|m| ModulePath(m.0[..=path.0.len()].to_vec()))
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();

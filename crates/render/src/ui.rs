@@ -151,13 +151,17 @@ fn past(a: Action) -> (&'static str, &'static str) {
     }
 }
 
+fn id_suffix(id: &Option<String>) -> String {
+    id.as_ref().map(|i| format!(" [id={i}]")).unwrap_or_default()
+}
+
 pub fn event(e: &Event) -> String {
     match e {
-        Event::RefreshStart { addr } => envelope(
+        Event::RefreshStart { addr, id } => envelope(
             "info",
-            format!("{addr}: Refreshing state..."),
+            format!("{addr}: Refreshing state...{}", id_suffix(id)),
             "refresh_start",
-            json!({"hook": {"resource": resource(addr)}}),
+            json!({"hook": {"resource": resource(addr), "id_key": "id", "id_value": id}}),
         ),
         Event::RefreshComplete { addr, id } => envelope(
             "info",
@@ -209,7 +213,7 @@ pub fn progress_word(a: Action) -> &'static str {
 /// The human progress line Terraform prints for an event.
 pub fn human_event(e: &Event) -> Option<String> {
     Some(match e {
-        Event::RefreshStart { addr } => format!("{addr}: Refreshing state..."),
+        Event::RefreshStart { addr, id } => format!("{addr}: Refreshing state...{}", id_suffix(id)),
         Event::RefreshComplete { .. } => return None,
         Event::ApplyStart { addr, action } => format!("{addr}: {}", past(*action).0),
         Event::ApplyProgress { addr, action, elapsed } => {

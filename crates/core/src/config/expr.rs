@@ -237,10 +237,8 @@ fn walk_expr(e: &Expression, bound: &mut Vec<String>, f: &mut dyn FnMut(Referenc
                 walk_template(&t, bound, f);
             }
         }
-        Expression::Variable(v) => {
-            if !bound.iter().any(|b| b == v.as_str()) {
-                f(classify(v.as_str(), &[]));
-            }
+        Expression::Variable(v) if !bound.iter().any(|b| b == v.as_str()) => {
+            f(classify(v.as_str(), &[]));
         }
         Expression::Traversal(t) => {
             if let Expression::Variable(v) = &t.expr {

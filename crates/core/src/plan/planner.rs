@@ -188,8 +188,8 @@ async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, In
         out.extend(stored);
         return Ok(out);
     }
-    for (a, _) in &stored {
-        ctx.observer.on(Event::RefreshStart { addr: a.clone() });
+    for (a, i) in &stored {
+        ctx.observer.on(Event::RefreshStart { addr: a.clone(), id: i.id().map(String::from) });
     }
     let results = {
         let _g = ctx.global.acquire().await;

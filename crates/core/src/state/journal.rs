@@ -19,7 +19,7 @@ pub enum Record {
     /// A create is about to be sent; the object will carry `marker`.
     Intent { addr: String, marker: Marker },
     /// An object exists with these attributes (created, updated, adopted, imported).
-    Put { addr: String, provider: String, each: Option<String>, instance: InstanceFile },
+    Put { addr: String, provider: String, each: Option<String>, instance: Box<InstanceFile> },
     /// An object is gone.
     Remove { addr: String },
 }
@@ -30,7 +30,7 @@ impl Record {
             addr: addr.to_string(),
             provider: inst.provider.clone(),
             each: inst.each.clone(),
-            instance: instance_to_file(&addr.key, inst),
+            instance: Box::new(instance_to_file(&addr.key, inst)),
         }
     }
 }
