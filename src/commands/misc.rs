@@ -14,7 +14,7 @@ pub async fn init(args: CommonArgs) -> CliResult<i32> {
     let backend = session::backend(&engine.config)?;
     let mut names: Vec<&str> = Vec::new();
     for m in engine.config.modules.values() {
-        for r in &m.resources {
+        for r in m.resources.values() {
             if let Some((p, _)) = engine.providers.resource_schema(r.mode, &r.type_) {
                 names.push(p.source());
             }
@@ -148,7 +148,7 @@ pub async fn import(args: ImportArgs) -> CliResult<i32> {
             each: each_mode(r),
         };
         let journal = backend.open_journal(&state)?;
-        journal.append(&Record::put(&addr, &inst))?;
+        journal.append(&Record::put(&addr, &inst)).await?;
         state.instances.insert(addr.clone(), inst);
         backend.write(&mut state).await?;
         ui.line(&format!("{addr}: Import prepared!\n\nImport successful!\n\nThe resources that were imported are shown above. These resources are now in\nyour ecspoc state and will henceforth be managed by ecspoc."));

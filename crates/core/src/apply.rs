@@ -88,7 +88,7 @@ pub async fn apply(
     // Objects the plan found by marker, and data read at plan time, enter state first.
     for c in plan.changes.iter().filter(|c| c.adopted) {
         if let Some(inst) = plan.prior_state.instances.get(&c.addr) {
-            if let Err(e) = journal.append(&Record::put(&c.addr, inst)) {
+            if let Err(e) = journal.append(&Record::put(&c.addr, inst)).await {
                 return failed(
                     state,
                     Diagnostic::error("Failed to record an adopted object").with_detail(e.to_string()),
@@ -530,12 +530,12 @@ async fn run_op(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: Op) -> Resu
 
 /// Run the provider calls of one operation, journaling each completed step.
 async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Result<Option<String>, String> {
-    let record = |r: Record| {
-        ctx.journal.append(&r).map_err(|e| format!("the journal could not be written, so ecspoc stopped: {e}"))
+    let record = async |r: Record| {
+        ctx.journal.append(&r).await.map_err(|e| format!("the journal could not be written, so ecspoc stopped: {e}"))
     };
     let create = || async {
         let marker = Marker { address: op.addr.to_string(), lineage: lock(&ctx.state).lineage.clone() };
-        record(Record::Intent { addr: op.addr.to_string(), marker: marker.clone() })?;
+        record(Record::Intent { addr: op.addr.to_string(), marker: marker.clone() }).await?;
         let attrs = provider.create(type_, &op.planned, &marker).await.map_err(|e| e.describe())?;
         let inst = Instance {
             attributes: attrs,
@@ -547,7 +547,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
             sensitive_attributes: Vec::new(),
             each: op.each.clone(),
         };
-        record(Record::put(&op.addr, &inst))?;
+        record(Record::put(&op.addr, &inst)).await?;
         let id = inst.id().map(String::from);
         let mut st = lock(&ctx.state);
         st.pending_creates.remove(&op.addr);
@@ -558,7 +558,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         let prior = prior.clone();
         async move {
             provider.delete(type_, &prior.attributes).await.map_err(|e| e.describe())?;
-            record(Record::Remove { addr: op.addr.to_string() })?;
+            record(Record::Remove { addr: op.addr.to_string() }).await?;
             lock(&ctx.state).instances.remove(&op.addr);
             Ok::<_, String>(())
         }
@@ -584,7 +584,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
             let prior = op.prior.as_ref().ok_or("the object to update is no longer in state")?;
             let attrs = provider.update(type_, &prior.attributes, &op.planned).await.map_err(|e| e.describe())?;
             let inst = Instance { attributes: attrs, dependencies: op.dependencies.clone(), ..prior.clone() };
-            record(Record::put(&op.addr, &inst))?;
+            record(Record::put(&op.addr, &inst)).await?;
             let id = inst.id().map(String::from);
             lock(&ctx.state).instances.insert(op.addr.clone(), inst);
             Ok(id)

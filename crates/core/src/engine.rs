@@ -139,12 +139,7 @@ impl Engine {
     }
 
     pub fn resource_config(&self, addr: &ResourceAddr) -> Option<&Resource> {
-        self.config
-            .modules
-            .get(&addr.module)?
-            .resources
-            .iter()
-            .find(|r| r.mode == addr.mode && r.type_ == addr.type_ && r.name == addr.name)
+        self.config.modules.get(&addr.module)?.resources.get(&(addr.mode, addr.type_.clone(), addr.name.clone()))
     }
 
     pub fn scope<'a>(&'a self, module: &'a ModulePath, values: &'a HashMap<NodeKey, Value>) -> NodeScope<'a> {
@@ -395,7 +390,7 @@ impl Engine {
 fn check_arguments(config: &Config, providers: &ProviderSet) -> Diagnostics {
     let mut diags = Diagnostics::default();
     for m in config.modules.values() {
-        for r in &m.resources {
+        for r in m.resources.values() {
             let Some((_, schema)) = providers.resource_schema(r.mode, &r.type_) else { continue };
             for (k, ks, _) in &r.body {
                 match schema.attributes.get(k.as_str()) {

@@ -115,7 +115,7 @@ impl Graph {
             for l in m.locals.values() {
                 b.add(NodeKey::Local(path.clone(), l.name.clone()), &l.span);
             }
-            for r in &m.resources {
+            for r in m.resources.values() {
                 let addr =
                     ResourceAddr { module: path.clone(), mode: r.mode, type_: r.type_.clone(), name: r.name.clone() };
                 if providers.resource_schema(r.mode, &r.type_).is_none() {
@@ -167,7 +167,7 @@ impl Graph {
             for l in m.locals.values() {
                 b.edges_from_expr(config, path, &NodeKey::Local(path.clone(), l.name.clone()), &l.expr);
             }
-            for r in &m.resources {
+            for r in m.resources.values() {
                 let key = NodeKey::Resource(ResourceAddr {
                     module: path.clone(),
                     mode: r.mode,

@@ -211,7 +211,7 @@ fn configuration(c: &Config) -> Json {
     fn module_json(c: &Config, path: &ModulePath, m: &Module) -> Json {
         let resources: Vec<Json> = m
             .resources
-            .iter()
+            .values()
             .map(|r| {
                 let addr = if r.mode == Mode::Data {
                     format!("data.{}.{}", r.type_, r.name)

@@ -111,7 +111,8 @@ pub struct Module {
     pub dir: PathBuf,
     pub variables: BTreeMap<String, Variable>,
     pub locals: BTreeMap<String, Local>,
-    pub resources: Vec<Resource>,
+    /// Keyed by (mode, type, name), so lookups stay cheap in large configurations.
+    pub resources: BTreeMap<(Mode, String, String), Resource>,
     pub calls: BTreeMap<String, ModuleCall>,
     pub outputs: BTreeMap<String, Output>,
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -253,14 +254,15 @@ impl Module {
                     ));
                     continue;
                 }
-                if let Some(prev) = self.resources.iter().find(|r| r.mode == mode && r.type_ == type_ && r.name == name)
-                {
+                if let Some(prev) = self.resources.get(&(mode, type_.clone(), name.clone())) {
                     let what = if mode == Mode::Data { "data source" } else { "resource" };
                     diags.push(duplicate(what, &format!("{type_}.{name}"), &span, &prev.span));
                     continue;
                 }
                 match decode_resource(mode, &type_, &name, &span, &body) {
-                    Ok(r) => self.resources.push(r),
+                    Ok(r) => {
+                        self.resources.insert((mode, type_.clone(), name.clone()), r);
+                    }
                     Err(d) => diags.extend(d),
                 }
             }

@@ -36,50 +36,94 @@ impl Record {
 }
 
 /// Where journal records go. The apply walk holds one of these.
+#[async_trait::async_trait]
 pub trait JournalSink: Send + Sync {
-    fn append(&self, record: &Record) -> Result<(), StateError>;
+    /// Returns once the record is durable.
+    async fn append(&self, record: &Record) -> Result<(), StateError>;
 }
 
-/// An append-only file; each append is written and `fdatasync`ed before it returns.
+type Job = (Vec<u8>, tokio::sync::oneshot::Sender<Result<(), String>>);
+
+/// An append-only file with group commit: one writer thread takes every
+/// record queued while the previous `fdatasync` ran, writes them together and
+/// syncs once, then answers each caller. Each caller still waits for its own
+/// record to be durable; many concurrent operations share one sync.
 pub struct FileJournal {
     path: PathBuf,
-    file: Mutex<File>,
+    queue: std::sync::mpsc::Sender<Job>,
+}
+
+fn line(record: &Record, path: &Path) -> Result<Vec<u8>, StateError> {
+    let mut line = serde_json::to_vec(record)
+        .map_err(|e| StateError::Corrupt { path: path.display().to_string(), reason: e.to_string() })?;
+    line.push(b'\n');
+    Ok(line)
 }
 
 impl FileJournal {
     pub fn open(path: &Path, lineage: &str) -> Result<FileJournal, StateError> {
+        let io = |e| StateError::Io { context: format!("opening the journal {}", path.display()), source: e };
         let fresh = !path.exists();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| StateError::Io { context: format!("opening the journal {}", path.display()), source: e })?;
-        let j = FileJournal { path: path.to_path_buf(), file: Mutex::new(file) };
+        let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
         if fresh {
-            j.append(&Record::Begin { lineage: lineage.to_string() })?;
+            file.write_all(&line(&Record::Begin { lineage: lineage.to_string() }, path)?).map_err(io)?;
+            file.sync_data().map_err(io)?;
         }
-        Ok(j)
+        let (queue, jobs) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("ecspoc-journal".into())
+            .spawn(move || write_batches(file, jobs))
+            .map_err(io)?;
+        Ok(FileJournal { path: path.to_path_buf(), queue })
     }
 }
 
-impl JournalSink for FileJournal {
-    fn append(&self, record: &Record) -> Result<(), StateError> {
-        let mut line = serde_json::to_vec(record)
-            .map_err(|e| StateError::Corrupt { path: self.path.display().to_string(), reason: e.to_string() })?;
-        line.push(b'\n');
-        let io = |e| StateError::Io { context: format!("writing the journal {}", self.path.display()), source: e };
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        f.write_all(&line).map_err(io)?;
-        f.sync_data().map_err(io)
+fn write_batches(mut file: File, jobs: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        batch.extend(jobs.try_iter());
+        let bytes: Vec<u8> = batch.iter().flat_map(|(b, _)| b.iter().copied()).collect();
+        let result = file.write_all(&bytes).and_then(|()| file.sync_data()).map_err(|e| e.to_string());
+        for (_, reply) in batch {
+            let _ = reply.send(result.clone());
+        }
     }
+}
+
+#[async_trait::async_trait]
+impl JournalSink for FileJournal {
+    async fn append(&self, record: &Record) -> Result<(), StateError> {
+        let failed = |e: String| StateError::Io {
+            context: format!("writing the journal {}", self.path.display()),
+            source: std::io::Error::other(e),
+        };
+        let (reply, done) = tokio::sync::oneshot::channel();
+        self.queue
+            .send((line(record, &self.path)?, reply))
+            .map_err(|_| failed("the journal writer has stopped".into()))?;
+        done.await.map_err(|_| failed("the journal writer has stopped".into()))?.map_err(failed)
+    }
+}
+
+/// Replace the journal with exactly these records (after a compaction), synced.
+pub fn rewrite(path: &Path, lineage: &str, records: &[Record]) -> Result<(), StateError> {
+    let io = |e| StateError::Io { context: format!("writing the journal {}", path.display()), source: e };
+    let mut bytes = line(&Record::Begin { lineage: lineage.to_string() }, path)?;
+    for r in records {
+        bytes.extend(line(r, path)?);
+    }
+    let mut f = File::create(path).map_err(io)?;
+    f.write_all(&bytes).map_err(io)?;
+    f.sync_all().map_err(io)
 }
 
 /// A journal that keeps records in memory (tests, and `-lock=false` dry runs).
 #[derive(Default)]
 pub struct MemoryJournal(pub Mutex<Vec<Record>>);
 
+#[async_trait::async_trait]
 impl JournalSink for MemoryJournal {
-    fn append(&self, record: &Record) -> Result<(), StateError> {
+    async fn append(&self, record: &Record) -> Result<(), StateError> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(record.clone());
         Ok(())
     }

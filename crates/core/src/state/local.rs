@@ -161,10 +161,7 @@ impl StateStore for LocalBackend {
             // Keep only unfinished creates, so the planner can adopt them.
             let _ = fs::remove_file(&jpath);
             if !state.pending_creates.is_empty() {
-                let j = FileJournal::open(&jpath, &state.lineage)?;
-                for (addr, marker) in &state.pending_creates {
-                    j.append(&Record::Intent { addr: addr.to_string(), marker: marker.clone() })?;
-                }
+                journal::rewrite(&jpath, &state.lineage, &pending_intents(&state))?;
             }
         }
         Ok(state)
@@ -199,6 +196,14 @@ impl StateStore for LocalBackend {
     }
 }
 
+fn pending_intents(state: &State) -> Vec<Record> {
+    state
+        .pending_creates
+        .iter()
+        .map(|(addr, marker)| Record::Intent { addr: addr.to_string(), marker: marker.clone() })
+        .collect()
+}
+
 impl LocalBackend {
     /// After a full write the journal holds nothing new, except unfinished creates.
     fn compact_journal(&self, state: &State) -> Result<(), StateError> {
@@ -207,10 +212,7 @@ impl LocalBackend {
             fs::remove_file(&jpath).map_err(|e| self.io("removing the journal of", e))?;
         }
         if !state.pending_creates.is_empty() {
-            let j = FileJournal::open(&jpath, &state.lineage)?;
-            for (addr, marker) in &state.pending_creates {
-                j.append(&Record::Intent { addr: addr.to_string(), marker: marker.clone() })?;
-            }
+            journal::rewrite(&jpath, &state.lineage, &pending_intents(state))?;
         }
         Ok(())
     }
