@@ -183,7 +183,8 @@ impl StateStore for LocalBackend {
                 self.compact_journal(state)?;
                 return Ok(());
             }
-            state.serial = cur.serial + 1;
+            // Never go backwards; a pushed state may bring a higher serial of its own.
+            state.serial = state.serial.max(cur.serial + 1);
         } else {
             state.serial += 1;
         }

@@ -1,0 +1,152 @@
+//! `state list|show|rm|mv|pull|push`, `import`, `output`, `show`, `providers`, `version`.
+
+mod common;
+use common::Workdir;
+
+const CONFIG: &str = r#"
+[resource.terraform_data.a]
+input = "alpha"
+
+[resource.terraform_data.b]
+count = 2
+input = "b${count.index}"
+
+[resource.random_string.secret]
+length = 16
+special = false
+
+[output.a]
+value = "${terraform_data.a.output}"
+
+[output.b]
+value = "${terraform_data.b[*].output}"
+
+[output.secret]
+value = "${random_string.secret.result}"
+sensitive = true
+"#;
+
+fn applied() -> Workdir {
+    let w = Workdir::new(&[("main.toml", CONFIG)]);
+    w.ok(&["apply", "-auto-approve"]);
+    w
+}
+
+#[test]
+fn list_and_show() {
+    let w = applied();
+    assert_eq!(
+        w.state_list(),
+        vec!["random_string.secret", "terraform_data.a", "terraform_data.b[0]", "terraform_data.b[1]"]
+    );
+    assert_eq!(w.ok(&["state", "list", "terraform_data.b"]).stdout.lines().count(), 2);
+    let show = w.ok(&["state", "show", "terraform_data.b[1]"]).stdout;
+    assert!(show.starts_with("# terraform_data.b[1]:\nresource \"terraform_data\" \"b\" {"), "{show}");
+    assert!(show.contains("input  = \"b1\""), "{show}");
+    assert_eq!(w.run(&["state", "show", "terraform_data.zzz"]).code, 1);
+}
+
+#[test]
+fn rm_forgets_without_destroying_and_the_next_plan_recreates() {
+    let w = applied();
+    let r = w.ok(&["state", "rm", "terraform_data.b[0]"]);
+    assert!(
+        r.stdout.contains("Removed terraform_data.b[0]")
+            && r.stdout.contains("Successfully removed 1 resource instance(s).")
+    );
+    assert_eq!(w.state()["serial"], 2, "each write bumps the serial");
+    assert!(w.file("terraform.tfstate.backup").exists());
+    let plan = w.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2);
+    assert!(plan.stdout.contains("terraform_data.b[0] will be created"), "{}", plan.stdout);
+}
+
+#[test]
+fn mv_renames_instances_and_resources() {
+    let w = applied();
+    w.ok(&["state", "mv", "terraform_data.a", "terraform_data.renamed"]);
+    let list = w.state_list();
+    assert!(list.contains(&"terraform_data.renamed".to_string()) && !list.contains(&"terraform_data.a".to_string()));
+    let r = w.run(&["state", "mv", "terraform_data.renamed", "random_string.x"]);
+    assert_eq!(r.code, 1, "types must match: {}", r.all());
+    let r = w.run(&["state", "mv", "terraform_data.b[0]", "terraform_data.b[1]"]);
+    assert_eq!(r.code, 1, "the destination exists: {}", r.all());
+}
+
+#[test]
+fn pull_prints_the_state_and_push_refuses_other_lineages() {
+    let w = applied();
+    let pulled = w.ok(&["state", "pull"]).stdout;
+    let doc: serde_json::Value = serde_json::from_str(&pulled).expect("state JSON");
+    assert_eq!(doc["version"], 4);
+    let mut other = doc.clone();
+    other["lineage"] = serde_json::json!("00000000-0000-0000-0000-000000000000");
+    w.write("other.tfstate.json", &other.to_string());
+    let r = w.run(&["state", "push", "other.tfstate.json"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("lineage"), "{}", r.stderr);
+    let mut newer = doc.clone();
+    newer["resources"] = serde_json::json!([]);
+    newer["serial"] = serde_json::json!(7);
+    w.write("newer.json", &newer.to_string());
+    w.ok(&["state", "push", "newer.json"]);
+    assert!(w.state_list().is_empty());
+    assert_eq!(w.state()["serial"], 7, "a pushed state keeps its higher serial");
+}
+
+#[test]
+fn import_adopts_an_existing_object() {
+    let w = Workdir::new(&[(
+        "main.toml",
+        "[resource.local_file.cfg]\nfilename = \"existing.conf\"\ncontent = \"hello\\n\"\n",
+    )]);
+    w.write("existing.conf", "hello\n");
+    let r = w.ok(&["import", "local_file.cfg", "existing.conf"]);
+    assert!(r.stdout.contains("Import successful!"), "{}", r.stdout);
+    assert_eq!(w.state_list(), vec!["local_file.cfg"]);
+    assert_eq!(w.run(&["plan", "-detailed-exitcode"]).code, 0, "the imported object matches the configuration");
+    let again = w.run(&["import", "local_file.cfg", "existing.conf"]);
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("already managed"), "{}", again.stderr);
+    let missing = w.run(&["import", "local_file.nope", "x"]);
+    assert!(missing.stderr.contains("Configuration for import target does not exist"), "{}", missing.stderr);
+}
+
+#[test]
+fn outputs_hide_sensitive_values() {
+    let w = applied();
+    let all = w.ok(&["output"]).stdout;
+    assert!(all.contains("a = \"alpha\"") && all.contains("secret = <sensitive>"), "{all}");
+    let json: serde_json::Value = serde_json::from_str(&w.ok(&["output", "-json"]).stdout).expect("json");
+    assert_eq!(json["b"]["value"], serde_json::json!(["b0", "b1"]));
+    assert_eq!(json["secret"]["sensitive"], true);
+    assert_eq!(w.ok(&["output", "-raw", "secret"]).stdout.len(), 16, "-raw prints the value when asked by name");
+    assert_eq!(w.run(&["output", "-raw", "b"]).code, 1, "-raw takes only scalars");
+    assert_eq!(w.run(&["output", "nope"]).code, 1);
+}
+
+#[test]
+fn show_prints_state_and_json() {
+    let w = applied();
+    let text = w.ok(&["show"]).stdout;
+    assert!(text.contains("# terraform_data.a:") && text.contains("Outputs:"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&w.ok(&["show", "-json"]).stdout).expect("json");
+    assert_eq!(json["format_version"], "1.0");
+    assert_eq!(json["values"]["root_module"]["resources"].as_array().map(Vec::len), Some(4));
+}
+
+#[test]
+fn providers_and_version() {
+    let w = Workdir::new(&[("main.toml", CONFIG)]);
+    let p = w.ok(&["providers"]).stdout;
+    for t in ["terraform_data", "random_id", "random_string", "time_sleep", "local_file"] {
+        assert!(p.contains(&format!("resource {t}:")), "{t} missing from {p}");
+    }
+    assert!(p.contains("byte_length (required, forces replacement)"), "{p}");
+    let json: serde_json::Value = serde_json::from_str(&w.ok(&["providers", "-json"]).stdout).expect("json");
+    assert!(
+        json["provider_schemas"]["registry.terraform.io/hashicorp/random"]["resource_schemas"]["random_id"].is_object()
+    );
+    assert!(w.ok(&["version"]).stdout.starts_with("ecspoc v"));
+    assert!(w.ok(&["-version"]).stdout.starts_with("ecspoc"));
+}
