@@ -550,9 +550,13 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
             ctx.values.get(&NodeKey::Variable(crate::addr::ModulePath::root(), n.clone())).map(|v| (n.clone(), v))
         })
         .collect();
-    let mut prior_state = ctx.stored.clone();
-    prior_state.instances = acc.refreshed;
-    prior_state.pending_creates.clear();
+    let prior_state = State {
+        serial: ctx.stored.serial,
+        lineage: ctx.stored.lineage.clone(),
+        instances: acc.refreshed,
+        outputs: ctx.stored.outputs.clone(),
+        pending_creates: BTreeMap::new(),
+    };
     Ok(Plan {
         mode: opts.mode,
         changes: acc.changes,
