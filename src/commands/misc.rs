@@ -124,7 +124,7 @@ pub async fn import(args: ImportArgs) -> CliResult<i32> {
             addr.resource, addr.resource.type_, addr.resource.name
         ));
     };
-    let (provider, _) = engine.provider_for(&addr.resource.type_, Mode::Managed)?;
+    let (provider, schema) = engine.provider_for(&addr.resource.type_, Mode::Managed)?;
     let _ = session::input_variables(&args.vars)?;
     session::with_lock(backend.as_ref(), &args.lock, "OperationTypeImport", async || {
         let mut state = backend.read().await?;
@@ -144,7 +144,7 @@ pub async fn import(args: ImportArgs) -> CliResult<i32> {
             tainted: false,
             create_before_destroy: false,
             schema_version: 0,
-            sensitive_attributes: Vec::new(),
+            sensitive_attributes: schema.sensitive_names(),
             each: each_mode(r),
         };
         let journal = backend.open_journal(&state)?;

@@ -41,6 +41,19 @@ impl LocalProvider {
                 ],
             ),
         );
+        schema.data_sources.insert(
+            "local_file",
+            ResourceSchema::new(
+                "Reads a file on the machine that runs ecspoc.",
+                [
+                    ("id", A::computed(T::String, "SHA-1 of the content, in hex.")),
+                    ("filename", A::required(T::String, "Path of the file, relative to the root module.")),
+                    ("content", A::computed(T::String, "Content as UTF-8 text.")),
+                    ("content_base64", A::computed(T::String, "Content as base64.")),
+                    ("content_sha1", A::computed(T::String, "SHA-1 hex of the content.")),
+                ],
+            ),
+        );
         LocalProvider { schema }
     }
 }
@@ -190,7 +203,16 @@ impl Provider for LocalProvider {
             ("content_sha1".into(), Value::String(sum)),
         ])))
     }
-    async fn read_data(&self, t: &str, _: &Value) -> Result<Value, ProviderError> {
-        Err(ProviderError::new(format!("{t} is not a data source")))
+    async fn read_data(&self, _: &str, config: &Value) -> Result<Value, ProviderError> {
+        let path = filename(config)?;
+        let bytes = std::fs::read(path).map_err(|e| ProviderError::new(format!("reading {path}: {e}")))?;
+        let sum = sha1_hex(&bytes);
+        Ok(Value::object([
+            ("id".into(), Value::String(sum.clone())),
+            ("filename".into(), Value::str(path)),
+            ("content".into(), Value::String(String::from_utf8_lossy(&bytes).into_owned())),
+            ("content_base64".into(), Value::String(base64::engine::general_purpose::STANDARD.encode(&bytes))),
+            ("content_sha1".into(), Value::String(sum)),
+        ]))
     }
 }

@@ -98,6 +98,22 @@ pub async fn apply(
             state.instances.insert(c.addr.clone(), inst.clone());
         }
     }
+    // A refresh-only plan's changes are its drift: record what was read.
+    if plan.mode == PlanMode::RefreshOnly {
+        for d in &plan.drift {
+            let record = match plan.prior_state.instances.get(&d.addr) {
+                Some(inst) => Record::put(&d.addr, inst),
+                None => Record::Remove { addr: d.addr.to_string() },
+            };
+            if let Err(e) = journal.append(&record).await {
+                return failed(state, Diagnostic::error("Failed to record refreshed state").with_detail(e.to_string()));
+            }
+            match plan.prior_state.instances.get(&d.addr) {
+                Some(inst) => state.instances.insert(d.addr.clone(), inst.clone()),
+                None => state.instances.remove(&d.addr),
+            };
+        }
+    }
     for (a, inst) in plan.prior_state.instances.iter().filter(|(a, _)| a.resource.mode == Mode::Data) {
         state.instances.insert(a.clone(), inst.clone());
     }
@@ -365,7 +381,7 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr) -> Result<(), Diagn
                 },
                 config: &cfg,
                 lifecycle: &r.lifecycle,
-                replace_requested: false,
+                replace_requested: None,
             })
             .map_err(|e| {
                 Diagnostics::from(
@@ -530,6 +546,11 @@ async fn run_op(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: Op) -> Resu
 
 /// Run the provider calls of one operation, journaling each completed step.
 async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Result<Option<String>, String> {
+    let schema = match op.action {
+        Action::Read => provider.schema().data_sources.get(type_),
+        _ => provider.schema().resources.get(type_),
+    };
+    let sensitive = schema.map(|s| s.sensitive_names()).unwrap_or_default();
     let record = async |r: Record| {
         ctx.journal.append(&r).await.map_err(|e| format!("the journal could not be written, so ecspoc stopped: {e}"))
     };
@@ -544,7 +565,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
             tainted: false,
             create_before_destroy: op.create_before_destroy,
             schema_version: 0,
-            sensitive_attributes: Vec::new(),
+            sensitive_attributes: sensitive.clone(),
             each: op.each.clone(),
         };
         record(Record::put(&op.addr, &inst)).await?;
@@ -574,7 +595,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
                 tainted: false,
                 create_before_destroy: false,
                 schema_version: 0,
-                sensitive_attributes: Vec::new(),
+                sensitive_attributes: sensitive.clone(),
                 each: op.each.clone(),
             };
             lock(&ctx.state).instances.insert(op.addr.clone(), inst);

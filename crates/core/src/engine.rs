@@ -476,7 +476,8 @@ pub struct InstanceInputs<'a> {
     pub prior: Option<&'a Instance>,
     pub config: &'a Value,
     pub lifecycle: &'a crate::config::Lifecycle,
-    pub replace_requested: bool,
+    /// Replace even without a change: `-replace` or `replace_triggered_by`.
+    pub replace_requested: Option<ActionReason>,
 }
 
 fn propose(schema: &ResourceSchema, prior: Option<&Value>, config: &Value, ignore: &[String]) -> Value {
@@ -536,8 +537,8 @@ pub fn plan_instance(i: InstanceInputs<'_>) -> Result<InstancePlan, crate::provi
     replace_paths.sort();
     let reason = if prior.tainted {
         Some(ActionReason::ReplaceBecauseTainted)
-    } else if i.replace_requested {
-        Some(ActionReason::ReplaceByRequest)
+    } else if i.replace_requested.is_some() {
+        i.replace_requested
     } else if !replace_paths.is_empty() {
         Some(ActionReason::ReplaceBecauseCannotUpdate)
     } else {

@@ -68,6 +68,10 @@ impl ResourceSchema {
     pub fn is_sensitive(&self, attr: &str) -> bool {
         self.attributes.get(attr).is_some_and(|a| a.sensitive)
     }
+    /// Names of the attributes never to show (state's `sensitive_attributes`).
+    pub fn sensitive_names(&self) -> Vec<String> {
+        self.attributes.iter().filter(|(_, a)| a.sensitive).map(|(n, _)| n.to_string()).collect()
+    }
 }
 
 #[derive(Clone, Debug, Default)]

@@ -44,7 +44,10 @@ impl Span {
 
     pub fn position(&self) -> Option<Position> {
         let file = self.file.as_ref()?;
-        let start = self.start.min(file.text.len());
+        let mut start = self.start.min(file.text.len());
+        while !file.text.is_char_boundary(start) {
+            start -= 1;
+        }
         let before = &file.text[..start];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);

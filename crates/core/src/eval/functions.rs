@@ -478,7 +478,7 @@ fn cidrsubnet(prefix: &str, newbits: f64, netnum: f64) -> FResult {
         return fail(format!("netnum {} does not fit in {newbits} bits", format_number(netnum)));
     }
     let shift = width - new_len;
-    let bits = base | ((netnum as u128) << shift);
+    let bits = base | (netnum as u128).checked_shl(shift).unwrap_or(0);
     Ok(Value::String(format!("{}/{new_len}", to_ip(bits, v4))))
 }
 

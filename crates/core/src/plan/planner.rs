@@ -176,7 +176,12 @@ async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, In
                     tainted: false,
                     create_before_destroy: false,
                     schema_version: 0,
-                    sensitive_attributes: Vec::new(),
+                    sensitive_attributes: provider
+                        .schema()
+                        .resources
+                        .get(addr.type_.as_str())
+                        .map(|s| s.sensitive_names())
+                        .unwrap_or_default(),
                     each: r.and_then(each_mode),
                 };
                 lock(&ctx.acc).adopted.insert(a.clone());
@@ -258,8 +263,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
         .filter(|d| d.mode == Mode::Managed)
         .map(|d| d.to_string())
         .collect();
-    let sensitive: Vec<String> =
-        schema.attributes.iter().filter(|(_, a)| a.sensitive).map(|(n, _)| n.to_string()).collect();
+    let sensitive = schema.sensitive_names();
     let change =
         |a: &InstanceAddr, action: Action, reason, before: Option<&Instance>, after: Option<Value>, replace_paths| {
             ResourceChange {
@@ -317,6 +321,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
             out
         };
         let keys: BTreeSet<InstanceKey> = expanded.iter().map(|(k, _)| k.clone()).collect();
+        let triggered = replace_triggered(ctx, r, addr);
         for (key, cfg) in expanded {
             let a = addr.instance(key.clone());
             let p = prior.get(&a);
@@ -344,7 +349,13 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
                 prior: p,
                 config: &cfg,
                 lifecycle: &r.lifecycle,
-                replace_requested: ctx.opts.replace.contains(&a),
+                replace_requested: if ctx.opts.replace.contains(&a) {
+                    Some(ActionReason::ReplaceByRequest)
+                } else if triggered {
+                    Some(ActionReason::ReplaceByTriggers)
+                } else {
+                    None
+                },
             })
             .map_err(|e| {
                 Diagnostics::from(
@@ -398,7 +409,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
                 tainted: false,
                 create_before_destroy: false,
                 schema_version: 0,
-                sensitive_attributes: Vec::new(),
+                sensitive_attributes: schema.sensitive_names(),
                 each: each_mode(r),
             },
         );
@@ -410,6 +421,31 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
     acc.changes.extend(changes);
     acc.refreshed.extend(prior);
     Ok(())
+}
+
+/// `lifecycle.replace_triggered_by`: replace when a referenced resource has a
+/// planned create, update or replacement. References are graph edges, so
+/// those resources were planned before this one.
+fn replace_triggered(ctx: &Ctx, r: &crate::config::Resource, addr: &ResourceAddr) -> bool {
+    let referenced: BTreeSet<ResourceAddr> = r
+        .lifecycle
+        .replace_triggered_by
+        .iter()
+        .flat_map(|e| e.references())
+        .filter_map(|(reference, _)| match reference {
+            crate::config::Reference::Resource { mode, type_, name } => {
+                Some(ResourceAddr { module: addr.module.clone(), mode, type_, name })
+            }
+            _ => None,
+        })
+        .collect();
+    if referenced.is_empty() {
+        return false;
+    }
+    lock(&ctx.acc).changes.iter().any(|c| {
+        referenced.contains(&c.addr.resource)
+            && (matches!(c.action, Action::Create | Action::Update) || c.action.is_replace())
+    })
 }
 
 fn prevent_destroy_error(a: &InstanceAddr, r: &crate::config::Resource) -> Diagnostics {
