@@ -8,6 +8,7 @@ use crate::engine::{Engine, InputVariables, InstanceInputs, aggregate, each_mode
 use crate::events::{Event, Observer};
 use crate::graph::NodeKey;
 use crate::plan::{Action, Plan, PlanMode, ResourceChange};
+use crate::priority::{PrioritySemaphore, Ticket};
 use crate::provider::{Marker, Provider};
 use crate::state::journal::{JournalSink, Record};
 use crate::state::{Instance, OutputValue, State};
@@ -17,7 +18,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 
 pub struct ApplyOptions {
     pub parallelism: usize,
@@ -66,8 +66,10 @@ struct Ctx {
     state: Mutex<State>,
     journal: Arc<dyn JournalSink>,
     observer: Arc<dyn Observer>,
-    global: Arc<Semaphore>,
-    per_provider: HashMap<&'static str, Arc<Semaphore>>,
+    global: Arc<PrioritySemaphore>,
+    per_provider: HashMap<&'static str, Arc<PrioritySemaphore>>,
+    /// Each resource's walk priority: its operations wait for slots in this order.
+    priority: HashMap<ResourceAddr, u64>,
     progress_every: Duration,
     diags: Mutex<Diagnostics>,
     counts: Mutex<(usize, usize, usize)>,
@@ -125,7 +127,15 @@ pub async fn apply(
     }
     let (nodes, wg) = build_walk(&engine, plan.mode, &changes, &state);
     let per_provider =
-        engine.providers.iter().map(|p| (p.local_name(), Arc::new(Semaphore::new(p.concurrency().max(1))))).collect();
+        engine.providers.iter().map(|p| (p.local_name(), PrioritySemaphore::new(p.concurrency().max(1)))).collect();
+    let priority = nodes
+        .iter()
+        .zip(wg.priorities())
+        .filter_map(|(n, p)| match n {
+            ApplyNode::Config(NodeKey::Resource(r)) | ApplyNode::Delete(r) => Some((r.clone(), p)),
+            _ => None,
+        })
+        .collect();
     let ctx = Arc::new(Ctx {
         engine: engine.clone(),
         mode: plan.mode,
@@ -135,21 +145,23 @@ pub async fn apply(
         state: Mutex::new(state),
         journal,
         observer,
-        global: Arc::new(Semaphore::new(opts.parallelism.max(1))),
+        global: PrioritySemaphore::new(opts.parallelism.max(1)),
         per_provider,
+        priority,
         progress_every: opts.progress_every,
         diags: Mutex::new(Diagnostics::default()),
         counts: Mutex::new((0, 0, 0)),
     });
     let nodes = Arc::new(nodes);
     let (c, n2) = (ctx.clone(), nodes.clone());
-    let status = walk(&wg, opts.stop.clone(), move |i| {
+    let gate = ctx.global.clone();
+    let status = walk(&wg, opts.stop.clone(), Some(gate), move |i, ticket| {
         let ctx = c.clone();
         let node = n2[i].clone();
         async move {
             let r = match &node {
-                ApplyNode::Config(key) => apply_config_node(&ctx, key).await,
-                ApplyNode::Delete(addr) => delete_resource(&ctx, addr).await,
+                ApplyNode::Config(key) => apply_config_node(&ctx, key, ticket).await,
+                ApplyNode::Delete(addr) => delete_resource(&ctx, addr, ticket).await,
             };
             match r {
                 Ok(()) => true,
@@ -280,10 +292,10 @@ fn addr_index(set: &BTreeSet<ResourceAddr>) -> HashMap<String, &ResourceAddr> {
     set.iter().map(|a| (a.to_string(), a)).collect()
 }
 
-async fn apply_config_node(ctx: &Arc<Ctx>, key: &NodeKey) -> Result<(), Diagnostics> {
+async fn apply_config_node(ctx: &Arc<Ctx>, key: &NodeKey, ticket: Option<Ticket>) -> Result<(), Diagnostics> {
     let engine = &ctx.engine;
     match key {
-        NodeKey::Resource(addr) => apply_resource(ctx, addr).await,
+        NodeKey::Resource(addr) => apply_resource(ctx, addr, ticket).await,
         _ => {
             let v = {
                 let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
@@ -329,7 +341,7 @@ struct Op {
     create_before_destroy: bool,
 }
 
-async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr) -> Result<(), Diagnostics> {
+async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Ticket>) -> Result<(), Diagnostics> {
     let engine = &ctx.engine;
     let Some(changes) = ctx.changes.get(addr) else {
         ctx.values.set(NodeKey::Resource(addr.clone()), current_value(ctx, addr));
@@ -415,12 +427,12 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr) -> Result<(), Diagn
             }
         }
     }
-    run_ops(ctx, provider, addr, ops).await?;
+    run_ops(ctx, provider, addr, ops, ticket).await?;
     ctx.values.set(NodeKey::Resource(addr.clone()), current_value(ctx, addr));
     Ok(())
 }
 
-async fn delete_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr) -> Result<(), Diagnostics> {
+async fn delete_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Ticket>) -> Result<(), Diagnostics> {
     let Some(changes) = ctx.changes.get(addr) else {
         return Ok(());
     };
@@ -443,7 +455,7 @@ async fn delete_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr) -> Result<(), Diag
             })
             .collect()
     };
-    run_ops(ctx, provider, addr, ops).await
+    run_ops(ctx, provider, addr, ops, ticket).await
 }
 
 /// Planned values that were known at plan time must not change at apply time.
@@ -467,16 +479,17 @@ async fn run_ops(
     provider: &Arc<dyn Provider>,
     addr: &ResourceAddr,
     ops: Vec<Op>,
+    ticket: Option<Ticket>,
 ) -> Result<(), Diagnostics> {
-    if ops.is_empty() {
-        return Ok(());
-    }
+    // The walker's ticket is the first operation's place in the queue.
+    let mut ticket = ticket;
     let mut set = tokio::task::JoinSet::new();
     for op in ops {
+        let place = ticket.take();
         let ctx = ctx.clone();
         let provider = provider.clone();
         let type_ = addr.type_.clone();
-        set.spawn(async move { run_op(&ctx, provider.as_ref(), &type_, op).await });
+        set.spawn(async move { run_op(&ctx, provider.as_ref(), &type_, op, place).await });
     }
     let mut diags = Diagnostics::default();
     while let Some(r) = set.join_next().await {
@@ -501,10 +514,20 @@ fn verb(action: Action) -> &'static str {
     }
 }
 
-async fn run_op(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: Op) -> Result<(), Diagnostic> {
-    let _g = ctx.global.acquire().await.map_err(|e| Diagnostic::error(e.to_string()))?;
+async fn run_op(
+    ctx: &Ctx,
+    provider: &dyn Provider,
+    type_: &str,
+    op: Op,
+    place: Option<Ticket>,
+) -> Result<(), Diagnostic> {
+    let priority = ctx.priority.get(&op.addr.resource).copied().unwrap_or(0);
+    let _g = match place {
+        Some(t) => t.wait().await,
+        None => ctx.global.acquire(priority).await,
+    };
     let _p = match ctx.per_provider.get(provider.local_name()) {
-        Some(s) => Some(s.acquire().await.map_err(|e| Diagnostic::error(e.to_string()))?),
+        Some(s) => Some(s.acquire(priority).await),
         None => None,
     };
     let started = Instant::now();

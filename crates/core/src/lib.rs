@@ -11,6 +11,7 @@ pub mod eval;
 pub mod events;
 pub mod graph;
 pub mod plan;
+pub mod priority;
 pub mod provider;
 pub mod source;
 pub mod state;

@@ -2,6 +2,7 @@
 //! DependencyQueue. Ready nodes start in order of the longest chain of work
 //! behind them; a failed node's dependents are skipped, the rest go on.
 
+use crate::priority::{PrioritySemaphore, Ticket};
 use std::collections::BinaryHeap;
 use std::future::Future;
 use std::sync::Arc;
@@ -67,11 +68,19 @@ impl WalkGraph {
     }
 }
 
-/// Run `run(node)` for every node once its dependencies are done. `run`
-/// returns whether the node succeeded. `stop` set to true starts no new node.
-pub async fn walk<F, Fut>(graph: &WalkGraph, stop: Arc<AtomicBool>, run: F) -> Vec<NodeStatus>
+/// Run `run(node, ticket)` for every node once its dependencies are done.
+/// `run` returns whether the node succeeded. `stop` set to true starts no new
+/// node. With a `gate`, every node of non-zero weight gets a place in the
+/// gate's queue before any of the nodes that became ready with it is handed a
+/// slot, so slots go to the longest remaining chains first.
+pub async fn walk<F, Fut>(
+    graph: &WalkGraph,
+    stop: Arc<AtomicBool>,
+    gate: Option<Arc<PrioritySemaphore>>,
+    run: F,
+) -> Vec<NodeStatus>
 where
-    F: Fn(usize) -> Fut,
+    F: Fn(usize, Option<Ticket>) -> Fut,
     Fut: Future<Output = bool> + Send + 'static,
 {
     let n = graph.len();
@@ -88,8 +97,12 @@ where
                 status[i] = NodeStatus::Skipped;
                 continue;
             }
-            let fut = run(i);
+            let ticket = gate.as_ref().filter(|_| graph.weight[i] > 0).map(|g| g.enqueue(prio[i]));
+            let fut = run(i, ticket);
             running.spawn(async move { (i, fut.await) });
+        }
+        if let Some(g) = &gate {
+            g.dispatch();
         }
         let Some(joined) = running.join_next().await else {
             break;
@@ -144,7 +157,7 @@ mod tests {
         let g = chain_and_fan();
         let order = Arc::new(Mutex::new(Vec::new()));
         let o = order.clone();
-        let status = walk(&g, Arc::new(AtomicBool::new(false)), move |i| {
+        let status = walk(&g, Arc::new(AtomicBool::new(false)), None, move |i, _| {
             let o = o.clone();
             async move {
                 o.lock().unwrap().push(i);
@@ -161,7 +174,7 @@ mod tests {
     #[tokio::test]
     async fn failure_skips_only_dependents() {
         let g = chain_and_fan();
-        let status = walk(&g, Arc::new(AtomicBool::new(false)), |i| async move { i != 1 }).await;
+        let status = walk(&g, Arc::new(AtomicBool::new(false)), None, |i, _| async move { i != 1 }).await;
         assert_eq!(
             status,
             vec![NodeStatus::Done, NodeStatus::Failed, NodeStatus::Skipped, NodeStatus::Done, NodeStatus::Done]

@@ -93,7 +93,7 @@ pub async fn plan(
     let nodes = Arc::new(nodes);
     let c = ctx.clone();
     let n2 = nodes.clone();
-    walk(&wg, Arc::new(AtomicBool::new(false)), move |i| {
+    walk(&wg, Arc::new(AtomicBool::new(false)), None, move |i, _| {
         let ctx = c.clone();
         let key = n2[i].clone();
         async move {

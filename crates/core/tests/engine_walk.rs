@@ -1,0 +1,232 @@
+//! The engine with a provider written here: concurrency limits, progress
+//! events, critical-path-first scheduling and adoption after a crash.
+
+use async_trait::async_trait;
+use ecspoc_core::addr::{InstanceAddr, InstanceKey, Mode, ModulePath, ResourceAddr};
+use ecspoc_core::apply::{ApplyOptions, apply};
+use ecspoc_core::config::Config;
+use ecspoc_core::config::types::TypeConstraint as T;
+use ecspoc_core::engine::Engine;
+use ecspoc_core::events::{Event, Observer};
+use ecspoc_core::plan::Action;
+use ecspoc_core::plan::planner::{PlanOptions, plan};
+use ecspoc_core::provider::{AttrSchema, Marker, Provider, ProviderError, ProviderSchema, ProviderSet, ResourceSchema};
+use ecspoc_core::state::State;
+use ecspoc_core::state::journal::MemoryJournal;
+use ecspoc_core::value::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// `test_thing`: sleeps `delay_ms` on create, records how many creates overlap,
+/// and remembers every marker it was given (its "cloud").
+struct TestProvider {
+    schema: ProviderSchema,
+    concurrency: usize,
+    running: AtomicUsize,
+    max_running: AtomicUsize,
+    creates: AtomicUsize,
+    cloud: Mutex<HashMap<String, Value>>,
+}
+
+impl TestProvider {
+    fn new(concurrency: usize) -> Arc<TestProvider> {
+        let mut schema = ProviderSchema::default();
+        schema.resources.insert(
+            "test_thing",
+            ResourceSchema::new(
+                "a thing",
+                [
+                    ("id", AttrSchema::computed(T::String, "id")),
+                    ("input", AttrSchema::optional(T::Any, "anything")),
+                    ("delay_ms", AttrSchema::optional(T::Number, "create takes this long")),
+                ],
+            ),
+        );
+        Arc::new(TestProvider {
+            schema,
+            concurrency,
+            running: AtomicUsize::new(0),
+            max_running: AtomicUsize::new(0),
+            creates: AtomicUsize::new(0),
+            cloud: Mutex::new(HashMap::new()),
+        })
+    }
+}
+
+#[async_trait]
+impl Provider for TestProvider {
+    fn local_name(&self) -> &'static str {
+        "test"
+    }
+    fn source(&self) -> &'static str {
+        "example.com/test/test"
+    }
+    fn schema(&self) -> &ProviderSchema {
+        &self.schema
+    }
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+    async fn read(&self, _: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
+        Ok(Some(state.clone()))
+    }
+    async fn create(&self, _: &str, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_running.fetch_max(now, Ordering::SeqCst);
+        let ms = planned.get("delay_ms").and_then(Value::as_number).unwrap_or(0.0);
+        tokio::time::sleep(Duration::from_millis(ms as u64)).await;
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        let n = self.creates.fetch_add(1, Ordering::SeqCst);
+        let mut v = planned.clone();
+        if let Value::Map(m) = &mut v {
+            m.insert("id".into(), Value::String(format!("thing-{n}")));
+        }
+        self.cloud.lock().unwrap().insert(marker.address.clone(), v.clone());
+        Ok(v)
+    }
+    async fn update(&self, _: &str, _: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        Ok(planned.clone())
+    }
+    async fn delete(&self, _: &str, _: &Value) -> Result<(), ProviderError> {
+        Ok(())
+    }
+    async fn import(&self, _: &str, _: &str) -> Result<Option<Value>, ProviderError> {
+        Ok(None)
+    }
+    async fn read_data(&self, _: &str, _: &Value) -> Result<Value, ProviderError> {
+        Err(ProviderError::new("no data sources"))
+    }
+    async fn adopt(&self, _: &str, marker: &Marker) -> Result<Option<Value>, ProviderError> {
+        Ok(self.cloud.lock().unwrap().get(&marker.address).cloned())
+    }
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Event>>);
+
+impl Observer for Recorder {
+    fn on(&self, e: Event) {
+        self.0.lock().unwrap().push(e);
+    }
+}
+
+fn engine(toml: &str, provider: Arc<TestProvider>) -> (Arc<Engine>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.toml"), toml).unwrap();
+    let config = Config::load(dir.path()).unwrap_or_else(|d| panic!("{d}"));
+    let mut set = ProviderSet::new();
+    set.register(provider);
+    let e = Engine::new(config, set, dir.path().to_path_buf()).unwrap_or_else(|d| panic!("{d}"));
+    (Arc::new(e), dir)
+}
+
+async fn plan_and_apply(
+    e: &Arc<Engine>,
+    state: State,
+    parallelism: usize,
+    progress: Duration,
+) -> (ecspoc_core::apply::ApplyOutcome, Arc<Recorder>) {
+    let rec = Arc::new(Recorder::default());
+    let p = plan(e.clone(), state.clone(), PlanOptions { parallelism, ..PlanOptions::default() }, rec.clone())
+        .await
+        .unwrap_or_else(|d| panic!("{d}"));
+    let opts = ApplyOptions { parallelism, progress_every: progress, ..ApplyOptions::default() };
+    let out = apply(e.clone(), &p, state, Arc::new(MemoryJournal::default()), opts, rec.clone()).await;
+    (out, rec)
+}
+
+const TWENTY: &str = "[resource.test_thing.x]\ncount = 20\ndelay_ms = 40\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_never_runs_more_operations_than_its_limit() {
+    let p = TestProvider::new(3);
+    let (e, _d) = engine(TWENTY, p.clone());
+    let (out, _) = plan_and_apply(&e, State::new(), 10, Duration::from_secs(10)).await;
+    assert!(out.diags.is_empty(), "{}", out.diags);
+    assert_eq!(out.added, 20);
+    assert_eq!(p.max_running.load(Ordering::SeqCst), 3, "bounded by the provider's own limit, and reaching it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallelism_bounds_every_provider() {
+    let p = TestProvider::new(100);
+    let (e, _d) = engine(TWENTY, p.clone());
+    let (out, _) = plan_and_apply(&e, State::new(), 4, Duration::from_secs(10)).await;
+    assert_eq!(out.added, 20);
+    assert_eq!(p.max_running.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_operations_report_progress() {
+    let p = TestProvider::new(10);
+    let (e, _d) = engine("[resource.test_thing.slow]\ndelay_ms = 200\n", p);
+    let (out, rec) = plan_and_apply(&e, State::new(), 10, Duration::from_millis(50)).await;
+    assert_eq!(out.added, 1);
+    let events = rec.0.lock().unwrap();
+    let progress = events.iter().filter(|e| matches!(e, Event::ApplyProgress { action: Action::Create, .. })).count();
+    assert!(progress >= 2, "expected several progress events, got {progress}");
+    assert!(matches!(events.last(), Some(Event::ApplyComplete { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_longest_chain_starts_first() {
+    // With one slot, the head of the three-long chain must go before the loners.
+    let cfg = r#"
+[resource.test_thing.loner_a]
+input = 1
+[resource.test_thing.loner_b]
+input = 2
+[resource.test_thing.chain_1]
+input = 3
+[resource.test_thing.chain_2]
+input = "${test_thing.chain_1.id}"
+[resource.test_thing.chain_3]
+input = "${test_thing.chain_2.id}"
+"#;
+    let p = TestProvider::new(10);
+    let (e, _d) = engine(cfg, p);
+    let (out, rec) = plan_and_apply(&e, State::new(), 1, Duration::from_secs(10)).await;
+    assert_eq!(out.added, 5);
+    let first = rec.0.lock().unwrap().iter().find_map(|e| match e {
+        Event::ApplyStart { addr, .. } => Some(addr.to_string()),
+        _ => None,
+    });
+    assert_eq!(first.as_deref(), Some("test_thing.chain_1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_created_just_before_a_crash_is_adopted_not_duplicated() {
+    let p = TestProvider::new(10);
+    let (e, _d) = engine("[resource.test_thing.vpc]\ninput = \"main\"\n", p.clone());
+    // The cloud has the object (created under the marker) but state does not:
+    // the process died after the create call and before the journal's put.
+    let addr = InstanceAddr {
+        resource: ResourceAddr {
+            module: ModulePath::root(),
+            mode: Mode::Managed,
+            type_: "test_thing".into(),
+            name: "vpc".into(),
+        },
+        key: InstanceKey::None,
+    };
+    let mut state = State::new();
+    let marker = Marker { address: addr.to_string(), lineage: state.lineage.clone() };
+    let created =
+        p.create("test_thing", &Value::object([("input".into(), Value::str("main"))]), &marker).await.unwrap();
+    state.pending_creates.insert(addr.clone(), marker);
+    let creates_before = p.creates.load(Ordering::SeqCst);
+
+    let rec = Arc::new(Recorder::default());
+    let planned =
+        plan(e.clone(), state.clone(), PlanOptions::default(), rec.clone()).await.unwrap_or_else(|d| panic!("{d}"));
+    let change = planned.change(&addr).expect("a change for the adopted object");
+    assert!(change.adopted, "found by its marker");
+    assert_eq!(change.action, Action::NoOp, "the adopted object already matches");
+    let out = apply(e.clone(), &planned, state, Arc::new(MemoryJournal::default()), ApplyOptions::default(), rec).await;
+    assert!(out.diags.is_empty(), "{}", out.diags);
+    assert_eq!(p.creates.load(Ordering::SeqCst), creates_before, "no second create");
+    assert_eq!(out.state.instances.get(&addr).map(|i| i.attributes.clone()), Some(created));
+    assert!(out.state.pending_creates.is_empty());
+}
