@@ -132,3 +132,39 @@ fn sensitive_values_never_appear_in_plans_or_outputs() {
     assert!(!a.stdout.contains("hunter2-secret"), "{}", a.stdout);
     assert!(!w.ok(&["state", "show", "local_file.secret"]).stdout.contains("hunter2-secret"));
 }
+
+#[test]
+fn values_computed_from_secrets_stay_hidden_and_outputs_must_say_sensitive() {
+    let base = r#"
+[variable.db_password]
+type = "string"
+sensitive = true
+
+[locals]
+dsn = "postgres://app:${var.db_password}@db:5432/app"
+
+[resource.terraform_data.app]
+input = "${local.dsn}"
+"#;
+    let w = Workdir::new(&[("main.toml", base)]);
+    let r = w.ok(&["apply", "-auto-approve", "-var", "db_password=s3cr3t-pw"]);
+    assert!(!r.stdout.contains("s3cr3t-pw"), "{}", r.stdout);
+    assert!(r.stdout.contains("+ input  = (sensitive value)"), "{}", r.stdout);
+    assert!(!w.ok(&["state", "show", "terraform_data.app"]).stdout.contains("s3cr3t-pw"));
+    assert_eq!(w.state()["resources"][0]["instances"][0]["sensitive_attributes"][0][0]["value"], "input");
+
+    w.write("main.toml", &format!("{base}\n[output.dsn]\nvalue = \"${{local.dsn}}\"\n"));
+    let r = w.run(&["plan", "-var", "db_password=s3cr3t-pw"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("Output refers to sensitive values") && r.stderr.contains("main.toml line 12"),
+        "{}",
+        r.stderr
+    );
+    w.write("main.toml", &format!("{base}\n[output.dsn]\nvalue = \"${{local.dsn}}\"\nsensitive = true\n"));
+    w.ok(&["apply", "-auto-approve", "-var", "db_password=s3cr3t-pw"]);
+    assert!(w.ok(&["output"]).stdout.contains("dsn = <sensitive>"));
+
+    let bad = w.run(&["plan", "-var", "db_password=[1,2]", "-var-file=nope.tfvars"]);
+    assert!(!bad.stderr.contains("s3cr3t"), "{}", bad.stderr);
+}

@@ -144,7 +144,7 @@ pub async fn import(args: ImportArgs) -> CliResult<i32> {
             tainted: false,
             create_before_destroy: false,
             schema_version: 0,
-            sensitive_attributes: schema.sensitive_names(),
+            sensitive_attributes: engine.sensitivity.resource_attributes(&addr.resource, schema.sensitive_names()),
             each: each_mode(r),
         };
         let journal = backend.open_journal(&state)?;

@@ -573,7 +573,10 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         Action::Read => provider.schema().data_sources.get(type_),
         _ => provider.schema().resources.get(type_),
     };
-    let sensitive = schema.map(|s| s.sensitive_names()).unwrap_or_default();
+    let sensitive = ctx
+        .engine
+        .sensitivity
+        .resource_attributes(&op.addr.resource, schema.map(|s| s.sensitive_names()).unwrap_or_default());
     let record = async |r: Record| {
         ctx.journal.append(&r).await.map_err(|e| format!("the journal could not be written, so ecspoc stopped: {e}"))
     };
@@ -582,13 +585,13 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         record(Record::Intent { addr: op.addr.to_string(), marker: marker.clone() }).await?;
         let attrs = provider.create(type_, &op.planned, &marker).await.map_err(|e| e.describe())?;
         let inst = Instance {
+            sensitive_attributes: crate::sensitivity::Sensitivity::with_echoes(&attrs, &sensitive),
             attributes: attrs,
             provider: provider.source().to_string(),
             dependencies: op.dependencies.clone(),
             tainted: false,
             create_before_destroy: op.create_before_destroy,
             schema_version: 0,
-            sensitive_attributes: sensitive.clone(),
             each: op.each.clone(),
         };
         record(Record::put(&op.addr, &inst)).await?;
@@ -627,7 +630,12 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         Action::Update => {
             let prior = op.prior.as_ref().ok_or("the object to update is no longer in state")?;
             let attrs = provider.update(type_, &prior.attributes, &op.planned).await.map_err(|e| e.describe())?;
-            let inst = Instance { attributes: attrs, dependencies: op.dependencies.clone(), ..prior.clone() };
+            let inst = Instance {
+                sensitive_attributes: crate::sensitivity::Sensitivity::with_echoes(&attrs, &sensitive),
+                attributes: attrs,
+                dependencies: op.dependencies.clone(),
+                ..prior.clone()
+            };
             record(Record::put(&op.addr, &inst)).await?;
             let id = inst.id().map(String::from);
             lock(&ctx.state).instances.insert(op.addr.clone(), inst);

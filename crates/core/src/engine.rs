@@ -18,6 +18,7 @@ pub struct Engine {
     pub config: Arc<Config>,
     pub providers: ProviderSet,
     pub graph: Graph,
+    pub sensitivity: crate::sensitivity::Sensitivity,
     /// The root module's folder; relative paths in `file()` start here.
     pub root_dir: PathBuf,
 }
@@ -129,7 +130,10 @@ impl Engine {
     pub fn new(config: Config, providers: ProviderSet, root_dir: PathBuf) -> Result<Engine, Diagnostics> {
         let mut diags = check_arguments(&config, &providers);
         match Graph::build(&config, &providers) {
-            Ok(graph) if !diags.has_errors() => Ok(Engine { config: Arc::new(config), providers, graph, root_dir }),
+            Ok(graph) if !diags.has_errors() => {
+                let sensitivity = crate::sensitivity::Sensitivity::analyse(&config, &graph, &providers)?;
+                Ok(Engine { config: Arc::new(config), providers, graph, sensitivity, root_dir })
+            }
             Ok(_) => Err(diags),
             Err(d) => {
                 diags.extend(d);
@@ -218,9 +222,11 @@ impl Engine {
             }
         };
         let value = v.ty.convert(&raw).map_err(|e| {
+            // A conversion error may quote the value; a secret's must not.
+            let why = if v.sensitive { format!("it is not a valid {:?} value", v.ty) } else { e };
             Diagnostics::from(
                 Diagnostic::error("Invalid value for input variable")
-                    .with_detail(format!("variable {name:?}: {e}"))
+                    .with_detail(format!("variable {name:?}: {why}"))
                     .with_span(&v.span),
             )
         })?;

@@ -13,6 +13,7 @@ pub mod graph;
 pub mod plan;
 pub mod priority;
 pub mod provider;
+pub mod sensitivity;
 pub mod source;
 pub mod state;
 pub mod value;

@@ -70,17 +70,25 @@ impl Expr {
     /// Every reference this expression makes, for the dependency graph.
     pub fn references(&self) -> Vec<(Reference, Span)> {
         let mut out = Vec::new();
-        self.collect_refs(&mut out);
+        self.walk(&mut |r, _, span| out.push((r, span.clone())));
         out
     }
 
-    fn collect_refs(&self, out: &mut Vec<(Reference, Span)>) {
+    /// References with the attribute read from the referenced object, when
+    /// one is named (`aws_db_instance.main.password` gives `password`).
+    pub fn references_with_attribute(&self) -> Vec<(Reference, Option<String>)> {
+        let mut out = Vec::new();
+        self.walk(&mut |r, a, _| out.push((r, a)));
+        out
+    }
+
+    fn walk(&self, f: &mut dyn FnMut(Reference, Option<String>, &Span)) {
         match self {
             Expr::Literal(..) => {}
-            Expr::Single(e, span) => walk_expr(e, &mut Vec::new(), &mut |r| out.push((r, span.clone()))),
-            Expr::Template(t, span) => walk_template(t, &mut Vec::new(), &mut |r| out.push((r, span.clone()))),
-            Expr::List(items, _) => items.iter().for_each(|i| i.collect_refs(out)),
-            Expr::Object(entries, _) => entries.iter().for_each(|(_, _, v)| v.collect_refs(out)),
+            Expr::Single(e, span) => walk_expr(e, &mut Vec::new(), &mut |r, a| f(r, a, span)),
+            Expr::Template(t, span) => walk_template(t, &mut Vec::new(), &mut |r, a| f(r, a, span)),
+            Expr::List(items, _) => items.iter().for_each(|i| i.walk(f)),
+            Expr::Object(entries, _) => entries.iter().for_each(|(_, _, v)| v.walk(f)),
         }
     }
 }
@@ -183,7 +191,22 @@ pub fn classify(root: &str, ops: &[TraversalOperator]) -> Reference {
     }
 }
 
-fn walk_template(t: &Template, bound: &mut Vec<String>, f: &mut dyn FnMut(Reference)) {
+/// The first attribute named after the part of a traversal that addresses
+/// an object (indexes and splats in between are skipped).
+fn attribute_after(r: &Reference, ops: &[TraversalOperator]) -> Option<String> {
+    let used = match r {
+        Reference::Resource { mode: Mode::Data, .. } => 2,
+        Reference::Resource { .. } | Reference::Module { .. } => 1,
+        _ => return None,
+    };
+    ops.iter().skip(used).find_map(|op| match op {
+        TraversalOperator::GetAttr(a) => Some(Some(a.to_string())),
+        TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_) => None,
+        TraversalOperator::AttrSplat | TraversalOperator::FullSplat => None,
+    })?
+}
+
+fn walk_template(t: &Template, bound: &mut Vec<String>, f: &mut dyn FnMut(Reference, Option<String>)) {
     for el in t.elements() {
         match el {
             Element::Literal(_) => {}
@@ -211,7 +234,7 @@ fn walk_template(t: &Template, bound: &mut Vec<String>, f: &mut dyn FnMut(Refere
     }
 }
 
-fn walk_expr(e: &Expression, bound: &mut Vec<String>, f: &mut dyn FnMut(Reference)) {
+fn walk_expr(e: &Expression, bound: &mut Vec<String>, f: &mut dyn FnMut(Reference, Option<String>)) {
     match e {
         Expression::Null | Expression::Bool(_) | Expression::Number(_) | Expression::String(_) => {}
         Expression::Array(items) => items.iter().for_each(|i| walk_expr(i, bound, f)),
@@ -238,12 +261,14 @@ fn walk_expr(e: &Expression, bound: &mut Vec<String>, f: &mut dyn FnMut(Referenc
             }
         }
         Expression::Variable(v) if !bound.iter().any(|b| b == v.as_str()) => {
-            f(classify(v.as_str(), &[]));
+            f(classify(v.as_str(), &[]), None);
         }
         Expression::Traversal(t) => {
             if let Expression::Variable(v) = &t.expr {
                 if !bound.iter().any(|b| b == v.as_str()) {
-                    f(classify(v.as_str(), &t.operators));
+                    let r = classify(v.as_str(), &t.operators);
+                    let attr = attribute_after(&r, &t.operators);
+                    f(r, attr);
                 }
             } else {
                 walk_expr(&t.expr, bound, f);

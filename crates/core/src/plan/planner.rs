@@ -263,7 +263,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
         .filter(|d| d.mode == Mode::Managed)
         .map(|d| d.to_string())
         .collect();
-    let sensitive = schema.sensitive_names();
+    let sensitive = engine.sensitivity.resource_attributes(addr, schema.sensitive_names());
     let change =
         |a: &InstanceAddr, action: Action, reason, before: Option<&Instance>, after: Option<Value>, replace_paths| {
             ResourceChange {
@@ -413,6 +413,12 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
                 each: each_mode(r),
             },
         );
+    }
+    for c in changes.iter_mut() {
+        let mut all =
+            crate::sensitivity::Sensitivity::with_echoes(c.after.as_ref().unwrap_or(&Value::Null), &c.sensitive);
+        all = crate::sensitivity::Sensitivity::with_echoes(c.before.as_ref().unwrap_or(&Value::Null), &all);
+        c.sensitive = all;
     }
     instance_values.sort_by(|a, b| a.0.cmp(&b.0));
     let value = aggregate(r, instance_values);
