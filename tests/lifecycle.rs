@@ -168,3 +168,41 @@ input = "${local.dsn}"
     let bad = w.run(&["plan", "-var", "db_password=[1,2]", "-var-file=nope.tfvars"]);
     assert!(!bad.stderr.contains("s3cr3t"), "{}", bad.stderr);
 }
+
+#[test]
+fn a_data_source_whose_arguments_are_unknown_is_read_during_apply() {
+    let w = Workdir::new(&[(
+        "main.toml",
+        r#"
+[resource.local_file.written]
+filename = "generated.txt"
+content = "made by ecspoc"
+
+[data.local_file.read_back]
+filename = '${local_file.written.id != "" ? local_file.written.filename : "never"}'
+
+[resource.terraform_data.copy]
+input = "${data.local_file.read_back.content}"
+"#,
+    )]);
+    let plan = w.ok(&["plan"]).stdout;
+    assert!(plan.contains("# data.local_file.read_back will be read during apply"), "{plan}");
+    assert!(plan.contains("# (config refers to values not yet known)"), "{plan}");
+    w.ok(&["apply", "-auto-approve"]);
+    let copy = w.ok(&["state", "show", "terraform_data.copy"]).stdout;
+    assert!(copy.contains("\"made by ecspoc\""), "{copy}");
+    assert_eq!(w.run(&["plan", "-detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn nested_modules_pass_values_down_and_up() {
+    let w = Workdir::new(&[
+        ("main.toml", "[module.outer]\nsource = \"./modules/outer\"\nname = \"dev\"\n[output.deep]\nvalue = \"${module.outer.inner_id}\"\n"),
+        ("modules/outer/main.toml", "[variable.name]\ntype = \"string\"\n[module.inner]\nsource = \"../inner\"\nlabel = \"${var.name}-inner\"\n[output.inner_id]\nvalue = \"${module.inner.label}\"\n"),
+        ("modules/inner/main.toml", "[variable.label]\ntype = \"string\"\n[resource.terraform_data.x]\ninput = \"${var.label}\"\n[output.label]\nvalue = \"${terraform_data.x.output}\"\n"),
+    ]);
+    let r = w.ok(&["apply", "-auto-approve"]);
+    assert!(r.stdout.contains("module.outer.module.inner.terraform_data.x: Creation complete"), "{}", r.stdout);
+    assert_eq!(w.ok(&["output", "-raw", "deep"]).stdout, "dev-inner");
+    assert_eq!(w.state()["resources"][0]["module"], "module.outer.module.inner");
+}
