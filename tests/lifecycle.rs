@@ -197,9 +197,18 @@ input = "${data.local_file.read_back.content}"
 #[test]
 fn nested_modules_pass_values_down_and_up() {
     let w = Workdir::new(&[
-        ("main.toml", "[module.outer]\nsource = \"./modules/outer\"\nname = \"dev\"\n[output.deep]\nvalue = \"${module.outer.inner_id}\"\n"),
-        ("modules/outer/main.toml", "[variable.name]\ntype = \"string\"\n[module.inner]\nsource = \"../inner\"\nlabel = \"${var.name}-inner\"\n[output.inner_id]\nvalue = \"${module.inner.label}\"\n"),
-        ("modules/inner/main.toml", "[variable.label]\ntype = \"string\"\n[resource.terraform_data.x]\ninput = \"${var.label}\"\n[output.label]\nvalue = \"${terraform_data.x.output}\"\n"),
+        (
+            "main.toml",
+            "[module.outer]\nsource = \"./modules/outer\"\nname = \"dev\"\n[output.deep]\nvalue = \"${module.outer.inner_id}\"\n",
+        ),
+        (
+            "modules/outer/main.toml",
+            "[variable.name]\ntype = \"string\"\n[module.inner]\nsource = \"../inner\"\nlabel = \"${var.name}-inner\"\n[output.inner_id]\nvalue = \"${module.inner.label}\"\n",
+        ),
+        (
+            "modules/inner/main.toml",
+            "[variable.label]\ntype = \"string\"\n[resource.terraform_data.x]\ninput = \"${var.label}\"\n[output.label]\nvalue = \"${terraform_data.x.output}\"\n",
+        ),
     ]);
     let r = w.ok(&["apply", "-auto-approve"]);
     assert!(r.stdout.contains("module.outer.module.inner.terraform_data.x: Creation complete"), "{}", r.stdout);

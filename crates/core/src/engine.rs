@@ -116,6 +116,10 @@ impl Scope for NodeScope<'_> {
     }
 }
 
+/// More instances than any real configuration needs; a larger count is a
+/// mistake, refused before it can exhaust memory.
+const MAX_COUNT: f64 = 1_000_000.0;
+
 /// One instance a resource block expands to.
 #[derive(Clone, Debug)]
 pub struct Expansion {
@@ -278,9 +282,9 @@ impl Engine {
             if v.is_unknown() {
                 return Ok(None);
             }
-            let n = v.as_number().filter(|n| *n >= 0.0 && n.fract() == 0.0).ok_or_else(|| {
+            let n = v.as_number().filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n <= MAX_COUNT).ok_or_else(|| {
                 Diagnostic::error("Invalid count argument")
-                    .with_detail(format!("count must be a whole, non-negative number, got {v}."))
+                    .with_detail(format!("count must be a whole number from 0 to {MAX_COUNT}, got {v}."))
                     .with_span(c.span())
             })?;
             return Ok(Some(
