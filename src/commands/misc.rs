@@ -137,16 +137,8 @@ pub async fn import(args: ImportArgs) -> CliResult<i32> {
             .await
             .map_err(|e| CliError::from(Diagnostic::error("Import failed").with_detail(e.describe()).with_address(addr.to_string())))?
             .ok_or_else(|| CliError::Message(format!("Cannot import non-existent remote object\n\nWhile attempting to import an existing object to {addr}, the provider found no object with ID {:?}.", args.id)))?;
-        let inst = Instance {
-            attributes: attrs,
-            provider: provider.source().to_string(),
-            dependencies: Vec::new(),
-            tainted: false,
-            create_before_destroy: false,
-            schema_version: 0,
-            sensitive_attributes: engine.sensitivity.resource_attributes(&addr.resource, schema.sensitive_names()),
-            each: each_mode(r),
-        };
+        let sensitive = engine.sensitivity.resource_attributes(&addr.resource, schema.sensitive_names());
+        let inst = Instance::new(attrs, provider.source(), each_mode(r), sensitive);
         let journal = backend.open_journal(&state)?;
         journal.append(&Record::put(&addr, &inst)).await?;
         state.instances.insert(addr.clone(), inst);

@@ -293,27 +293,9 @@ fn addr_index(set: &BTreeSet<ResourceAddr>) -> HashMap<String, &ResourceAddr> {
 }
 
 async fn apply_config_node(ctx: &Arc<Ctx>, key: &NodeKey, ticket: Option<Ticket>) -> Result<(), Diagnostics> {
-    let engine = &ctx.engine;
     match key {
         NodeKey::Resource(addr) => apply_resource(ctx, addr, ticket).await,
-        _ => {
-            let v = {
-                let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
-                engine.eval_value_node(key, &values, &ctx.inputs)?
-            };
-            if let NodeKey::Provider(name) = key
-                && let Some(p) = engine.providers.get(name)
-            {
-                p.configure(&v).await.map_err(|e| {
-                    Diagnostics::from(
-                        Diagnostic::error(format!("Invalid provider configuration for {name:?}"))
-                            .with_detail(e.describe()),
-                    )
-                })?;
-            }
-            ctx.values.set(key.clone(), v);
-            Ok(())
-        }
+        _ => ctx.engine.run_value_node(key, &ctx.values, &ctx.inputs).await,
     }
 }
 
@@ -546,16 +528,8 @@ async fn run_op(
         Ok(id) => {
             ctx.observer.on(Event::ApplyComplete { addr: op.addr.clone(), action: op.action, id, elapsed });
             let mut c = lock(&ctx.counts);
-            match op.action {
-                Action::Create => c.0 += 1,
-                Action::Update => c.1 += 1,
-                Action::Delete => c.2 += 1,
-                Action::DeleteThenCreate | Action::CreateThenDelete => {
-                    c.0 += 1;
-                    c.2 += 1;
-                }
-                _ => {}
-            }
+            let (add, change, destroy) = op.action.tally();
+            *c = (c.0 + add, c.1 + change, c.2 + destroy);
             Ok(())
         }
         Err(e) => {
@@ -584,15 +558,11 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         let marker = Marker { address: op.addr.to_string(), lineage: lock(&ctx.state).lineage.clone() };
         record(Record::Intent { addr: op.addr.to_string(), marker: marker.clone() }).await?;
         let attrs = provider.create(type_, &op.planned, &marker).await.map_err(|e| e.describe())?;
+        let echoed = crate::sensitivity::Sensitivity::with_echoes(&attrs, &sensitive);
         let inst = Instance {
-            sensitive_attributes: crate::sensitivity::Sensitivity::with_echoes(&attrs, &sensitive),
-            attributes: attrs,
-            provider: provider.source().to_string(),
             dependencies: op.dependencies.clone(),
-            tainted: false,
             create_before_destroy: op.create_before_destroy,
-            schema_version: 0,
-            each: op.each.clone(),
+            ..Instance::new(attrs, provider.source(), op.each.clone(), echoed)
         };
         record(Record::put(&op.addr, &inst)).await?;
         let id = inst.id().map(String::from);
@@ -614,16 +584,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         Action::Create => create().await,
         Action::Read => {
             let attrs = provider.read_data(type_, &op.planned).await.map_err(|e| e.describe())?;
-            let inst = Instance {
-                attributes: attrs,
-                provider: provider.source().to_string(),
-                dependencies: Vec::new(),
-                tainted: false,
-                create_before_destroy: false,
-                schema_version: 0,
-                sensitive_attributes: sensitive.clone(),
-                each: op.each.clone(),
-            };
+            let inst = Instance::new(attrs, provider.source(), op.each.clone(), sensitive.clone());
             lock(&ctx.state).instances.insert(op.addr.clone(), inst);
             Ok(None)
         }

@@ -161,6 +161,31 @@ impl Engine {
         })
     }
 
+    /// Evaluate a variable, local, output or provider node into `values`;
+    /// a provider node also configures its provider.
+    pub async fn run_value_node(
+        &self,
+        key: &NodeKey,
+        values: &Values,
+        inputs: &InputVariables,
+    ) -> Result<(), Diagnostics> {
+        let v = {
+            let snapshot = values.0.read().unwrap_or_else(|p| p.into_inner());
+            self.eval_value_node(key, &snapshot, inputs)?
+        };
+        if let NodeKey::Provider(name) = key
+            && let Some(p) = self.providers.get(name)
+        {
+            p.configure(&v).await.map_err(|e| {
+                Diagnostics::from(
+                    Diagnostic::error(format!("Invalid provider configuration for {name:?}")).with_detail(e.describe()),
+                )
+            })?;
+        }
+        values.set(key.clone(), v);
+        Ok(())
+    }
+
     /// Evaluate a variable, local, output or provider node.
     pub fn eval_value_node(
         &self,
@@ -370,14 +395,7 @@ impl Engine {
         }
         for (name, attr) in &schema.attributes {
             if attr.required && out.get(*name).is_none_or(Value::is_null) {
-                diags.push(
-                    Diagnostic::error("Missing required argument")
-                        .with_detail(format!(
-                            "The argument {name:?} is required in {}, but no definition was found.",
-                            r.type_
-                        ))
-                        .with_span(&r.span),
-                );
+                diags.push(missing_argument(name, r));
             }
         }
         if diags.is_empty() {
@@ -393,6 +411,12 @@ impl Engine {
         }
         Err(diags)
     }
+}
+
+fn missing_argument(name: &str, r: &Resource) -> Diagnostic {
+    Diagnostic::error("Missing required argument")
+        .with_detail(format!("The argument {name:?} is required in {}, but no definition was found.", r.type_))
+        .with_span(&r.span)
 }
 
 /// Argument names against each resource's schema, and required arguments
@@ -433,14 +457,7 @@ fn check_arguments(config: &Config, providers: &ProviderSet) -> Diagnostics {
             }
             for (name, a) in &schema.attributes {
                 if a.required && !r.body.iter().any(|(k, _, _)| k == name) {
-                    diags.push(
-                        Diagnostic::error("Missing required argument")
-                            .with_detail(format!(
-                                "The argument {name:?} is required in {}, but no definition was found.",
-                                r.type_
-                            ))
-                            .with_span(&r.span),
-                    );
+                    diags.push(missing_argument(name, r));
                 }
             }
             // Literal values can be type-checked now.

@@ -49,6 +49,16 @@ impl Action {
     pub fn deletes(self) -> bool {
         matches!(self, Action::Delete) || self.is_replace()
     }
+    /// What this action adds to (add, change, destroy): a replace adds and destroys.
+    pub fn tally(self) -> (usize, usize, usize) {
+        match self {
+            Action::Create => (1, 0, 0),
+            Action::Update => (0, 1, 0),
+            Action::Delete => (0, 0, 1),
+            Action::DeleteThenCreate | Action::CreateThenDelete => (1, 0, 1),
+            Action::NoOp | Action::Read => (0, 0, 0),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -164,20 +174,7 @@ impl Plan {
 
     /// (add, change, destroy) as Terraform counts them: a replace adds and destroys.
     pub fn counts(&self) -> (usize, usize, usize) {
-        let mut c = (0, 0, 0);
-        for ch in &self.changes {
-            match ch.action {
-                Action::Create => c.0 += 1,
-                Action::Update => c.1 += 1,
-                Action::Delete => c.2 += 1,
-                Action::DeleteThenCreate | Action::CreateThenDelete => {
-                    c.0 += 1;
-                    c.2 += 1;
-                }
-                Action::NoOp | Action::Read => {}
-            }
-        }
-        c
+        self.changes.iter().map(|c| c.action.tally()).fold((0, 0, 0), |a, t| (a.0 + t.0, a.1 + t.1, a.2 + t.2))
     }
 
     pub fn change(&self, addr: &InstanceAddr) -> Option<&ResourceChange> {

@@ -112,33 +112,9 @@ pub async fn plan(
 }
 
 async fn plan_node(ctx: &Ctx, key: &NodeKey) -> Result<(), Diagnostics> {
-    let engine = &ctx.engine;
     match key {
         NodeKey::Resource(addr) => plan_resource(ctx, addr).await,
-        NodeKey::Provider(name) => {
-            let v = {
-                let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
-                engine.eval_value_node(key, &values, &ctx.opts.inputs)?
-            };
-            if let Some(p) = engine.providers.get(name) {
-                p.configure(&v).await.map_err(|e| {
-                    Diagnostics::from(
-                        Diagnostic::error(format!("Invalid provider configuration for {name:?}"))
-                            .with_detail(e.describe()),
-                    )
-                })?;
-            }
-            ctx.values.set(key.clone(), v);
-            Ok(())
-        }
-        _ => {
-            let v = {
-                let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
-                engine.eval_value_node(key, &values, &ctx.opts.inputs)?
-            };
-            ctx.values.set(key.clone(), v);
-            Ok(())
-        }
+        _ => ctx.engine.run_value_node(key, &ctx.values, &ctx.opts.inputs).await,
     }
 }
 
@@ -169,21 +145,13 @@ async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, In
             })?;
             if let Some(attrs) = found {
                 let r = ctx.engine.resource_config(addr);
-                let inst = Instance {
-                    attributes: attrs,
-                    provider: provider.source().to_string(),
-                    dependencies: Vec::new(),
-                    tainted: false,
-                    create_before_destroy: false,
-                    schema_version: 0,
-                    sensitive_attributes: provider
-                        .schema()
-                        .resources
-                        .get(addr.type_.as_str())
-                        .map(|s| s.sensitive_names())
-                        .unwrap_or_default(),
-                    each: r.and_then(each_mode),
-                };
+                let sensitive = provider
+                    .schema()
+                    .resources
+                    .get(addr.type_.as_str())
+                    .map(|s| s.sensitive_names())
+                    .unwrap_or_default();
+                let inst = Instance::new(attrs, provider.source(), r.and_then(each_mode), sensitive);
                 lock(&ctx.acc).adopted.insert(a.clone());
                 out.push((a, inst));
             }
@@ -400,19 +368,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
             })?
         };
         instance_values.push((a.key.clone(), value.clone()));
-        prior.insert(
-            a.clone(),
-            Instance {
-                attributes: value,
-                provider: provider.source().to_string(),
-                dependencies: Vec::new(),
-                tainted: false,
-                create_before_destroy: false,
-                schema_version: 0,
-                sensitive_attributes: schema.sensitive_names(),
-                each: each_mode(r),
-            },
-        );
+        prior.insert(a.clone(), Instance::new(value, provider.source(), each_mode(r), schema.sensitive_names()));
     }
     for c in changes.iter_mut() {
         let mut all =

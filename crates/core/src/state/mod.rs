@@ -31,6 +31,20 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// A fresh object as a provider returned it, with no dependencies yet.
+    pub fn new(attributes: Value, provider: &str, each: Option<String>, sensitive_attributes: Vec<String>) -> Instance {
+        Instance {
+            attributes,
+            provider: provider.to_string(),
+            dependencies: Vec::new(),
+            tainted: false,
+            create_before_destroy: false,
+            schema_version: 0,
+            sensitive_attributes,
+            each,
+        }
+    }
+
     pub fn id(&self) -> Option<&str> {
         self.attributes.get("id").and_then(Value::as_str)
     }
