@@ -139,6 +139,7 @@ impl Observer for Printer {
 pub fn providers() -> ProviderSet {
     let mut set = ProviderSet::new();
     ecspoc_builtin::register(&mut set);
+    set.register(std::sync::Arc::new(ecspoc_aws::AwsProvider::new()));
     set
 }
 

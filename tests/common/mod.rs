@@ -1,11 +1,14 @@
 //! Runs the real `ecspoc` binary in a temporary root module folder.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 pub struct Workdir {
     pub dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
 }
 
 pub struct Run {
@@ -26,7 +29,7 @@ pub fn bin() -> &'static str {
 
 impl Workdir {
     pub fn new(files: &[(&str, &str)]) -> Workdir {
-        let w = Workdir { dir: tempfile::tempdir().expect("tempdir") };
+        let w = Workdir { dir: tempfile::tempdir().expect("tempdir"), env: Vec::new() };
         for (name, text) in files {
             w.write(name, text);
         }
@@ -56,7 +59,16 @@ impl Workdir {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
         c.args(args).current_dir(self.path()).env("NO_COLOR", "1").env_remove("TF_VAR_name");
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
         c
+    }
+
+    /// Run every later command against the local AWS emulator.
+    pub fn with_aws(mut self, moto: &moto::Moto) -> Workdir {
+        self.env.extend(moto.env().into_iter().map(|(k, v)| (k.to_string(), v)));
+        self
     }
 
     pub fn run(&self, args: &[&str]) -> Run {

@@ -100,21 +100,20 @@ pub async fn apply(
             state.instances.insert(c.addr.clone(), inst.clone());
         }
     }
-    // A refresh-only plan's changes are its drift: record what was read.
-    if plan.mode == PlanMode::RefreshOnly {
-        for d in &plan.drift {
-            let record = match plan.prior_state.instances.get(&d.addr) {
-                Some(inst) => Record::put(&d.addr, inst),
-                None => Record::Remove { addr: d.addr.to_string() },
-            };
-            if let Err(e) = journal.append(&record).await {
-                return failed(state, Diagnostic::error("Failed to record refreshed state").with_detail(e.to_string()));
-            }
-            match plan.prior_state.instances.get(&d.addr) {
-                Some(inst) => state.instances.insert(d.addr.clone(), inst.clone()),
-                None => state.instances.remove(&d.addr),
-            };
+    // What refresh found (drift) becomes state first: changes are applied to
+    // the objects as they are now, and a refresh-only plan is just this.
+    for d in &plan.drift {
+        let record = match plan.prior_state.instances.get(&d.addr) {
+            Some(inst) => Record::put(&d.addr, inst),
+            None => Record::Remove { addr: d.addr.to_string() },
+        };
+        if let Err(e) = journal.append(&record).await {
+            return failed(state, Diagnostic::error("Failed to record refreshed state").with_detail(e.to_string()));
         }
+        match plan.prior_state.instances.get(&d.addr) {
+            Some(inst) => state.instances.insert(d.addr.clone(), inst.clone()),
+            None => state.instances.remove(&d.addr),
+        };
     }
     for (a, inst) in plan.prior_state.instances.iter().filter(|(a, _)| a.resource.mode == Mode::Data) {
         state.instances.insert(a.clone(), inst.clone());

@@ -517,6 +517,8 @@ fn propose(schema: &ResourceSchema, prior: Option<&Value>, config: &Value, ignor
             p.unwrap_or(Value::Null)
         } else if !c.is_null() {
             c
+        } else if let Some(d) = &attr.default {
+            d.clone()
         } else if attr.computed {
             p.unwrap_or(Value::Unknown)
         } else {

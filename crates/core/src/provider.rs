@@ -17,6 +17,8 @@ pub struct AttrSchema {
     /// A change cannot be made in place: the object is replaced.
     pub force_new: bool,
     pub sensitive: bool,
+    /// The value planned when the configuration leaves this attribute out.
+    pub default: Option<Value>,
     pub description: &'static str,
 }
 
@@ -29,6 +31,7 @@ impl AttrSchema {
             computed: false,
             force_new: false,
             sensitive: false,
+            default: None,
             description,
         }
     }
@@ -50,6 +53,10 @@ impl AttrSchema {
     }
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+    pub fn default(mut self, v: Value) -> Self {
+        self.default = Some(v);
         self
     }
 }

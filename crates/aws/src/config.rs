@@ -1,0 +1,120 @@
+//! `[provider.aws]`: region, profile, default_tags, endpoints and retries,
+//! turned into SDK clients. Credentials come from the SDK's standard chain
+//! (environment, shared config and profiles, SSO, web identity, instance
+//! metadata); `AWS_ENDPOINT_URL` is honoured by the SDK itself.
+
+use crate::calls::CallCounter;
+use crate::tags::{self, Tags};
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use ecspoc_core::config::types::TypeConstraint as T;
+use ecspoc_core::provider::{AttrSchema, ProviderError, ResourceSchema};
+use ecspoc_core::value::Value;
+use std::collections::BTreeMap;
+
+pub struct Clients {
+    pub ec2: aws_sdk_ec2::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+pub struct Settings {
+    pub region: String,
+    pub default_tags: Tags,
+}
+
+const KNOWN: &[&str] =
+    &["region", "profile", "default_tags", "endpoints", "max_retries", "retry_mode", "skip_credentials_validation"];
+const SERVICES: &[&str] = &["ec2", "ssm", "sts"];
+
+/// A block written `[provider.aws.x]` or `[[provider.aws.x]]`.
+fn block<'a>(config: &'a Value, name: &str) -> Option<&'a Value> {
+    match config.get(name)? {
+        Value::List(items) => items.first(),
+        other => Some(other),
+    }
+}
+
+pub fn validate(config: &Value) -> Result<(), ProviderError> {
+    let Some(m) = config.as_map() else { return Ok(()) };
+    if let Some(k) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(ProviderError::new(format!(
+            "[provider.aws] has no setting {k:?}; expected one of: {}",
+            KNOWN.join(", ")
+        )));
+    }
+    if let Some(ep) = block(config, "endpoints").and_then(Value::as_map)
+        && let Some(k) = ep.keys().find(|k| !SERVICES.contains(&k.as_str()))
+    {
+        return Err(ProviderError::new(format!(
+            "endpoints has no service {k:?}; this build talks to: {}",
+            SERVICES.join(", ")
+        )));
+    }
+    if let Some(mode) = config.get("retry_mode").and_then(Value::as_str)
+        && mode != "standard"
+        && mode != "adaptive"
+    {
+        return Err(ProviderError::new(format!("retry_mode must be \"standard\" or \"adaptive\", got {mode:?}")));
+    }
+    Ok(())
+}
+
+pub fn default_tags(config: &Value) -> Tags {
+    tags::from_value(block(config, "default_tags").and_then(|d| d.get("tags")))
+}
+
+pub async fn build(config: &Value, calls: &CallCounter) -> Result<(Clients, Settings), ProviderError> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(r) = config.get("region").and_then(Value::as_str) {
+        loader = loader.region(Region::new(r.to_string()));
+    }
+    if let Some(p) = config.get("profile").and_then(Value::as_str) {
+        loader = loader.profile_name(p);
+    }
+    let attempts = config.get("max_retries").and_then(Value::as_number).map(|n| n as u32 + 1).unwrap_or(25);
+    // Adaptive mode adds a client-side rate limiter that backs off when AWS throttles.
+    let retry = match config.get("retry_mode").and_then(Value::as_str) {
+        Some("standard") => RetryConfig::standard(),
+        _ => RetryConfig::adaptive(),
+    };
+    loader = loader.retry_config(retry.with_max_attempts(attempts));
+    let shared = loader.load().await;
+    let region = shared.region().map(|r| r.to_string()).ok_or_else(|| {
+        ProviderError::new(
+            "the aws provider needs a region: set region in [provider.aws], or AWS_REGION in the environment",
+        )
+    })?;
+    let endpoints: BTreeMap<String, String> = block(config, "endpoints")
+        .and_then(Value::as_map)
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .unwrap_or_default();
+    let mut ec2 = aws_sdk_ec2::config::Builder::from(&shared).interceptor(calls.clone());
+    if let Some(e) = endpoints.get("ec2") {
+        ec2 = ec2.endpoint_url(e);
+    }
+    let mut ssm = aws_sdk_ssm::config::Builder::from(&shared).interceptor(calls.clone());
+    if let Some(e) = endpoints.get("ssm") {
+        ssm = ssm.endpoint_url(e);
+    }
+    let mut sts = aws_sdk_sts::config::Builder::from(&shared).interceptor(calls.clone());
+    if let Some(e) = endpoints.get("sts") {
+        sts = sts.endpoint_url(e);
+    }
+    Ok((
+        Clients {
+            ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
+            ssm: aws_sdk_ssm::Client::from_conf(ssm.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+        },
+        Settings { region, default_tags: default_tags(config) },
+    ))
+}
+
+pub fn add_tag_attributes(s: &mut ResourceSchema) {
+    s.attributes.insert("tags", AttrSchema::optional(T::Map(Box::new(T::String)), "Tags of this object."));
+    s.attributes.insert(
+        "tags_all",
+        AttrSchema::computed(T::Map(Box::new(T::String)), "Tags including the provider's default_tags."),
+    );
+}

@@ -1,0 +1,216 @@
+//! ecspoc's `aws` provider, on the official AWS SDK for Rust. Each resource
+//! type and data source lives in a file of its own under `resources/` and
+//! `data/`, behind the small `ResourceType` / `DataSource` traits here.
+
+mod calls;
+mod config;
+mod data;
+mod error;
+mod resources;
+mod tags;
+mod values;
+
+use async_trait::async_trait;
+pub use calls::CallCounter;
+use ecspoc_core::provider::{
+    Marker, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema, ResourceSchema,
+};
+use ecspoc_core::value::Value;
+use std::collections::{BTreeMap, HashMap};
+use tokio::sync::OnceCell;
+
+pub use config::{Clients, Settings};
+
+/// What a resource operation gets: the SDK clients and the provider settings.
+pub struct Ctx<'a> {
+    pub clients: &'a Clients,
+    pub settings: &'a Settings,
+}
+
+#[async_trait]
+pub trait ResourceType: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn schema(&self) -> ResourceSchema;
+    /// Has `tags` and `tags_all`.
+    fn taggable(&self) -> bool {
+        true
+    }
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError>;
+    async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError>;
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        let mut out = Vec::with_capacity(states.len());
+        for s in states {
+            out.push(self.read(ctx, s).await);
+        }
+        out
+    }
+    async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError>;
+    async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError>;
+    /// Terraform's import id for this type; by default the object's `id`.
+    async fn import(&self, ctx: &Ctx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
+        self.read(ctx, &values::obj(vec![("id", Value::str(id))])).await
+    }
+    /// Find an object carrying ecspoc's marker tags.
+    async fn adopt(&self, _ctx: &Ctx<'_>, _marker: &Marker) -> Result<Option<Value>, ProviderError> {
+        Ok(None)
+    }
+    fn warnings(&self, _planned: &Value) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+#[async_trait]
+pub trait DataSource: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn schema(&self) -> ResourceSchema;
+    async fn read(&self, ctx: &Ctx<'_>, config: &Value) -> Result<Value, ProviderError>;
+}
+
+pub struct AwsProvider {
+    schema: ProviderSchema,
+    resources: HashMap<&'static str, Box<dyn ResourceType>>,
+    data_sources: HashMap<&'static str, Box<dyn DataSource>>,
+    settings: std::sync::Mutex<Option<Value>>,
+    clients: OnceCell<(Clients, Settings)>,
+    calls: CallCounter,
+}
+
+impl Default for AwsProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AwsProvider {
+    pub fn new() -> Self {
+        let mut schema = ProviderSchema::default();
+        let mut resources = HashMap::new();
+        for r in resources::all() {
+            let mut s = r.schema();
+            if r.taggable() {
+                config::add_tag_attributes(&mut s);
+            }
+            schema.resources.insert(r.name(), s);
+            resources.insert(r.name(), r);
+        }
+        let mut data_sources = HashMap::new();
+        for d in data::all() {
+            schema.data_sources.insert(d.name(), d.schema());
+            data_sources.insert(d.name(), d);
+        }
+        AwsProvider {
+            schema,
+            resources,
+            data_sources,
+            settings: std::sync::Mutex::new(None),
+            clients: OnceCell::new(),
+            calls: CallCounter::default(),
+        }
+    }
+
+    /// API operations made so far, by `Service.Operation`.
+    pub fn api_calls(&self) -> BTreeMap<String, u64> {
+        self.calls.snapshot()
+    }
+
+    async fn ctx(&self) -> Result<Ctx<'_>, ProviderError> {
+        let pair = self
+            .clients
+            .get_or_try_init(|| async {
+                let cfg = self.settings.lock().map(|s| s.clone()).unwrap_or_default().unwrap_or(Value::Null);
+                config::build(&cfg, &self.calls).await
+            })
+            .await?;
+        Ok(Ctx { clients: &pair.0, settings: &pair.1 })
+    }
+
+    fn resource(&self, type_: &str) -> Result<&dyn ResourceType, ProviderError> {
+        self.resources
+            .get(type_)
+            .map(|r| r.as_ref())
+            .ok_or_else(|| ProviderError::new(format!("the aws provider has no resource type {type_}")))
+    }
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    fn local_name(&self) -> &'static str {
+        "aws"
+    }
+    fn source(&self) -> &'static str {
+        "registry.terraform.io/hashicorp/aws"
+    }
+    fn schema(&self) -> &ProviderSchema {
+        &self.schema
+    }
+    fn concurrency(&self) -> usize {
+        // Well under EC2's request-rate buckets; the SDK's adaptive retry
+        // mode slows down further if AWS throttles.
+        16
+    }
+    async fn configure(&self, config: &Value) -> Result<(), ProviderError> {
+        config::validate(config)?;
+        if let Ok(mut s) = self.settings.lock() {
+            *s = Some(config.clone());
+        }
+        Ok(())
+    }
+    fn warnings(&self, type_: &str, planned: &Value) -> Vec<String> {
+        self.resources.get(type_).map(|r| r.warnings(planned)).unwrap_or_default()
+    }
+    fn plan(&self, req: PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
+        let mut planned = req.proposed;
+        if self.resources.get(req.type_).is_some_and(|r| r.taggable()) {
+            // tags_all is known at plan time when default_tags are literal.
+            let defaults =
+                self.settings.lock().ok().and_then(|s| s.as_ref().map(config::default_tags)).unwrap_or_default();
+            let own = tags::from_value(planned.get("tags"));
+            if let Value::Map(m) = &mut planned {
+                m.insert("tags_all".into(), tags::to_value(&tags::all(&defaults, &own)));
+            }
+        }
+        Ok(PlanResponse { planned, requires_replace: Vec::new() })
+    }
+    async fn read(&self, type_: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
+        let ctx = self.ctx().await?;
+        self.resource(type_)?.read(&ctx, state).await
+    }
+    async fn read_many(&self, type_: &str, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        let ctx = match self.ctx().await {
+            Ok(c) => c,
+            Err(e) => return states.iter().map(|_| Err(e.clone())).collect(),
+        };
+        match self.resource(type_) {
+            Ok(r) => r.read_many(&ctx, states).await,
+            Err(e) => states.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+    async fn create(&self, type_: &str, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
+        let ctx = self.ctx().await?;
+        self.resource(type_)?.create(&ctx, planned, marker).await
+    }
+    async fn update(&self, type_: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let ctx = self.ctx().await?;
+        self.resource(type_)?.update(&ctx, prior, planned).await
+    }
+    async fn delete(&self, type_: &str, prior: &Value) -> Result<(), ProviderError> {
+        let ctx = self.ctx().await?;
+        self.resource(type_)?.delete(&ctx, prior).await
+    }
+    async fn import(&self, type_: &str, id: &str) -> Result<Option<Value>, ProviderError> {
+        let ctx = self.ctx().await?;
+        self.resource(type_)?.import(&ctx, id).await
+    }
+    async fn read_data(&self, type_: &str, config: &Value) -> Result<Value, ProviderError> {
+        let ctx = self.ctx().await?;
+        let d = self
+            .data_sources
+            .get(type_)
+            .ok_or_else(|| ProviderError::new(format!("the aws provider has no data source {type_}")))?;
+        d.read(&ctx, config).await
+    }
+    async fn adopt(&self, type_: &str, marker: &Marker) -> Result<Option<Value>, ProviderError> {
+        let ctx = self.ctx().await?;
+        self.resource(type_)?.adopt(&ctx, marker).await
+    }
+}

@@ -1,0 +1,71 @@
+//! What EC2 resources share: tag updates, marker filters, waiter errors and
+//! waiting out eventual consistency.
+
+use crate::error::api;
+use crate::tags::{self, Tags};
+use aws_sdk_ec2::types::Filter;
+use ecspoc_core::provider::{Marker, ProviderError};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+pub fn filter(name: &str, values: &[&str]) -> Filter {
+    Filter::builder().name(name).set_values(Some(values.iter().map(|v| v.to_string()).collect())).build()
+}
+
+/// Filters that find objects carrying ecspoc's marker for `marker`.
+pub fn marker_filters(marker: &Marker) -> Vec<Filter> {
+    vec![
+        filter(&format!("tag:{}", tags::MARKER_ADDRESS), &[&marker.address]),
+        filter(&format!("tag:{}", tags::MARKER_LINEAGE), &[&marker.lineage]),
+    ]
+}
+
+/// Make the object's tags equal `new_all` (marker tags are left alone).
+pub async fn update_tags(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    old_all: &Tags,
+    new_all: &Tags,
+) -> Result<(), ProviderError> {
+    let removed: Vec<&String> = old_all.keys().filter(|k| !new_all.contains_key(*k)).collect();
+    if !removed.is_empty() {
+        let keys = removed.iter().map(|k| aws_sdk_ec2::types::Tag::builder().key(*k).build()).collect();
+        ec2.delete_tags().resources(id).set_tags(Some(keys)).send().await.map_err(|e| api("DeleteTags", e))?;
+    }
+    let changed: Tags =
+        new_all.iter().filter(|(k, v)| old_all.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if !changed.is_empty() {
+        ec2.create_tags()
+            .resources(id)
+            .set_tags(Some(tags::ec2_tags(&changed)))
+            .send()
+            .await
+            .map_err(|e| api("CreateTags", e))?;
+    }
+    Ok(())
+}
+
+pub fn waiter<E: std::fmt::Debug>(what: &str, e: E) -> ProviderError {
+    ProviderError::api(what, Some("WaiterFailed"), format!("{e:?}").chars().take(400).collect::<String>())
+}
+
+/// Retry `f` while it fails with one of `codes` (AWS's eventual consistency,
+/// e.g. a dependency not yet released), up to `limit`. Throttling and 5xx
+/// are the SDK's retry policy's job, not this.
+pub async fn retry_while<T, F, Fut>(codes: &[&str], limit: Duration, mut f: F) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match f().await {
+            Err(e) if e.code.as_deref().is_some_and(|c| codes.contains(&c)) && start.elapsed() + delay < limit => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! aws_vpc
+
+use super::ec2util::{filter, marker_filters, retry_while, update_tags, waiter};
+use crate::error::{api, is_not_found};
+use crate::tags::{self, Tags};
+use crate::values::{b, id, obj, opt_str, req, s};
+use crate::{Ctx, ResourceType};
+use async_trait::async_trait;
+use aws_sdk_ec2::client::Waiters;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Rt, Tenancy, Vpc, VpcAttributeName};
+use ecspoc_core::config::types::TypeConstraint as T;
+use ecspoc_core::provider::{AttrSchema as A, Marker, ProviderError, ResourceSchema};
+use ecspoc_core::value::Value;
+use std::time::Duration;
+
+pub struct AwsVpc;
+
+async fn dns_attribute(ctx: &Ctx<'_>, vpc: &str, attr: VpcAttributeName) -> Result<bool, ProviderError> {
+    let out = ctx
+        .clients
+        .ec2
+        .describe_vpc_attribute()
+        .vpc_id(vpc)
+        .attribute(attr.clone())
+        .send()
+        .await
+        .map_err(|e| api("DescribeVpcAttribute", e))?;
+    let v = match attr {
+        VpcAttributeName::EnableDnsHostnames => out.enable_dns_hostnames().and_then(|a| a.value()),
+        VpcAttributeName::EnableNetworkAddressUsageMetrics => {
+            out.enable_network_address_usage_metrics().and_then(|a| a.value())
+        }
+        _ => out.enable_dns_support().and_then(|a| a.value()),
+    };
+    Ok(v.unwrap_or(false))
+}
+
+async fn set_dns_attribute(ctx: &Ctx<'_>, vpc: &str, attr: VpcAttributeName, value: bool) -> Result<(), ProviderError> {
+    let v = AttributeBooleanValue::builder().value(value).build();
+    let req = ctx.clients.ec2.modify_vpc_attribute().vpc_id(vpc);
+    let req = match attr {
+        VpcAttributeName::EnableDnsHostnames => req.enable_dns_hostnames(v),
+        VpcAttributeName::EnableNetworkAddressUsageMetrics => req.enable_network_address_usage_metrics(v),
+        _ => req.enable_dns_support(v),
+    };
+    req.send().await.map_err(|e| api("ModifyVpcAttribute", e))?;
+    Ok(())
+}
+
+/// The VPC's main route table, default security group and default network ACL.
+async fn defaults(ctx: &Ctx<'_>, vpc: &str) -> Result<(Option<String>, Option<String>, Option<String>), ProviderError> {
+    let ec2 = &ctx.clients.ec2;
+    let rt = ec2
+        .describe_route_tables()
+        .filters(filter("vpc-id", &[vpc]))
+        .filters(filter("association.main", &["true"]))
+        .send()
+        .await
+        .map_err(|e| api("DescribeRouteTables", e))?;
+    let sg = ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", &[vpc]))
+        .filters(filter("group-name", &["default"]))
+        .send()
+        .await
+        .map_err(|e| api("DescribeSecurityGroups", e))?;
+    let acl = ec2
+        .describe_network_acls()
+        .filters(filter("vpc-id", &[vpc]))
+        .filters(filter("default", &["true"]))
+        .send()
+        .await
+        .map_err(|e| api("DescribeNetworkAcls", e))?;
+    Ok((
+        rt.route_tables().first().and_then(|r| r.route_table_id()).map(String::from),
+        sg.security_groups().first().and_then(|g| g.group_id()).map(String::from),
+        acl.network_acls().first().and_then(|a| a.network_acl_id()).map(String::from),
+    ))
+}
+
+async fn to_value(ctx: &Ctx<'_>, v: &Vpc) -> Result<Value, ProviderError> {
+    let vid = v.vpc_id().unwrap_or_default();
+    let (own, all): (Tags, Tags) = tags::read(v.tags(), &ctx.settings.default_tags);
+    let (main_rt, default_sg, default_acl) = defaults(ctx, vid).await?;
+    let owner = v.owner_id().unwrap_or_default();
+    Ok(obj(vec![
+        ("id", Value::str(vid)),
+        ("arn", Value::String(format!("arn:aws:ec2:{}:{owner}:vpc/{vid}", ctx.settings.region))),
+        ("cidr_block", opt_str(v.cidr_block())),
+        ("instance_tenancy", opt_str(v.instance_tenancy().map(|t| t.as_str()))),
+        ("enable_dns_support", Value::Bool(dns_attribute(ctx, vid, VpcAttributeName::EnableDnsSupport).await?)),
+        ("enable_dns_hostnames", Value::Bool(dns_attribute(ctx, vid, VpcAttributeName::EnableDnsHostnames).await?)),
+        ("dhcp_options_id", opt_str(v.dhcp_options_id())),
+        ("owner_id", opt_str(v.owner_id())),
+        ("main_route_table_id", opt_str(main_rt.as_deref())),
+        ("default_route_table_id", opt_str(main_rt.as_deref())),
+        ("default_security_group_id", opt_str(default_sg.as_deref())),
+        ("default_network_acl_id", opt_str(default_acl.as_deref())),
+        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
+        ("tags_all", tags::to_value(&all)),
+    ]))
+}
+
+#[async_trait]
+impl ResourceType for AwsVpc {
+    fn name(&self) -> &'static str {
+        "aws_vpc"
+    }
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "A virtual private cloud.",
+            [
+                ("id", A::computed(T::String, "The VPC's id, e.g. vpc-0abc.")),
+                ("arn", A::computed(T::String, "The VPC's ARN.")),
+                ("cidr_block", A::required(T::String, "The IPv4 range, e.g. 10.60.0.0/16.").force_new()),
+                (
+                    "instance_tenancy",
+                    A::optional(T::String, "default or dedicated.").force_new().default(Value::str("default")),
+                ),
+                (
+                    "enable_dns_support",
+                    A::optional(T::Bool, "Amazon DNS server in the VPC.").default(Value::Bool(true)),
+                ),
+                (
+                    "enable_dns_hostnames",
+                    A::optional(T::Bool, "DNS hostnames for instances.").default(Value::Bool(false)),
+                ),
+                ("dhcp_options_id", A::computed(T::String, "The DHCP options set.")),
+                ("owner_id", A::computed(T::String, "The owning account.")),
+                ("main_route_table_id", A::computed(T::String, "The main route table.")),
+                ("default_route_table_id", A::computed(T::String, "The default route table.")),
+                ("default_security_group_id", A::computed(T::String, "The default security group.")),
+                ("default_network_acl_id", A::computed(T::String, "The default network ACL.")),
+            ],
+        )
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
+        let ec2 = &ctx.clients.ec2;
+        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
+        let out = ec2
+            .create_vpc()
+            .cidr_block(req(planned, "cidr_block")?)
+            .instance_tenancy(Tenancy::from(s(planned, "instance_tenancy").unwrap_or("default")))
+            .tag_specifications(tags::specification(Rt::Vpc, &tags::with_marker(&all, marker)))
+            .send()
+            .await
+            .map_err(|e| api("CreateVpc", e))?;
+        let vid = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .ok_or_else(|| ProviderError::new("CreateVpc returned no VPC id"))?
+            .to_string();
+        ec2.wait_until_vpc_available()
+            .vpc_ids(&vid)
+            .wait(Duration::from_secs(300))
+            .await
+            .map_err(|e| waiter("VpcAvailable", e))?;
+        if b(planned, "enable_dns_support") == Some(false) {
+            set_dns_attribute(ctx, &vid, VpcAttributeName::EnableDnsSupport, false).await?;
+        }
+        if b(planned, "enable_dns_hostnames") == Some(true) {
+            set_dns_attribute(ctx, &vid, VpcAttributeName::EnableDnsHostnames, true).await?;
+        }
+        self.read(ctx, &obj(vec![("id", Value::String(vid.clone()))]))
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("the new VPC {vid} could not be read back")))
+    }
+
+    async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        let vid = id(state)?;
+        let out = match ctx.clients.ec2.describe_vpcs().vpc_ids(vid).send().await.map_err(|e| api("DescribeVpcs", e)) {
+            Ok(o) => o,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match out.vpcs().first() {
+            Some(v) => Ok(Some(to_value(ctx, v).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let vid = id(prior)?;
+        for (attr, name) in [
+            (VpcAttributeName::EnableDnsSupport, "enable_dns_support"),
+            (VpcAttributeName::EnableDnsHostnames, "enable_dns_hostnames"),
+        ] {
+            if let Some(want) = b(planned, name)
+                && b(prior, name) != Some(want)
+            {
+                set_dns_attribute(ctx, vid, attr, want).await?;
+            }
+        }
+        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
+        update_tags(&ctx.clients.ec2, vid, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        self.read(ctx, prior)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("VPC {vid} disappeared during the update")))
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
+        let vid = id(prior)?.to_string();
+        let ec2 = &ctx.clients.ec2;
+        // Network interfaces of just-deleted NAT gateways and instances linger for minutes.
+        let r = retry_while(&["DependencyViolation"], Duration::from_secs(600), || async {
+            ec2.delete_vpc().vpc_id(&vid).send().await.map_err(|e| api("DeleteVpc", e))
+        })
+        .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
+        let out = ctx
+            .clients
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(marker_filters(marker)))
+            .send()
+            .await
+            .map_err(|e| api("DescribeVpcs", e))?;
+        match out.vpcs().first() {
+            Some(v) => Ok(Some(to_value(ctx, v).await?)),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Tags: the user's `tags`, the provider's `default_tags` (together `tags_all`),
+//! and ecspoc's marker tags, which find an object again after a crash.
+
+use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use ecspoc_core::provider::Marker;
+use ecspoc_core::value::Value;
+use std::collections::BTreeMap;
+
+pub const MARKER_ADDRESS: &str = "ecspoc:address";
+pub const MARKER_LINEAGE: &str = "ecspoc:lineage";
+
+pub type Tags = BTreeMap<String, String>;
+
+pub fn from_value(v: Option<&Value>) -> Tags {
+    v.and_then(Value::as_map)
+        .map(|m| m.iter().filter_map(|(k, v)| v.to_template_string().map(|s| (k.clone(), s))).collect())
+        .unwrap_or_default()
+}
+
+pub fn to_value(t: &Tags) -> Value {
+    Value::Map(t.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+}
+
+/// default_tags overlaid with the resource's own tags.
+pub fn all(defaults: &Tags, own: &Tags) -> Tags {
+    let mut t = defaults.clone();
+    t.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+    t
+}
+
+/// What goes to AWS on create: tags_all plus the marker.
+pub fn with_marker(all: &Tags, marker: &Marker) -> Tags {
+    let mut t = all.clone();
+    t.insert(MARKER_ADDRESS.into(), marker.address.clone());
+    t.insert(MARKER_LINEAGE.into(), marker.lineage.clone());
+    t
+}
+
+pub fn specification(resource: ResourceType, tags: &Tags) -> TagSpecification {
+    TagSpecification::builder().resource_type(resource).set_tags(Some(ec2_tags(tags))).build()
+}
+
+pub fn ec2_tags(tags: &Tags) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// Remote tags as (tags, tags_all): the marker is ecspoc's own and never
+/// shown; tags leaves out defaults whose values match.
+pub fn read(remote: &[Tag], defaults: &Tags) -> (Tags, Tags) {
+    let all: Tags = remote
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .filter(|(k, _)| k != MARKER_ADDRESS && k != MARKER_LINEAGE)
+        .collect();
+    let own = all.iter().filter(|(k, v)| defaults.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    (own, all)
+}

@@ -1,0 +1,28 @@
+//! Small helpers to read configuration values and build attribute objects.
+
+use ecspoc_core::value::Value;
+
+pub fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(Value::as_str)
+}
+
+pub fn req<'a>(v: &'a Value, k: &str) -> Result<&'a str, ecspoc_core::provider::ProviderError> {
+    s(v, k).ok_or_else(|| ecspoc_core::provider::ProviderError::new(format!("{k} is required")))
+}
+
+pub fn b(v: &Value, k: &str) -> Option<bool> {
+    v.get(k).and_then(Value::as_bool)
+}
+
+pub fn opt_str(x: Option<&str>) -> Value {
+    x.map(Value::str).unwrap_or(Value::Null)
+}
+
+pub fn obj(entries: Vec<(&str, Value)>) -> Value {
+    Value::Map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// The identifier every resource keeps in `id`.
+pub fn id(v: &Value) -> Result<&str, ecspoc_core::provider::ProviderError> {
+    req(v, "id")
+}
