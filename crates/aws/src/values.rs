@@ -26,3 +26,10 @@ pub fn obj(entries: Vec<(&str, Value)>) -> Value {
 pub fn id(v: &Value) -> Result<&str, ecspoc_core::provider::ProviderError> {
     req(v, "id")
 }
+
+pub fn strings(v: &Value, k: &str) -> Vec<String> {
+    match v.get(k) {
+        Some(Value::List(items)) => items.iter().filter_map(|i| i.to_template_string()).collect(),
+        _ => Vec::new(),
+    }
+}

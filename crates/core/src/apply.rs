@@ -55,6 +55,20 @@ enum ApplyNode {
     Config(NodeKey),
     /// Deleting a resource that has no block in the configuration (or all of them, for destroy).
     Delete(ResourceAddr),
+    /// Deleting the old objects of destroy-then-create replacements: after the
+    /// old objects that depend on them, before the new ones are created.
+    DestroyBeforeCreate(ResourceAddr),
+    /// Deleting the old objects of create-before-destroy replacements: after
+    /// everything that depends on them has moved to the new ones.
+    DestroyDeposed(ResourceAddr),
+}
+
+/// Which planned deletions a delete node carries out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Deletion {
+    Orphans,
+    BeforeCreate,
+    Deposed,
 }
 
 struct Ctx {
@@ -73,6 +87,8 @@ struct Ctx {
     progress_every: Duration,
     diags: Mutex<Diagnostics>,
     counts: Mutex<(usize, usize, usize)>,
+    /// Old objects of create-before-destroy replacements, kept until deleted.
+    deposed: HashMap<InstanceAddr, Instance>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -125,13 +141,22 @@ pub async fn apply(
         }
     }
     let (nodes, wg) = build_walk(&engine, plan.mode, &changes, &state);
+    let deposed = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::CreateThenDelete)
+        .filter_map(|c| state.instances.get(&c.addr).map(|i| (c.addr.clone(), i.clone())))
+        .collect();
     let per_provider =
         engine.providers.iter().map(|p| (p.local_name(), PrioritySemaphore::new(p.concurrency().max(1)))).collect();
     let priority = nodes
         .iter()
         .zip(wg.priorities())
         .filter_map(|(n, p)| match n {
-            ApplyNode::Config(NodeKey::Resource(r)) | ApplyNode::Delete(r) => Some((r.clone(), p)),
+            ApplyNode::Config(NodeKey::Resource(r))
+            | ApplyNode::Delete(r)
+            | ApplyNode::DestroyBeforeCreate(r)
+            | ApplyNode::DestroyDeposed(r) => Some((r.clone(), p)),
             _ => None,
         })
         .collect();
@@ -150,6 +175,7 @@ pub async fn apply(
         progress_every: opts.progress_every,
         diags: Mutex::new(Diagnostics::default()),
         counts: Mutex::new((0, 0, 0)),
+        deposed,
     });
     let nodes = Arc::new(nodes);
     let (c, n2) = (ctx.clone(), nodes.clone());
@@ -160,7 +186,11 @@ pub async fn apply(
         async move {
             let r = match &node {
                 ApplyNode::Config(key) => apply_config_node(&ctx, key, ticket).await,
-                ApplyNode::Delete(addr) => delete_resource(&ctx, addr, ticket).await,
+                ApplyNode::Delete(addr) => delete_objects(&ctx, addr, Deletion::Orphans, ticket).await,
+                ApplyNode::DestroyBeforeCreate(addr) => {
+                    delete_objects(&ctx, addr, Deletion::BeforeCreate, ticket).await
+                }
+                ApplyNode::DestroyDeposed(addr) => delete_objects(&ctx, addr, Deletion::Deposed, ticket).await,
             };
             match r {
                 Ok(()) => true,
@@ -236,6 +266,22 @@ fn build_walk(
         index.insert(ApplyNode::Delete(addr.clone()), nodes.len());
         nodes.push(ApplyNode::Delete(addr.clone()));
     }
+    let replaced = |action: Action| -> BTreeSet<ResourceAddr> {
+        changes
+            .iter()
+            .filter(|(a, cs)| !deleted.contains(*a) && cs.iter().any(|c| c.action == action))
+            .map(|(a, _)| a.clone())
+            .collect()
+    };
+    let (before_create, deposed) = (replaced(Action::DeleteThenCreate), replaced(Action::CreateThenDelete));
+    for addr in &before_create {
+        index.insert(ApplyNode::DestroyBeforeCreate(addr.clone()), nodes.len());
+        nodes.push(ApplyNode::DestroyBeforeCreate(addr.clone()));
+    }
+    for addr in &deposed {
+        index.insert(ApplyNode::DestroyDeposed(addr.clone()), nodes.len());
+        nodes.push(ApplyNode::DestroyDeposed(addr.clone()));
+    }
     let mut wg = WalkGraph::new(nodes.len());
     for (i, node) in nodes.iter().enumerate() {
         match node {
@@ -251,12 +297,40 @@ fn build_walk(
                     _ => 0,
                 };
             }
-            ApplyNode::Delete(addr) => {
+            ApplyNode::Delete(addr) | ApplyNode::DestroyBeforeCreate(addr) | ApplyNode::DestroyDeposed(addr) => {
                 wg.weight[i] = changes.get(addr).map_or(0, |c| c.len() as u64);
                 let provider = crate::config::module::provider_of_type(&addr.type_);
                 if let Some(&p) = index.get(&ApplyNode::Config(NodeKey::Provider(provider))) {
                     wg.deps[i].push(p);
                 }
+            }
+        }
+    }
+    let edge = |wg: &mut WalkGraph, before: Option<&usize>, after: Option<&usize>| {
+        if let (Some(&b), Some(&a)) = (before, after)
+            && a != b
+            && !wg.deps[a].contains(&b)
+        {
+            wg.deps[a].push(b);
+        }
+    };
+    let resource_deps: HashMap<&ResourceAddr, BTreeSet<ResourceAddr>> =
+        changes.keys().map(|a| (a, engine.graph.resource_dependencies(&NodeKey::Resource(a.clone())))).collect();
+    for x in &before_create {
+        let destroy_x = index.get(&ApplyNode::DestroyBeforeCreate(x.clone()));
+        edge(&mut wg, destroy_x, index.get(&ApplyNode::Config(NodeKey::Resource(x.clone()))));
+        // Old objects that depend on X go before X's old objects.
+        for y in before_create.iter().filter(|y| resource_deps.get(y).is_some_and(|d| d.contains(x))) {
+            edge(&mut wg, index.get(&ApplyNode::DestroyBeforeCreate(y.clone())), destroy_x);
+        }
+    }
+    for x in &deposed {
+        let destroy_x = index.get(&ApplyNode::DestroyDeposed(x.clone()));
+        edge(&mut wg, index.get(&ApplyNode::Config(NodeKey::Resource(x.clone()))), destroy_x);
+        // Whatever refers to X moves to the new object first.
+        for y in engine.graph.index.keys().filter_map(|k| if let NodeKey::Resource(r) = k { Some(r) } else { None }) {
+            if engine.graph.resource_dependencies(&NodeKey::Resource(y.clone())).contains(x) {
+                edge(&mut wg, index.get(&ApplyNode::Config(NodeKey::Resource(y.clone()))), destroy_x);
             }
         }
     }
@@ -276,12 +350,17 @@ fn build_walk(
             } else {
                 index.get(&ApplyNode::Config(NodeKey::Resource(a.resource.clone())))
             };
-            if let Some(&bi) = before
-                && bi != xi
-                && !wg.deps[xi].contains(&bi)
-            {
-                wg.deps[xi].push(bi);
-            }
+            edge(&mut wg, before, Some(&xi));
+        }
+    }
+    // An orphan that depends on a replaced object goes before its old object.
+    for (a, inst) in state.managed().filter(|(a, _)| deleted.contains(&a.resource)) {
+        for x in before_create.iter().filter(|x| inst.dependencies.contains(&x.to_string())) {
+            edge(
+                &mut wg,
+                index.get(&ApplyNode::Delete(a.resource.clone())),
+                index.get(&ApplyNode::DestroyBeforeCreate(x.clone())),
+            );
         }
     }
     (nodes, wg)
@@ -315,6 +394,9 @@ fn current_value(ctx: &Ctx, addr: &ResourceAddr) -> Value {
 struct Op {
     addr: InstanceAddr,
     action: Action,
+    /// The old object of a create-before-destroy replacement: no longer in
+    /// state, so deleting it records nothing there.
+    deposed: bool,
     planned: Value,
     prior: Option<Instance>,
     dependencies: Vec<String>,
@@ -354,6 +436,7 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Tick
                 ops.push(Op {
                     addr: a,
                     action: Action::Read,
+                    deposed: false,
                     planned: cfg,
                     prior: None,
                     dependencies: Vec::new(),
@@ -382,11 +465,14 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Tick
                 )
             })?;
             check_consistent(&a, change.after.as_ref(), &ip.planned)?;
+            // The old object of a replacement is deleted by its own node.
+            let action = if change.action.is_replace() { Action::Create } else { change.action };
             ops.push(Op {
                 addr: a,
-                action: change.action,
+                action,
+                deposed: false,
                 planned: ip.planned,
-                prior: if change.action == Action::Create { None } else { prior },
+                prior: if action == Action::Create { None } else { prior },
                 dependencies: change.dependencies.clone(),
                 each: each_mode(r),
                 create_before_destroy: r.lifecycle.create_before_destroy,
@@ -399,6 +485,7 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Tick
                 ops.push(Op {
                     addr: c.addr.clone(),
                     action: Action::Delete,
+                    deposed: false,
                     planned: Value::Null,
                     prior,
                     dependencies: Vec::new(),
@@ -413,20 +500,33 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Tick
     Ok(())
 }
 
-async fn delete_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Ticket>) -> Result<(), Diagnostics> {
+async fn delete_objects(
+    ctx: &Arc<Ctx>,
+    addr: &ResourceAddr,
+    which: Deletion,
+    ticket: Option<Ticket>,
+) -> Result<(), Diagnostics> {
     let Some(changes) = ctx.changes.get(addr) else {
         return Ok(());
     };
     let (provider, _) = ctx.engine.provider_for(&addr.type_, addr.mode)?;
+    let action = match which {
+        Deletion::Orphans => Action::Delete,
+        Deletion::BeforeCreate => Action::DeleteThenCreate,
+        Deletion::Deposed => Action::CreateThenDelete,
+    };
     let ops: Vec<Op> = {
         let state = lock(&ctx.state);
         changes
             .iter()
-            .filter(|c| c.action == Action::Delete)
+            .filter(|c| c.action == action)
             .filter_map(|c| {
-                state.instances.get(&c.addr).cloned().map(|prior| Op {
+                let prior =
+                    if which == Deletion::Deposed { ctx.deposed.get(&c.addr) } else { state.instances.get(&c.addr) };
+                prior.cloned().map(|prior| Op {
                     addr: c.addr.clone(),
                     action: Action::Delete,
+                    deposed: which == Deletion::Deposed,
                     planned: Value::Null,
                     prior: Some(prior),
                     dependencies: Vec::new(),
@@ -601,29 +701,23 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
             lock(&ctx.state).instances.insert(op.addr.clone(), inst);
             Ok(id)
         }
+        Action::Delete if op.deposed => {
+            // The old object of a create-before-destroy replacement. Between
+            // the create and this, a crash leaves it orphaned: ecspoc does not
+            // yet record deposed objects in state as Terraform does.
+            let prior = op.prior.as_ref().ok_or("the old object is unknown")?;
+            provider.delete(type_, &prior.attributes).await.map_err(|e| {
+                format!("the replacement was created, but the old object could not be destroyed: {}", e.describe())
+            })?;
+            Ok(None)
+        }
         Action::Delete => {
             let prior = op.prior.as_ref().ok_or("the object to destroy is no longer in state")?;
             delete(prior).await?;
             Ok(None)
         }
-        Action::DeleteThenCreate => {
-            if let Some(prior) = &op.prior {
-                delete(prior).await?;
-            }
-            create().await
-        }
-        Action::CreateThenDelete => {
-            // The old object is not in state while both exist; if ecspoc dies
-            // here the old one is orphaned (Terraform would record it as deposed).
-            let prior = op.prior.clone();
-            let id = create().await?;
-            if let Some(prior) = prior {
-                provider.delete(type_, &prior.attributes).await.map_err(|e| {
-                    format!("the replacement was created, but the old object could not be destroyed: {}", e.describe())
-                })?;
-            }
-            Ok(id)
-        }
+        // Replacements run as a delete node and a create (see build_walk).
+        Action::DeleteThenCreate | Action::CreateThenDelete => create().await,
         Action::NoOp => Ok(None),
     }
 }

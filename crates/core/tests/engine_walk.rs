@@ -41,6 +41,7 @@ impl TestProvider {
                     ("id", AttrSchema::computed(T::String, "id")),
                     ("input", AttrSchema::optional(T::Any, "anything")),
                     ("delay_ms", AttrSchema::optional(T::Number, "create takes this long")),
+                    ("generation", AttrSchema::optional(T::Any, "changing it replaces the thing").force_new()),
                 ],
             ),
         );
@@ -229,4 +230,36 @@ async fn an_object_created_just_before_a_crash_is_adopted_not_duplicated() {
     assert_eq!(p.creates.load(Ordering::SeqCst), creates_before, "no second create");
     assert_eq!(out.state.instances.get(&addr).map(|i| i.attributes.clone()), Some(created));
     assert!(out.state.pending_creates.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacements_destroy_dependents_old_objects_first_and_create_in_dependency_order() {
+    let cfg = |g: u32| {
+        format!(
+            "[resource.test_thing.subnet]\ngeneration = {g}\n[resource.test_thing.nat]\ngeneration = \"${{test_thing.subnet.id}}\"\n"
+        )
+    };
+    let p = TestProvider::new(10);
+    let (e1, _d1) = engine(&cfg(1), p.clone());
+    let (first, _) = plan_and_apply(&e1, State::new(), 10, Duration::from_secs(10)).await;
+    assert!(first.diags.is_empty(), "{}", first.diags);
+    let (e2, _d2) = engine(&cfg(2), p.clone());
+    let (second, rec) = plan_and_apply(&e2, first.state, 10, Duration::from_secs(10)).await;
+    assert!(second.diags.is_empty(), "{}", second.diags);
+    assert_eq!((second.added, second.destroyed), (2, 2));
+    let order: Vec<String> = rec
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::ApplyStart { addr, action } => Some(format!("{action:?} {addr}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        order,
+        vec!["Delete test_thing.nat", "Delete test_thing.subnet", "Create test_thing.subnet", "Create test_thing.nat"],
+        "the NAT goes before its subnet, and comes back after it"
+    );
 }

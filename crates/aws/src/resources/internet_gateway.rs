@@ -1,0 +1,224 @@
+//! aws_internet_gateway and aws_internet_gateway_attachment
+
+use super::ec2util::{marker_filters, retry_while, update_tags};
+use crate::error::{api, is_not_found};
+use crate::tags;
+use crate::values::{id, obj, opt_str, req, s};
+use crate::{Ctx, ResourceType};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{InternetGateway, ResourceType as Rt};
+use ecspoc_core::config::types::TypeConstraint as T;
+use ecspoc_core::provider::{AttrSchema as A, Marker, ProviderError, ResourceSchema};
+use ecspoc_core::value::Value;
+use std::time::Duration;
+
+pub struct AwsInternetGateway;
+pub struct AwsInternetGatewayAttachment;
+
+fn attached_vpc(g: &InternetGateway) -> Option<&str> {
+    g.attachments().iter().find_map(|a| a.vpc_id())
+}
+
+fn to_value(ctx: &Ctx<'_>, g: &InternetGateway) -> Value {
+    let (own, all) = tags::read(g.tags(), &ctx.settings.default_tags);
+    let gid = g.internet_gateway_id().unwrap_or_default();
+    let owner = g.owner_id().unwrap_or_default();
+    obj(vec![
+        ("id", Value::str(gid)),
+        ("arn", Value::String(format!("arn:aws:ec2:{}:{owner}:internet-gateway/{gid}", ctx.settings.region))),
+        ("vpc_id", opt_str(attached_vpc(g))),
+        ("owner_id", opt_str(g.owner_id())),
+        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
+        ("tags_all", tags::to_value(&all)),
+    ])
+}
+
+async fn describe(ctx: &Ctx<'_>, gid: &str) -> Result<Option<InternetGateway>, ProviderError> {
+    match ctx
+        .clients
+        .ec2
+        .describe_internet_gateways()
+        .internet_gateway_ids(gid)
+        .send()
+        .await
+        .map_err(|e| api("DescribeInternetGateways", e))
+    {
+        Ok(o) => Ok(o.internet_gateways().first().cloned()),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn attach(ctx: &Ctx<'_>, gid: &str, vpc: &str) -> Result<(), ProviderError> {
+    ctx.clients
+        .ec2
+        .attach_internet_gateway()
+        .internet_gateway_id(gid)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .map_err(|e| api("AttachInternetGateway", e))?;
+    Ok(())
+}
+
+async fn detach(ctx: &Ctx<'_>, gid: &str, vpc: &str) -> Result<(), ProviderError> {
+    let ec2 = &ctx.clients.ec2;
+    // Public addresses mapped in the VPC keep the gateway busy for a while.
+    let r = retry_while(&["DependencyViolation"], Duration::from_secs(600), || async {
+        ec2.detach_internet_gateway()
+            .internet_gateway_id(gid)
+            .vpc_id(vpc)
+            .send()
+            .await
+            .map_err(|e| api("DetachInternetGateway", e))
+    })
+    .await;
+    match r {
+        Err(e) if !is_not_found(&e) && e.code.as_deref() != Some("Gateway.NotAttached") => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl ResourceType for AwsInternetGateway {
+    fn name(&self) -> &'static str {
+        "aws_internet_gateway"
+    }
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "An internet gateway, attached to a VPC when vpc_id is set.",
+            [
+                ("id", A::computed(T::String, "The gateway's id.")),
+                ("arn", A::computed(T::String, "The gateway's ARN.")),
+                ("vpc_id", A::optional(T::String, "The VPC to attach to.")),
+                ("owner_id", A::computed(T::String, "The owning account.")),
+            ],
+        )
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
+        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
+        let out = ctx
+            .clients
+            .ec2
+            .create_internet_gateway()
+            .tag_specifications(tags::specification(Rt::InternetGateway, &tags::with_marker(&all, marker)))
+            .send()
+            .await
+            .map_err(|e| api("CreateInternetGateway", e))?;
+        let gid = out
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .ok_or_else(|| ProviderError::new("CreateInternetGateway returned no id"))?
+            .to_string();
+        if let Some(vpc) = s(planned, "vpc_id") {
+            attach(ctx, &gid, vpc).await?;
+        }
+        let g = describe(ctx, &gid)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("the new gateway {gid} could not be read back")))?;
+        Ok(to_value(ctx, &g))
+    }
+
+    async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        Ok(describe(ctx, id(state)?).await?.map(|g| to_value(ctx, &g)))
+    }
+
+    async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let gid = id(prior)?;
+        let (old, new) = (s(prior, "vpc_id"), s(planned, "vpc_id"));
+        if old != new {
+            if let Some(vpc) = old {
+                detach(ctx, gid, vpc).await?;
+            }
+            if let Some(vpc) = new {
+                attach(ctx, gid, vpc).await?;
+            }
+        }
+        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
+        update_tags(&ctx.clients.ec2, gid, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        self.read(ctx, prior)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("internet gateway {gid} disappeared during the update")))
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
+        let gid = id(prior)?;
+        if let Some(g) = describe(ctx, gid).await?
+            && let Some(vpc) = attached_vpc(&g)
+        {
+            detach(ctx, gid, vpc).await?;
+        }
+        match ctx
+            .clients
+            .ec2
+            .delete_internet_gateway()
+            .internet_gateway_id(gid)
+            .send()
+            .await
+            .map_err(|e| api("DeleteInternetGateway", e))
+        {
+            Err(e) if !is_not_found(&e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
+        let o = ctx
+            .clients
+            .ec2
+            .describe_internet_gateways()
+            .set_filters(Some(marker_filters(marker)))
+            .send()
+            .await
+            .map_err(|e| api("DescribeInternetGateways", e))?;
+        Ok(o.internet_gateways().first().map(|g| to_value(ctx, g)))
+    }
+}
+
+#[async_trait]
+impl ResourceType for AwsInternetGatewayAttachment {
+    fn name(&self) -> &'static str {
+        "aws_internet_gateway_attachment"
+    }
+    fn taggable(&self) -> bool {
+        false
+    }
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "Attaches an internet gateway to a VPC. Import id: IGW_ID:VPC_ID.",
+            [
+                ("id", A::computed(T::String, "IGW_ID:VPC_ID.")),
+                ("internet_gateway_id", A::required(T::String, "The gateway.").force_new()),
+                ("vpc_id", A::required(T::String, "The VPC.").force_new()),
+            ],
+        )
+    }
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, _: &Marker) -> Result<Value, ProviderError> {
+        let (gid, vpc) = (req(planned, "internet_gateway_id")?, req(planned, "vpc_id")?);
+        attach(ctx, gid, vpc).await?;
+        Ok(obj(vec![
+            ("id", Value::String(format!("{gid}:{vpc}"))),
+            ("internet_gateway_id", Value::str(gid)),
+            ("vpc_id", Value::str(vpc)),
+        ]))
+    }
+    async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        let (gid, vpc) =
+            id(state)?.split_once(':').ok_or_else(|| ProviderError::new("an attachment id is IGW_ID:VPC_ID"))?;
+        let attached = describe(ctx, gid).await?.is_some_and(|g| attached_vpc(&g) == Some(vpc));
+        Ok(attached.then(|| {
+            obj(vec![
+                ("id", Value::String(format!("{gid}:{vpc}"))),
+                ("internet_gateway_id", Value::str(gid)),
+                ("vpc_id", Value::str(vpc)),
+            ])
+        }))
+    }
+    async fn update(&self, ctx: &Ctx<'_>, prior: &Value, _: &Value) -> Result<Value, ProviderError> {
+        self.read(ctx, prior).await?.ok_or_else(|| ProviderError::new("the attachment disappeared"))
+    }
+    async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
+        detach(ctx, req(prior, "internet_gateway_id")?, req(prior, "vpc_id")?).await
+    }
+}

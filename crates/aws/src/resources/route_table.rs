@@ -1,0 +1,330 @@
+//! aws_route_table, aws_route and aws_route_table_association
+
+use super::ec2util::{filter, marker_filters, retry_while, update_tags};
+use crate::error::{api, is_not_found};
+use crate::tags;
+use crate::values::{id, obj, opt_str, req, s};
+use crate::{Ctx, ResourceType};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{ResourceType as Rt, Route, RouteTable};
+use ecspoc_core::config::types::TypeConstraint as T;
+use ecspoc_core::provider::{AttrSchema as A, Marker, ProviderError, ResourceSchema};
+use ecspoc_core::value::Value;
+use std::time::Duration;
+
+pub struct AwsRouteTable;
+pub struct AwsRoute;
+pub struct AwsRouteTableAssociation;
+
+async fn describe(ctx: &Ctx<'_>, rtb: &str) -> Result<Option<RouteTable>, ProviderError> {
+    match ctx
+        .clients
+        .ec2
+        .describe_route_tables()
+        .route_table_ids(rtb)
+        .send()
+        .await
+        .map_err(|e| api("DescribeRouteTables", e))
+    {
+        Ok(o) => Ok(o.route_tables().first().cloned()),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn table_value(ctx: &Ctx<'_>, t: &RouteTable) -> Value {
+    let (own, all) = tags::read(t.tags(), &ctx.settings.default_tags);
+    let tid = t.route_table_id().unwrap_or_default();
+    let owner = t.owner_id().unwrap_or_default();
+    obj(vec![
+        ("id", Value::str(tid)),
+        ("arn", Value::String(format!("arn:aws:ec2:{}:{owner}:route-table/{tid}", ctx.settings.region))),
+        ("vpc_id", opt_str(t.vpc_id())),
+        ("owner_id", opt_str(t.owner_id())),
+        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
+        ("tags_all", tags::to_value(&all)),
+    ])
+}
+
+#[async_trait]
+impl ResourceType for AwsRouteTable {
+    fn name(&self) -> &'static str {
+        "aws_route_table"
+    }
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "A route table; its routes are aws_route resources.",
+            [
+                ("id", A::computed(T::String, "The route table's id.")),
+                ("arn", A::computed(T::String, "The route table's ARN.")),
+                ("vpc_id", A::required(T::String, "The VPC.").force_new()),
+                ("owner_id", A::computed(T::String, "The owning account.")),
+            ],
+        )
+    }
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
+        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
+        let out = ctx
+            .clients
+            .ec2
+            .create_route_table()
+            .vpc_id(req(planned, "vpc_id")?)
+            .tag_specifications(tags::specification(Rt::RouteTable, &tags::with_marker(&all, marker)))
+            .send()
+            .await
+            .map_err(|e| api("CreateRouteTable", e))?;
+        let t = out.route_table().ok_or_else(|| ProviderError::new("CreateRouteTable returned no table"))?;
+        Ok(table_value(ctx, t))
+    }
+    async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        Ok(describe(ctx, id(state)?).await?.map(|t| table_value(ctx, &t)))
+    }
+    async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let tid = id(prior)?;
+        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
+        update_tags(&ctx.clients.ec2, tid, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        self.read(ctx, prior)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("route table {tid} disappeared during the update")))
+    }
+    async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
+        let tid = id(prior)?.to_string();
+        let ec2 = &ctx.clients.ec2;
+        let r = retry_while(&["DependencyViolation"], Duration::from_secs(300), || async {
+            ec2.delete_route_table().route_table_id(&tid).send().await.map_err(|e| api("DeleteRouteTable", e))
+        })
+        .await;
+        match r {
+            Err(e) if !is_not_found(&e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+    async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
+        let o = ctx
+            .clients
+            .ec2
+            .describe_route_tables()
+            .set_filters(Some(marker_filters(marker)))
+            .send()
+            .await
+            .map_err(|e| api("DescribeRouteTables", e))?;
+        Ok(o.route_tables().first().map(|t| table_value(ctx, t)))
+    }
+}
+
+/// Terraform's aws_route id: `r-` + table id + CRC-32 of the destination.
+fn route_id(rtb: &str, destination: &str) -> String {
+    format!("r-{rtb}{}", crc32fast::hash(destination.as_bytes()))
+}
+
+fn route_value(rtb: &str, r: &Route) -> Value {
+    let dest = r.destination_cidr_block().unwrap_or_default();
+    // AWS reports the local route's gateway as "local"; NAT gateways have their own field.
+    obj(vec![
+        ("id", Value::String(route_id(rtb, dest))),
+        ("route_table_id", Value::str(rtb)),
+        ("destination_cidr_block", Value::str(dest)),
+        ("gateway_id", opt_str(r.gateway_id())),
+        ("nat_gateway_id", opt_str(r.nat_gateway_id())),
+        ("network_interface_id", opt_str(r.network_interface_id())),
+        ("vpc_peering_connection_id", opt_str(r.vpc_peering_connection_id())),
+        ("origin", opt_str(r.origin().map(|o| o.as_str()))),
+        ("state", opt_str(r.state().map(|o| o.as_str()))),
+    ])
+}
+
+#[async_trait]
+impl ResourceType for AwsRoute {
+    fn name(&self) -> &'static str {
+        "aws_route"
+    }
+    fn taggable(&self) -> bool {
+        false
+    }
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "One route of a route table. Import id: ROUTE_TABLE_ID_DESTINATION.",
+            [
+                ("id", A::computed(T::String, "r-<table><crc32 of destination>.")),
+                ("route_table_id", A::required(T::String, "The route table.").force_new()),
+                ("destination_cidr_block", A::required(T::String, "The IPv4 destination.").force_new()),
+                ("gateway_id", A::optional(T::String, "An internet or virtual private gateway.")),
+                ("nat_gateway_id", A::optional(T::String, "A NAT gateway.")),
+                ("network_interface_id", A::optional(T::String, "A network interface.")),
+                ("vpc_peering_connection_id", A::optional(T::String, "A VPC peering connection.")),
+                ("origin", A::computed(T::String, "How the route was created.")),
+                ("state", A::computed(T::String, "active or blackhole.")),
+            ],
+        )
+    }
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, _: &Marker) -> Result<Value, ProviderError> {
+        let (rtb, dest) = (req(planned, "route_table_id")?, req(planned, "destination_cidr_block")?);
+        ctx.clients
+            .ec2
+            .create_route()
+            .route_table_id(rtb)
+            .destination_cidr_block(dest)
+            .set_gateway_id(s(planned, "gateway_id").map(String::from))
+            .set_nat_gateway_id(s(planned, "nat_gateway_id").map(String::from))
+            .set_network_interface_id(s(planned, "network_interface_id").map(String::from))
+            .set_vpc_peering_connection_id(s(planned, "vpc_peering_connection_id").map(String::from))
+            .send()
+            .await
+            .map_err(|e| api("CreateRoute", e))?;
+        self.read(ctx, &obj(vec![("route_table_id", Value::str(rtb)), ("destination_cidr_block", Value::str(dest))]))
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("the new route to {dest} in {rtb} could not be read back")))
+    }
+    async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        let (rtb, dest) = (req(state, "route_table_id")?, req(state, "destination_cidr_block")?);
+        let Some(t) = describe(ctx, rtb).await? else { return Ok(None) };
+        Ok(t.routes().iter().find(|r| r.destination_cidr_block() == Some(dest)).map(|r| route_value(rtb, r)))
+    }
+    async fn update(&self, ctx: &Ctx<'_>, _prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let (rtb, dest) = (req(planned, "route_table_id")?, req(planned, "destination_cidr_block")?);
+        ctx.clients
+            .ec2
+            .replace_route()
+            .route_table_id(rtb)
+            .destination_cidr_block(dest)
+            .set_gateway_id(s(planned, "gateway_id").map(String::from))
+            .set_nat_gateway_id(s(planned, "nat_gateway_id").map(String::from))
+            .set_network_interface_id(s(planned, "network_interface_id").map(String::from))
+            .set_vpc_peering_connection_id(s(planned, "vpc_peering_connection_id").map(String::from))
+            .send()
+            .await
+            .map_err(|e| api("ReplaceRoute", e))?;
+        self.read(ctx, planned)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("the route to {dest} in {rtb} disappeared")))
+    }
+    async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
+        let (rtb, dest) = (req(prior, "route_table_id")?, req(prior, "destination_cidr_block")?);
+        match ctx
+            .clients
+            .ec2
+            .delete_route()
+            .route_table_id(rtb)
+            .destination_cidr_block(dest)
+            .send()
+            .await
+            .map_err(|e| api("DeleteRoute", e))
+        {
+            Err(e) if !is_not_found(&e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+    async fn import(&self, ctx: &Ctx<'_>, import_id: &str) -> Result<Option<Value>, ProviderError> {
+        let (rtb, dest) = import_id.split_once('_').ok_or_else(|| {
+            ProviderError::new("an aws_route import id is ROUTE_TABLE_ID_DESTINATION, e.g. rtb-0abc_0.0.0.0/0")
+        })?;
+        self.read(ctx, &obj(vec![("route_table_id", Value::str(rtb)), ("destination_cidr_block", Value::str(dest))]))
+            .await
+    }
+}
+
+fn association_value(a: &aws_sdk_ec2::types::RouteTableAssociation) -> Value {
+    obj(vec![
+        ("id", opt_str(a.route_table_association_id())),
+        ("route_table_id", opt_str(a.route_table_id())),
+        ("subnet_id", opt_str(a.subnet_id())),
+        ("gateway_id", opt_str(a.gateway_id())),
+    ])
+}
+
+async fn find_association(ctx: &Ctx<'_>, assoc: &str) -> Result<Option<Value>, ProviderError> {
+    let o = ctx
+        .clients
+        .ec2
+        .describe_route_tables()
+        .filters(filter("association.route-table-association-id", &[assoc]))
+        .send()
+        .await
+        .map_err(|e| api("DescribeRouteTables", e))?;
+    Ok(o.route_tables()
+        .iter()
+        .flat_map(|t| t.associations())
+        .find(|a| a.route_table_association_id() == Some(assoc))
+        .map(association_value))
+}
+
+#[async_trait]
+impl ResourceType for AwsRouteTableAssociation {
+    fn name(&self) -> &'static str {
+        "aws_route_table_association"
+    }
+    fn taggable(&self) -> bool {
+        false
+    }
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "Associates a subnet (or gateway) with a route table. Import id: SUBNET_ID/ROUTE_TABLE_ID.",
+            [
+                ("id", A::computed(T::String, "The association's id.")),
+                ("route_table_id", A::required(T::String, "The route table.")),
+                ("subnet_id", A::optional(T::String, "The subnet.").force_new()),
+                ("gateway_id", A::optional(T::String, "The gateway.").force_new()),
+            ],
+        )
+    }
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, _: &Marker) -> Result<Value, ProviderError> {
+        let out = ctx
+            .clients
+            .ec2
+            .associate_route_table()
+            .route_table_id(req(planned, "route_table_id")?)
+            .set_subnet_id(s(planned, "subnet_id").map(String::from))
+            .set_gateway_id(s(planned, "gateway_id").map(String::from))
+            .send()
+            .await
+            .map_err(|e| api("AssociateRouteTable", e))?;
+        let assoc = out.association_id().ok_or_else(|| ProviderError::new("AssociateRouteTable returned no id"))?;
+        find_association(ctx, assoc)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("the new association {assoc} could not be read back")))
+    }
+    async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        find_association(ctx, id(state)?).await
+    }
+    async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let out = ctx
+            .clients
+            .ec2
+            .replace_route_table_association()
+            .association_id(id(prior)?)
+            .route_table_id(req(planned, "route_table_id")?)
+            .send()
+            .await
+            .map_err(|e| api("ReplaceRouteTableAssociation", e))?;
+        let assoc = out
+            .new_association_id()
+            .ok_or_else(|| ProviderError::new("ReplaceRouteTableAssociation returned no id"))?;
+        find_association(ctx, assoc)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("association {assoc} could not be read back")))
+    }
+    async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
+        match ctx
+            .clients
+            .ec2
+            .disassociate_route_table()
+            .association_id(id(prior)?)
+            .send()
+            .await
+            .map_err(|e| api("DisassociateRouteTable", e))
+        {
+            Err(e) if !is_not_found(&e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+    async fn import(&self, ctx: &Ctx<'_>, import_id: &str) -> Result<Option<Value>, ProviderError> {
+        let (subnet, rtb) = import_id
+            .split_once('/')
+            .ok_or_else(|| ProviderError::new("an association import id is SUBNET_ID/ROUTE_TABLE_ID"))?;
+        let Some(t) = describe(ctx, rtb).await? else { return Ok(None) };
+        Ok(t.associations()
+            .iter()
+            .find(|a| a.subnet_id() == Some(subnet) || a.gateway_id() == Some(subnet))
+            .map(association_value))
+    }
+}
