@@ -335,3 +335,138 @@ fn network_resources_full_lifecycle() {
         "the address is released"
     );
 }
+
+fn sg_config(ssh_from: &str, egress_ports: &[u16], rule_port: u16, description: &str) -> String {
+    let egress: Vec<String> = egress_ports
+        .iter()
+        .map(|p| format!("{{ from_port = {p}, to_port = {p}, protocol = \"tcp\", cidr_blocks = [\"0.0.0.0/0\"], description = \"out {p}\" }}"))
+        .collect();
+    format!(
+        r#"
+[provider.aws]
+region = "us-east-1"
+
+[resource.aws_vpc.sg]
+cidr_block = "10.30.0.0/16"
+
+[resource.aws_security_group.bastion]
+name = "bastion-test"
+description = "bastion hosts"
+vpc_id = "${{aws_vpc.sg.id}}"
+ingress = [{{ from_port = 22, to_port = 22, protocol = "tcp", cidr_blocks = ["{ssh_from}"], description = "ssh" }}]
+egress = [{egress}]
+
+[resource.aws_security_group.hosts]
+name = "hosts-test"
+description = "{description}"
+vpc_id = "${{aws_vpc.sg.id}}"
+
+[resource.aws_vpc_security_group_ingress_rule.from_bastion]
+security_group_id = "${{aws_security_group.hosts.id}}"
+referenced_security_group_id = "${{aws_security_group.bastion.id}}"
+ip_protocol = "tcp"
+from_port = 22
+to_port = 22
+
+[resource.aws_vpc_security_group_ingress_rule.office]
+security_group_id = "${{aws_security_group.hosts.id}}"
+cidr_ipv4 = "198.51.100.0/24"
+ip_protocol = "tcp"
+from_port = {rule_port}
+to_port = {rule_port}
+description = "office"
+
+[resource.aws_vpc_security_group_egress_rule.all]
+security_group_id = "${{aws_security_group.hosts.id}}"
+ip_protocol = "-1"
+cidr_ipv4 = "0.0.0.0/0"
+"#,
+        egress = egress.join(", ")
+    )
+}
+
+#[test]
+fn security_groups_and_rules_full_lifecycle() {
+    let moto = Moto::shared();
+    let ec2 = moto.ec2();
+    let w = Workdir::new(&[("main.toml", &sg_config("203.0.113.0/24", &[443], 22, "instances"))]).with_aws(moto);
+    w.ok(&["apply", "-auto-approve"]);
+    let sg = state_id(&w, "aws_security_group.bastion");
+    let group = block(ec2.describe_security_groups().group_ids(&sg).send()).expect("sg").security_groups()[0].clone();
+    let egress_ports: Vec<Option<i32>> = group.ip_permissions_egress().iter().map(|p| p.from_port()).collect();
+    assert_eq!(egress_ports, vec![Some(443)], "AWS's default allow-all egress was removed");
+    assert_eq!(group.ip_permissions()[0].ip_ranges()[0].cidr_ip(), Some("203.0.113.0/24"));
+    let rule_id = state_id(&w, "aws_vpc_security_group_ingress_rule.office");
+    assert!(rule_id.starts_with("sgr-"), "{rule_id}");
+    no_changes(&w);
+
+    // SSH open to the world is planned, with a warning.
+    w.write("main.toml", &sg_config("0.0.0.0/0", &[443], 22, "instances"));
+    let r = w.run(&["plan", "-detailed-exitcode"]);
+    expect_changes(&r, &["will be updated in-place"]);
+    assert!(r.all().contains("allows SSH (tcp/22) from anywhere (0.0.0.0/0)"), "{}", r.all());
+
+    // In place: a new egress rule, and the rule resource's port.
+    w.write("main.toml", &sg_config("203.0.113.0/24", &[443, 80], 2222, "instances"));
+    let r = w.run(&["plan", "-detailed-exitcode"]);
+    // (moto's ModifySecurityGroupRules ignores referenced groups, so the rule
+    // changed in place here is a CIDR rule.)
+    expect_changes(
+        &r,
+        &[
+            "# aws_security_group.bastion will be updated in-place",
+            "# aws_vpc_security_group_ingress_rule.office will be updated in-place",
+            "Plan: 0 to add, 2 to change, 0 to destroy.",
+        ],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    assert_eq!(state_id(&w, "aws_vpc_security_group_ingress_rule.office"), rule_id, "updated in place");
+    no_changes(&w);
+
+    // Drift: the SSH rule revoked outside ecspoc comes back.
+    let perm = aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("203.0.113.0/24").description("ssh").build())
+        .build();
+    block(ec2.revoke_security_group_ingress().group_id(&sg).ip_permissions(perm).send()).expect("revoke");
+    let drift = w.run(&["plan", "-detailed-exitcode"]);
+    expect_changes(
+        &drift,
+        &["Objects have changed outside of ecspoc", "# aws_security_group.bastion will be updated in-place"],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    no_changes(&w);
+
+    // Import both kinds.
+    for (addr, import_id) in
+        [("aws_security_group.bastion", sg.clone()), ("aws_vpc_security_group_ingress_rule.office", rule_id.clone())]
+    {
+        w.ok(&["state", "rm", addr]);
+        w.ok(&["import", addr, &import_id]);
+    }
+    no_changes(&w);
+
+    // Replacement: a group's description cannot change in place; its rules follow it.
+    let hosts = state_id(&w, "aws_security_group.hosts");
+    w.write("main.toml", &sg_config("203.0.113.0/24", &[443, 80], 2222, "container hosts"));
+    let r = w.run(&["plan", "-detailed-exitcode"]);
+    expect_changes(
+        &r,
+        &[
+            "# aws_security_group.hosts must be replaced",
+            "# forces replacement",
+            "# aws_vpc_security_group_ingress_rule.office must be replaced",
+            "Plan: 4 to add, 0 to change, 4 to destroy.",
+        ],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    assert!(block(ec2.describe_security_groups().group_ids(&hosts).send()).is_err(), "the old group is gone");
+    no_changes(&w);
+
+    w.ok(&["destroy", "-auto-approve"]);
+    let new_sg = sg;
+    assert!(block(ec2.describe_security_groups().group_ids(&new_sg).send()).is_err());
+    assert!(w.state_list().is_empty());
+}

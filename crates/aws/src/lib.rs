@@ -57,6 +57,8 @@ pub trait ResourceType: Send + Sync {
     fn warnings(&self, _planned: &Value) -> Vec<String> {
         Vec::new()
     }
+    /// Put planned values in the form AWS reports them (e.g. rule sets sorted).
+    fn normalize(&self, _planned: &mut Value) {}
 }
 
 #[async_trait]
@@ -160,6 +162,9 @@ impl Provider for AwsProvider {
     }
     fn plan(&self, req: PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
         let mut planned = req.proposed;
+        if let Some(r) = self.resources.get(req.type_) {
+            r.normalize(&mut planned);
+        }
         if self.resources.get(req.type_).is_some_and(|r| r.taggable()) {
             // tags_all is known at plan time when default_tags are literal.
             let defaults =

@@ -4,6 +4,7 @@ pub mod ec2util;
 mod eip;
 mod internet_gateway;
 mod route_table;
+mod security_group;
 mod subnet;
 mod vpc;
 
@@ -21,5 +22,8 @@ pub fn all() -> Vec<Box<dyn ResourceType>> {
         Box::new(eip::AwsEip),
         Box::new(eip::AwsEipAssociation),
         Box::new(eip::AwsNatGateway),
+        Box::new(security_group::AwsSecurityGroup),
+        Box::new(security_group::AwsSecurityGroupRule { egress: false }),
+        Box::new(security_group::AwsSecurityGroupRule { egress: true }),
     ]
 }
