@@ -87,7 +87,7 @@ impl Rule {
     }
 
     fn to_value(&self) -> Value {
-        let list = |x: &[String]| Value::List(x.iter().map(|s| Value::str(s)).collect());
+        let list = |x: &[String]| Value::List(x.iter().map(Value::str).collect());
         obj(vec![
             ("from_port", Value::Number(self.from as f64)),
             ("to_port", Value::Number(self.to as f64)),
