@@ -470,3 +470,132 @@ fn security_groups_and_rules_full_lifecycle() {
     assert!(block(ec2.describe_security_groups().group_ids(&new_sg).send()).is_err());
     assert!(w.state_list().is_empty());
 }
+
+const PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJIQI/QpJCpdSrdwxTZ+PxnEXIsUaeSnnnFKD02VatQT ecspoc-test";
+
+fn bastion_config(instance_type: &str, name: &str, user_data: &str) -> String {
+    format!(
+        r#"
+[provider.aws]
+region = "us-east-1"
+
+[data.aws_ssm_parameter.ecs_ami]
+name = "/aws/service/ecs/optimized-ami/amazon-linux-2/recommended/image_id"
+
+[data.aws_caller_identity.me]
+[data.aws_region.here]
+
+[resource.aws_vpc.b]
+cidr_block = "10.40.0.0/16"
+
+[resource.aws_subnet.b]
+vpc_id = "${{aws_vpc.b.id}}"
+cidr_block = "10.40.1.0/24"
+
+[resource.aws_key_pair.ops]
+key_name = "ops-test"
+public_key = "{PUBLIC_KEY}"
+
+[resource.aws_instance.bastion]
+ami = "${{data.aws_ssm_parameter.ecs_ami.insecure_value}}"
+instance_type = "{instance_type}"
+subnet_id = "${{aws_subnet.b.id}}"
+key_name = "${{aws_key_pair.ops.key_name}}"
+user_data = "{user_data}"
+tags = {{ Name = "{name}", Account = "${{data.aws_caller_identity.me.account_id}}", Region = "${{data.aws_region.here.name}}" }}
+
+[resource.aws_eip.bastion]
+domain = "vpc"
+
+[resource.aws_eip_association.bastion]
+allocation_id = "${{aws_eip.bastion.id}}"
+instance_id = "${{aws_instance.bastion.id}}"
+"#
+    )
+}
+
+#[test]
+fn bastion_instance_key_pair_and_address_full_lifecycle() {
+    let moto = Moto::shared();
+    let ec2 = moto.ec2();
+    let w = Workdir::new(&[("main.toml", &bastion_config("t3.micro", "bastion", "#!/bin/bash\\necho hello"))])
+        .with_aws(moto);
+    w.ok(&["apply", "-auto-approve"]);
+    let iid = state_id(&w, "aws_instance.bastion");
+    let inst = block(ec2.describe_instances().instance_ids(&iid).send()).expect("instance").reservations()[0]
+        .instances()[0]
+        .clone();
+    assert_eq!(inst.key_name(), Some("ops-test"));
+    assert_eq!(inst.instance_type().map(|t| t.as_str()), Some("t3.micro"));
+    let tag = |k: &str| inst.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(String::from);
+    assert_eq!(tag("Account").as_deref(), Some("123456789012"), "data.aws_caller_identity");
+    assert_eq!(tag("Region").as_deref(), Some("us-east-1"), "data.aws_region");
+    let eip = state_id(&w, "aws_eip.bastion");
+    let addr = block(ec2.describe_addresses().allocation_ids(&eip).send()).expect("eip").addresses()[0].clone();
+    assert_eq!(addr.instance_id(), Some(iid.as_str()), "the address is associated");
+    no_changes(&w);
+
+    // In place: the type (stop, modify, start) and a tag.
+    w.write("main.toml", &bastion_config("t3.small", "jump", "#!/bin/bash\\necho hello"));
+    let r = w.run(&["plan", "-detailed-exitcode"]);
+    expect_changes(
+        &r,
+        &["~ instance_type = \"t3.micro\" -> \"t3.small\"", "Plan: 0 to add, 1 to change, 0 to destroy."],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    assert_eq!(state_id(&w, "aws_instance.bastion"), iid);
+    let inst = block(ec2.describe_instances().instance_ids(&iid).send()).expect("instance").reservations()[0]
+        .instances()[0]
+        .clone();
+    assert_eq!(inst.instance_type().map(|t| t.as_str()), Some("t3.small"));
+    no_changes(&w);
+
+    // Drift: a tag removed by hand is put back.
+    block(ec2.delete_tags().resources(&iid).tags(aws_sdk_ec2::types::Tag::builder().key("Name").build()).send())
+        .expect("untag");
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &["Objects have changed outside of ecspoc", "+ Name = \"jump\""],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    no_changes(&w);
+
+    // Import (instance user data is read back from EC2).
+    for (addr, import_id) in [
+        ("aws_instance.bastion", iid.clone()),
+        ("aws_key_pair.ops", "ops-test".to_string()),
+        ("aws_eip.bastion", eip.clone()),
+    ] {
+        w.ok(&["state", "rm", addr]);
+        w.ok(&["import", addr, &import_id]);
+    }
+    no_changes(&w);
+
+    // Replacement: new user data replaces the instance; the association follows.
+    w.write("main.toml", &bastion_config("t3.small", "jump", "#!/bin/bash\\necho changed"));
+    let r = w.run(&["plan", "-detailed-exitcode"]);
+    expect_changes(
+        &r,
+        &[
+            "# aws_instance.bastion must be replaced",
+            "# aws_eip_association.bastion must be replaced",
+            "- echo hello",
+            "+ echo changed",
+        ],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    let new_iid = state_id(&w, "aws_instance.bastion");
+    assert_ne!(new_iid, iid);
+    let old = block(ec2.describe_instances().instance_ids(&iid).send()).expect("old").reservations()[0].instances()[0]
+        .clone();
+    assert_eq!(old.state().and_then(|s| s.name()).map(|n| n.as_str()), Some("terminated"));
+    no_changes(&w);
+
+    w.ok(&["destroy", "-auto-approve"]);
+    let gone = block(ec2.describe_instances().instance_ids(&new_iid).send()).expect("describe").reservations()[0]
+        .instances()[0]
+        .clone();
+    assert_eq!(gone.state().and_then(|s| s.name()).map(|n| n.as_str()), Some("terminated"));
+    assert!(block(ec2.describe_key_pairs().key_names("ops-test").send()).is_err(), "the key pair is gone");
+    assert!(w.state_list().iter().all(|a| a.starts_with("data.")), "{:?}", w.state_list());
+}

@@ -2,6 +2,7 @@
 
 pub mod ec2util;
 mod eip;
+mod instance;
 mod internet_gateway;
 mod route_table;
 mod security_group;
@@ -23,6 +24,8 @@ pub fn all() -> Vec<Box<dyn ResourceType>> {
         Box::new(eip::AwsEipAssociation),
         Box::new(eip::AwsNatGateway),
         Box::new(security_group::AwsSecurityGroup),
+        Box::new(instance::AwsKeyPair),
+        Box::new(instance::AwsInstance),
         Box::new(security_group::AwsSecurityGroupRule { egress: false }),
         Box::new(security_group::AwsSecurityGroupRule { egress: true }),
     ]
