@@ -136,6 +136,24 @@ impl Observer for Printer {
     }
 }
 
+/// After a command: each provider's API call count, as a `-json` log message,
+/// or on stderr when ECSPOC_LOG=debug.
+pub fn report_api_calls(ui: Ui, providers: &ProviderSet) {
+    let debug = std::env::var("ECSPOC_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("debug"));
+    for p in providers.iter() {
+        let calls = p.api_calls();
+        if calls.is_empty() {
+            continue;
+        }
+        if ui.json {
+            ui.line(&ecspoc_render::ui::api_calls(p.local_name(), &calls));
+        } else if debug {
+            let detail: Vec<String> = calls.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            eprintln!("[debug] {}: {} API calls ({})", p.local_name(), calls.values().sum::<u64>(), detail.join(", "));
+        }
+    }
+}
+
 pub fn providers() -> ProviderSet {
     let mut set = ProviderSet::new();
     ecspoc_builtin::register(&mut set);

@@ -599,3 +599,30 @@ fn bastion_instance_key_pair_and_address_full_lifecycle() {
     assert!(block(ec2.describe_key_pairs().key_names("ops-test").send()).is_err(), "the key pair is gone");
     assert!(w.state_list().iter().all(|a| a.starts_with("data.")), "{:?}", w.state_list());
 }
+
+/// The network and bastion of the seed stack: a no-change plan reads every
+/// object with fewer AWS API calls than there are resources (reads of one
+/// type are batched into one call where the API takes many ids).
+#[test]
+fn a_no_change_plan_of_network_and_bastion_makes_fewer_api_calls_than_resources() {
+    let moto = Moto::shared();
+    let config =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/network_bastion/main.toml"))
+            .expect("fixture");
+    let w = Workdir::new(&[("main.toml", &config)]).with_aws(moto);
+    w.ok(&["apply", "-auto-approve"]);
+    let resources = w.state_list().iter().filter(|a| !a.starts_with("data.")).count();
+    let r = w.run(&["plan", "-json", "-detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let log = r
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["type"] == "log" && v["provider"] == "aws")
+        .expect("an api_calls log message");
+    let total = log["total"].as_u64().expect("total");
+    eprintln!("no-change plan of {resources} resources: {total} AWS API calls: {}", log["api_calls"]);
+    assert!(total < resources as u64, "{total} calls for {resources} resources: {}", log["api_calls"]);
+    assert_eq!(log["api_calls"]["EC2.DescribeSubnets"], 1, "four subnets in two blocks, one call");
+    w.ok(&["destroy", "-auto-approve"]);
+}

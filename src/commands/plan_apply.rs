@@ -77,7 +77,9 @@ pub async fn plan(args: PlanArgs) -> CliResult<i32> {
     let plan = session::with_lock(backend.as_ref(), &args.lock, "OperationTypePlan", async || {
         make_plan(&engine, backend.as_ref(), opts, ui).await
     })
-    .await?;
+    .await;
+    session::report_api_calls(ui, &engine.providers);
+    let plan = plan?;
     if let Some(out) = &args.out {
         planfile::write(out, &plan)?;
         if !ui.json {
@@ -127,7 +129,7 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
     let opts = plan_options(&args.plan, destroy)?;
     let inputs = opts.inputs.clone();
     let op = if destroy { "OperationTypeDestroy" } else { "OperationTypeApply" };
-    session::with_lock(backend.as_ref(), &args.plan.lock, op, async || {
+    let result = session::with_lock(backend.as_ref(), &args.plan.lock, op, async || {
         let plan = make_plan(&engine, backend.as_ref(), opts, ui).await?;
         if !plan.has_changes() {
             if !ui.json {
@@ -156,7 +158,9 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
         let state = backend.read().await?;
         run_apply(&engine, backend.as_ref(), &plan, state, inputs.clone(), &args, stop.clone(), ui).await
     })
-    .await
+    .await;
+    session::report_api_calls(ui, &engine.providers);
+    result
 }
 
 #[allow(clippy::too_many_arguments)]

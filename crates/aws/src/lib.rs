@@ -110,11 +110,6 @@ impl AwsProvider {
         }
     }
 
-    /// API operations made so far, by `Service.Operation`.
-    pub fn api_calls(&self) -> BTreeMap<String, u64> {
-        self.calls.snapshot()
-    }
-
     async fn ctx(&self) -> Result<Ctx<'_>, ProviderError> {
         let pair = self
             .clients
@@ -156,6 +151,10 @@ impl Provider for AwsProvider {
             *s = Some(config.clone());
         }
         Ok(())
+    }
+    /// API operations made so far, by `Service.Operation`.
+    fn api_calls(&self) -> BTreeMap<String, u64> {
+        self.calls.snapshot()
     }
     fn warnings(&self, type_: &str, planned: &Value) -> Vec<String> {
         self.resources.get(type_).map(|r| r.warnings(planned)).unwrap_or_default()

@@ -183,6 +183,11 @@ pub trait Provider: Send + Sync {
     async fn delete(&self, type_: &str, prior: &Value) -> Result<(), ProviderError>;
     async fn import(&self, type_: &str, id: &str) -> Result<Option<Value>, ProviderError>;
     async fn read_data(&self, type_: &str, config: &Value) -> Result<Value, ProviderError>;
+    /// Remote operations made so far, by name (for reports; empty when the
+    /// provider makes none).
+    fn api_calls(&self) -> BTreeMap<String, u64> {
+        BTreeMap::new()
+    }
     /// Find an object that carries `marker` but is missing from state.
     async fn adopt(&self, _type_: &str, _marker: &Marker) -> Result<Option<Value>, ProviderError> {
         Ok(None)

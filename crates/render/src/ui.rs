@@ -127,6 +127,17 @@ pub fn plan_messages(plan: &Plan) -> Vec<String> {
     out
 }
 
+/// A `log` message: how many remote calls a provider made.
+pub fn api_calls(provider: &str, calls: &BTreeMap<String, u64>) -> String {
+    let total: u64 = calls.values().sum();
+    envelope(
+        "info",
+        format!("{provider}: {total} API calls"),
+        "log",
+        json!({"provider": provider, "api_calls": calls, "total": total}),
+    )
+}
+
 pub fn outputs(outputs: &BTreeMap<String, OutputValue>) -> String {
     let o: serde_json::Map<String, Json> = outputs
         .iter()

@@ -5,6 +5,8 @@ use crate::error::api;
 use crate::tags::{self, Tags};
 use aws_sdk_ec2::types::Filter;
 use ecspoc_core::provider::{Marker, ProviderError};
+use ecspoc_core::value::Value;
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -68,4 +70,34 @@ where
             other => return other,
         }
     }
+}
+
+/// Read many objects with one describe call (`all` maps ids to values). If
+/// that call fails because one of the ids no longer exists, each is read on
+/// its own with `one`, so one deleted object does not hide the rest.
+pub async fn batched<All, AllFut, One, OneFut>(
+    states: &[Value],
+    all: All,
+    one: One,
+) -> Vec<Result<Option<Value>, ProviderError>>
+where
+    All: FnOnce(Vec<String>) -> AllFut,
+    AllFut: Future<Output = Result<HashMap<String, Value>, ProviderError>>,
+    One: Fn(Value) -> OneFut,
+    OneFut: Future<Output = Result<Option<Value>, ProviderError>>,
+{
+    let ids: Vec<String> =
+        states.iter().filter_map(|s| s.get("id").and_then(Value::as_str).map(String::from)).collect();
+    if ids.len() == states.len() && !ids.is_empty() {
+        match all(ids.clone()).await {
+            Ok(found) => return ids.iter().map(|i| Ok(found.get(i).cloned())).collect(),
+            Err(e) if !crate::error::is_not_found(&e) => return ids.iter().map(|_| Err(e.clone())).collect(),
+            Err(_) => {}
+        }
+    }
+    let mut out = Vec::with_capacity(states.len());
+    for s in states {
+        out.push(one(s.clone()).await);
+    }
+    out
 }

@@ -1,6 +1,6 @@
 //! aws_eip, aws_eip_association and aws_nat_gateway
 
-use super::ec2util::{filter, marker_filters, update_tags, waiter};
+use super::ec2util::{batched, filter, marker_filters, update_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s};
@@ -108,6 +108,28 @@ impl ResourceType for AwsEip {
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         Ok(describe_eip(ctx, id(state)?).await?.map(|a| eip_value(ctx, &a)))
     }
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        batched(
+            states,
+            |ids| async move {
+                let o = ctx
+                    .clients
+                    .ec2
+                    .describe_addresses()
+                    .set_allocation_ids(Some(ids))
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeAddresses", e))?;
+                Ok(o.addresses()
+                    .iter()
+                    .map(|x| (x.allocation_id().unwrap_or_default().to_string(), eip_value(ctx, x)))
+                    .collect())
+            },
+            |s| async move { self.read(ctx, &s).await },
+        )
+        .await
+    }
+
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let alloc = id(prior)?;
         let ec2 = &ctx.clients.ec2;
@@ -329,6 +351,29 @@ impl ResourceType for AwsNatGateway {
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         Ok(describe_nat(ctx, id(state)?).await?.map(|n| nat_value(ctx, &n)))
     }
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        batched(
+            states,
+            |ids| async move {
+                let o = ctx
+                    .clients
+                    .ec2
+                    .describe_nat_gateways()
+                    .set_nat_gateway_ids(Some(ids))
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeNatGateways", e))?;
+                Ok(o.nat_gateways()
+                    .iter()
+                    .filter(|n| !matches!(n.state(), Some(NatGatewayState::Deleted | NatGatewayState::Deleting)))
+                    .map(|x| (x.nat_gateway_id().unwrap_or_default().to_string(), nat_value(ctx, x)))
+                    .collect())
+            },
+            |s| async move { self.read(ctx, &s).await },
+        )
+        .await
+    }
+
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let nid = id(prior)?;
         let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));

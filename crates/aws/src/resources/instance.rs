@@ -1,6 +1,6 @@
 //! aws_key_pair and aws_instance
 
-use super::ec2util::{marker_filters, update_tags, waiter};
+use super::ec2util::{batched, marker_filters, update_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s, strings};
@@ -16,6 +16,7 @@ use base64::Engine;
 use ecspoc_core::config::types::TypeConstraint as T;
 use ecspoc_core::provider::{AttrSchema as A, Marker, ProviderError, ResourceSchema};
 use ecspoc_core::value::Value;
+use std::collections::HashMap;
 use std::time::Duration;
 
 pub struct AwsKeyPair;
@@ -101,6 +102,40 @@ impl ResourceType for AwsKeyPair {
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         Ok(describe_key(ctx, id(state)?).await?.map(|k| key_value(ctx, &k, state.get("public_key"))))
     }
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        let public: HashMap<String, Value> = states
+            .iter()
+            .filter_map(|s| {
+                Some((s.get("id")?.as_str()?.to_string(), s.get("public_key").cloned().unwrap_or_default()))
+            })
+            .collect();
+        let public = &public;
+        batched(
+            states,
+            |ids| async move {
+                let o = ctx
+                    .clients
+                    .ec2
+                    .describe_key_pairs()
+                    .set_key_names(Some(ids))
+                    .include_public_key(true)
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeKeyPairs", e))?;
+                Ok(o.key_pairs()
+                    .iter()
+                    .map(|k| {
+                        let name = k.key_name().unwrap_or_default().to_string();
+                        let v = key_value(ctx, k, public.get(&name));
+                        (name, v)
+                    })
+                    .collect())
+            },
+            |s| async move { self.read(ctx, &s).await },
+        )
+        .await
+    }
+
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let name = id(prior)?;
         let k =
@@ -269,6 +304,44 @@ impl ResourceType for AwsInstance {
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         Ok(describe_instance(ctx, id(state)?).await?.map(|i| instance_value(ctx, &i, state.get("user_data"))))
     }
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        let user_data: HashMap<String, Value> = states
+            .iter()
+            .filter_map(|s| Some((s.get("id")?.as_str()?.to_string(), s.get("user_data").cloned().unwrap_or_default())))
+            .collect();
+        let user_data = &user_data;
+        batched(
+            states,
+            |ids| async move {
+                let o = ctx
+                    .clients
+                    .ec2
+                    .describe_instances()
+                    .set_instance_ids(Some(ids))
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeInstances", e))?;
+                Ok(o.reservations()
+                    .iter()
+                    .flat_map(|r| r.instances())
+                    .filter(|i| {
+                        !matches!(
+                            i.state().and_then(|s| s.name()),
+                            Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown)
+                        )
+                    })
+                    .map(|i| {
+                        let iid = i.instance_id().unwrap_or_default().to_string();
+                        let ud = user_data.get(&iid);
+                        (iid, instance_value(ctx, i, ud))
+                    })
+                    .collect())
+            },
+            |s| async move { self.read(ctx, &s).await },
+        )
+        .await
+    }
+
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let iid = id(prior)?;
         let ec2 = &ctx.clients.ec2;

@@ -1,6 +1,6 @@
 //! aws_internet_gateway and aws_internet_gateway_attachment
 
-use super::ec2util::{marker_filters, retry_while, update_tags};
+use super::ec2util::{batched, marker_filters, retry_while, update_tags};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s};
@@ -122,6 +122,28 @@ impl ResourceType for AwsInternetGateway {
 
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         Ok(describe(ctx, id(state)?).await?.map(|g| to_value(ctx, &g)))
+    }
+
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        batched(
+            states,
+            |ids| async move {
+                let o = ctx
+                    .clients
+                    .ec2
+                    .describe_internet_gateways()
+                    .set_internet_gateway_ids(Some(ids))
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeInternetGateways", e))?;
+                Ok(o.internet_gateways()
+                    .iter()
+                    .map(|x| (x.internet_gateway_id().unwrap_or_default().to_string(), to_value(ctx, x)))
+                    .collect())
+            },
+            |s| async move { self.read(ctx, &s).await },
+        )
+        .await
     }
 
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {

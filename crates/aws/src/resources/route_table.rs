@@ -1,6 +1,6 @@
 //! aws_route_table, aws_route and aws_route_table_association
 
-use super::ec2util::{filter, marker_filters, retry_while, update_tags};
+use super::ec2util::{batched, filter, marker_filters, retry_while, update_tags};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s};
@@ -79,6 +79,28 @@ impl ResourceType for AwsRouteTable {
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         Ok(describe(ctx, id(state)?).await?.map(|t| table_value(ctx, &t)))
     }
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        batched(
+            states,
+            |ids| async move {
+                let o = ctx
+                    .clients
+                    .ec2
+                    .describe_route_tables()
+                    .set_route_table_ids(Some(ids))
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeRouteTables", e))?;
+                Ok(o.route_tables()
+                    .iter()
+                    .map(|x| (x.route_table_id().unwrap_or_default().to_string(), table_value(ctx, x)))
+                    .collect())
+            },
+            |s| async move { self.read(ctx, &s).await },
+        )
+        .await
+    }
+
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let tid = id(prior)?;
         let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
@@ -180,6 +202,42 @@ impl ResourceType for AwsRoute {
         let Some(t) = describe(ctx, rtb).await? else { return Ok(None) };
         Ok(t.routes().iter().find(|r| r.destination_cidr_block() == Some(dest)).map(|r| route_value(rtb, r)))
     }
+    /// One DescribeRouteTables call for the routes of every table.
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        let mut tables: Vec<String> =
+            states.iter().filter_map(|s| s.get("route_table_id").and_then(Value::as_str).map(String::from)).collect();
+        tables.sort();
+        tables.dedup();
+        match ctx
+            .clients
+            .ec2
+            .describe_route_tables()
+            .set_route_table_ids(Some(tables))
+            .send()
+            .await
+            .map_err(|e| api("DescribeRouteTables", e))
+        {
+            Ok(o) => states
+                .iter()
+                .map(|st| {
+                    let (rtb, dest) = (req(st, "route_table_id")?, req(st, "destination_cidr_block")?);
+                    Ok(o.route_tables()
+                        .iter()
+                        .find(|t| t.route_table_id() == Some(rtb))
+                        .and_then(|t| t.routes().iter().find(|r| r.destination_cidr_block() == Some(dest)))
+                        .map(|r| route_value(rtb, r)))
+                })
+                .collect(),
+            Err(_) => {
+                let mut out = Vec::new();
+                for st in states {
+                    out.push(self.read(ctx, st).await);
+                }
+                out
+            }
+        }
+    }
+
     async fn update(&self, ctx: &Ctx<'_>, _prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let (rtb, dest) = (req(planned, "route_table_id")?, req(planned, "destination_cidr_block")?);
         ctx.clients
@@ -286,6 +344,37 @@ impl ResourceType for AwsRouteTableAssociation {
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         find_association(ctx, id(state)?).await
     }
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        let ids: Vec<String> =
+            states.iter().filter_map(|s| s.get("id").and_then(Value::as_str).map(String::from)).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let o = match ctx
+            .clients
+            .ec2
+            .describe_route_tables()
+            .filters(filter("association.route-table-association-id", &refs))
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let e = api("DescribeRouteTables", e);
+                return states.iter().map(|_| Err(e.clone())).collect();
+            }
+        };
+        states
+            .iter()
+            .map(|st| {
+                let assoc = id(st)?;
+                Ok(o.route_tables()
+                    .iter()
+                    .flat_map(|t| t.associations())
+                    .find(|a| a.route_table_association_id() == Some(assoc))
+                    .map(association_value))
+            })
+            .collect()
+    }
+
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let out = ctx
             .clients

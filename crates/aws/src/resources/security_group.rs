@@ -1,7 +1,7 @@
 //! aws_security_group (with inline ingress/egress blocks) and the one-rule
 //! resources aws_vpc_security_group_ingress_rule / _egress_rule.
 
-use super::ec2util::{marker_filters, retry_while, update_tags};
+use super::ec2util::{batched, marker_filters, retry_while, update_tags};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{b, id, obj, opt_str, req, s, strings};
@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, ResourceType as Rt, S
 use ecspoc_core::config::types::TypeConstraint as T;
 use ecspoc_core::provider::{AttrSchema as A, Marker, ProviderError, ResourceSchema};
 use ecspoc_core::value::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 pub struct AwsSecurityGroup;
@@ -398,6 +398,37 @@ impl ResourceType for AwsSecurityGroup {
             .await?
             .map(|g| group_value(ctx, &g, b(state, "revoke_rules_on_delete").unwrap_or(false))))
     }
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        let revoke: HashMap<String, bool> = states
+            .iter()
+            .filter_map(|s| Some((s.get("id")?.as_str()?.to_string(), b(s, "revoke_rules_on_delete").unwrap_or(false))))
+            .collect();
+        let revoke = &revoke;
+        batched(
+            states,
+            |ids| async move {
+                let o = ctx
+                    .clients
+                    .ec2
+                    .describe_security_groups()
+                    .set_group_ids(Some(ids))
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeSecurityGroups", e))?;
+                Ok(o.security_groups()
+                    .iter()
+                    .map(|g| {
+                        let gid = g.group_id().unwrap_or_default().to_string();
+                        let r = revoke.get(&gid).copied().unwrap_or(false);
+                        (gid, group_value(ctx, g, r))
+                    })
+                    .collect())
+            },
+            |s| async move { self.read(ctx, &s).await },
+        )
+        .await
+    }
+
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let gid = id(prior)?;
         for (dir, egress) in [("ingress", false), ("egress", true)] {

@@ -1,6 +1,6 @@
 //! aws_subnet
 
-use super::ec2util::{marker_filters, retry_while, update_tags, waiter};
+use super::ec2util::{batched, marker_filters, retry_while, update_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{b, id, obj, opt_str, req, s};
@@ -113,24 +113,26 @@ impl ResourceType for AwsSubnet {
         }
     }
 
-    /// One DescribeSubnets call for all of them; per id only if one is gone.
     async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
-        let ids: Vec<String> =
-            states.iter().filter_map(|s| s.get("id").and_then(Value::as_str).map(String::from)).collect();
-        if ids.len() == states.len()
-            && ids.len() > 1
-            && let Ok(o) = ctx.clients.ec2.describe_subnets().set_subnet_ids(Some(ids.clone())).send().await
-        {
-            return ids
-                .iter()
-                .map(|i| Ok(o.subnets().iter().find(|sn| sn.subnet_id() == Some(i)).map(|sn| to_value(ctx, sn))))
-                .collect();
-        }
-        let mut out = Vec::new();
-        for st in states {
-            out.push(self.read(ctx, st).await);
-        }
-        out
+        batched(
+            states,
+            |ids| async move {
+                let o = ctx
+                    .clients
+                    .ec2
+                    .describe_subnets()
+                    .set_subnet_ids(Some(ids))
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeSubnets", e))?;
+                Ok(o.subnets()
+                    .iter()
+                    .map(|sn| (sn.subnet_id().unwrap_or_default().to_string(), to_value(ctx, sn)))
+                    .collect())
+            },
+            |s| async move { self.read(ctx, &s).await },
+        )
+        .await
     }
 
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {

@@ -1,6 +1,6 @@
 //! aws_vpc
 
-use super::ec2util::{filter, marker_filters, retry_while, update_tags, waiter};
+use super::ec2util::{batched, filter, marker_filters, retry_while, update_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags::{self, Tags};
 use crate::values::{b, id, obj, opt_str, req, s};
@@ -11,6 +11,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Rt, Tenancy, Vpc
 use ecspoc_core::config::types::TypeConstraint as T;
 use ecspoc_core::provider::{AttrSchema as A, Marker, ProviderError, ResourceSchema};
 use ecspoc_core::value::Value;
+use std::collections::HashMap;
 use std::time::Duration;
 
 pub struct AwsVpc;
@@ -47,41 +48,68 @@ async fn set_dns_attribute(ctx: &Ctx<'_>, vpc: &str, attr: VpcAttributeName, val
     Ok(())
 }
 
-/// The VPC's main route table, default security group and default network ACL.
-async fn defaults(ctx: &Ctx<'_>, vpc: &str) -> Result<(Option<String>, Option<String>, Option<String>), ProviderError> {
+type Defaults = (Option<String>, Option<String>, Option<String>);
+
+/// Each VPC's main route table, default security group and default network
+/// ACL: three calls however many VPCs there are.
+async fn defaults(ctx: &Ctx<'_>, vpcs: &[String]) -> Result<HashMap<String, Defaults>, ProviderError> {
     let ec2 = &ctx.clients.ec2;
+    let ids: Vec<&str> = vpcs.iter().map(String::as_str).collect();
     let rt = ec2
         .describe_route_tables()
-        .filters(filter("vpc-id", &[vpc]))
+        .filters(filter("vpc-id", &ids))
         .filters(filter("association.main", &["true"]))
         .send()
         .await
         .map_err(|e| api("DescribeRouteTables", e))?;
     let sg = ec2
         .describe_security_groups()
-        .filters(filter("vpc-id", &[vpc]))
+        .filters(filter("vpc-id", &ids))
         .filters(filter("group-name", &["default"]))
         .send()
         .await
         .map_err(|e| api("DescribeSecurityGroups", e))?;
     let acl = ec2
         .describe_network_acls()
-        .filters(filter("vpc-id", &[vpc]))
+        .filters(filter("vpc-id", &ids))
         .filters(filter("default", &["true"]))
         .send()
         .await
         .map_err(|e| api("DescribeNetworkAcls", e))?;
-    Ok((
-        rt.route_tables().first().and_then(|r| r.route_table_id()).map(String::from),
-        sg.security_groups().first().and_then(|g| g.group_id()).map(String::from),
-        acl.network_acls().first().and_then(|a| a.network_acl_id()).map(String::from),
-    ))
+    Ok(vpcs
+        .iter()
+        .map(|v| {
+            let of = |x: Option<&str>| x == Some(v.as_str());
+            (
+                v.clone(),
+                (
+                    rt.route_tables()
+                        .iter()
+                        .find(|r| of(r.vpc_id()))
+                        .and_then(|r| r.route_table_id())
+                        .map(String::from),
+                    sg.security_groups().iter().find(|g| of(g.vpc_id())).and_then(|g| g.group_id()).map(String::from),
+                    acl.network_acls()
+                        .iter()
+                        .find(|a| of(a.vpc_id()))
+                        .and_then(|a| a.network_acl_id())
+                        .map(String::from),
+                ),
+            )
+        })
+        .collect())
 }
 
 async fn to_value(ctx: &Ctx<'_>, v: &Vpc) -> Result<Value, ProviderError> {
+    let vid = v.vpc_id().unwrap_or_default().to_string();
+    let found = defaults(ctx, std::slice::from_ref(&vid)).await?;
+    to_value_with(ctx, v, found.get(&vid).cloned().unwrap_or_default()).await
+}
+
+async fn to_value_with(ctx: &Ctx<'_>, v: &Vpc, found: Defaults) -> Result<Value, ProviderError> {
     let vid = v.vpc_id().unwrap_or_default();
     let (own, all): (Tags, Tags) = tags::read(v.tags(), &ctx.settings.default_tags);
-    let (main_rt, default_sg, default_acl) = defaults(ctx, vid).await?;
+    let (main_rt, default_sg, default_acl) = found;
     let owner = v.owner_id().unwrap_or_default();
     Ok(obj(vec![
         ("id", Value::str(vid)),
@@ -178,6 +206,32 @@ impl ResourceType for AwsVpc {
             Some(v) => Ok(Some(to_value(ctx, v).await?)),
             None => Ok(None),
         }
+    }
+
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        batched(
+            states,
+            |ids| async move {
+                let out = ctx
+                    .clients
+                    .ec2
+                    .describe_vpcs()
+                    .set_vpc_ids(Some(ids.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeVpcs", e))?;
+                let found = defaults(ctx, &ids).await?;
+                let mut m = HashMap::new();
+                for v in out.vpcs() {
+                    let vid = v.vpc_id().unwrap_or_default().to_string();
+                    let d = found.get(&vid).cloned().unwrap_or_default();
+                    m.insert(vid, to_value_with(ctx, v, d).await?);
+                }
+                Ok(m)
+            },
+            |s| async move { self.read(ctx, &s).await },
+        )
+        .await
     }
 
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {

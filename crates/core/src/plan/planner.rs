@@ -58,7 +58,11 @@ struct Ctx {
     observer: Arc<dyn Observer>,
     global: Arc<Semaphore>,
     per_provider: HashMap<&'static str, Arc<Semaphore>>,
+    /// Refresh results by resource type, filled by the first block of each type.
+    type_reads: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<TypeReads>>>>,
 }
+
+type TypeReads = HashMap<InstanceAddr, Result<Option<Value>, crate::provider::ProviderError>>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -89,6 +93,7 @@ pub async fn plan(
         acc: Mutex::new(Accumulator::default()),
         observer,
         per_provider,
+        type_reads: Mutex::new(HashMap::new()),
     });
     let nodes = Arc::new(nodes);
     let c = ctx.clone();
@@ -164,15 +169,36 @@ async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, In
     for (a, i) in &stored {
         ctx.observer.on(Event::RefreshStart { addr: a.clone(), id: i.id().map(String::from) });
     }
-    let results = {
-        let _g = ctx.global.acquire().await;
-        let _p = match ctx.per_provider.get(provider.local_name()) {
-            Some(s) => Some(s.acquire().await),
-            None => None,
-        };
-        let states: Vec<Value> = stored.iter().map(|(_, i)| i.attributes.clone()).collect();
-        provider.read_many(&addr.type_, &states).await
-    };
+    // Every stored object of this type is read at once, whichever block
+    // asks first, so a provider can use one call for many ids.
+    let cell = lock(&ctx.type_reads).entry(addr.type_.clone()).or_default().clone();
+    let by_addr = cell
+        .get_or_init(|| async {
+            let of_type: Vec<(InstanceAddr, Value)> = ctx
+                .stored
+                .managed()
+                .filter(|(a, _)| a.resource.type_ == addr.type_)
+                .map(|(a, i)| (a.clone(), i.attributes.clone()))
+                .collect();
+            let _g = ctx.global.acquire().await;
+            let _p = match ctx.per_provider.get(provider.local_name()) {
+                Some(s) => Some(s.acquire().await),
+                None => None,
+            };
+            let states: Vec<Value> = of_type.iter().map(|(_, v)| v.clone()).collect();
+            let results = provider.read_many(&addr.type_, &states).await;
+            of_type.into_iter().map(|(a, _)| a).zip(results).collect::<HashMap<_, _>>()
+        })
+        .await;
+    let results: Vec<Result<Option<Value>, crate::provider::ProviderError>> = stored
+        .iter()
+        .map(|(a, _)| {
+            by_addr
+                .get(a)
+                .cloned()
+                .unwrap_or_else(|| Err(crate::provider::ProviderError::new("the provider returned no result")))
+        })
+        .collect();
     let mut diags = Diagnostics::default();
     for ((a, inst), result) in stored.into_iter().zip(results) {
         match result {
