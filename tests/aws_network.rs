@@ -626,3 +626,41 @@ fn a_no_change_plan_of_network_and_bastion_makes_fewer_api_calls_than_resources(
     assert_eq!(log["api_calls"]["EC2.DescribeSubnets"], 1, "four subnets in two blocks, one call");
     w.ok(&["destroy", "-auto-approve"]);
 }
+
+/// A VPC created just before ecspoc died (the create answered, the journal
+/// had only the intent) is found by its marker tags and adopted, not duplicated.
+#[test]
+fn an_object_created_just_before_a_crash_is_adopted_by_its_marker() {
+    let moto = Moto::shared();
+    let ec2 = moto.ec2();
+    let lineage = "5a1e7c2d-0000-4000-8000-00000000ad0b";
+    let config =
+        "[provider.aws]\nregion = \"us-east-1\"\n\n[resource.aws_vpc.adopted]\ncidr_block = \"10.50.0.0/16\"\n";
+    let journal = format!(
+        "{{\"op\":\"begin\",\"lineage\":\"{lineage}\"}}\n{{\"op\":\"intent\",\"addr\":\"aws_vpc.adopted\",\"marker\":{{\"address\":\"aws_vpc.adopted\",\"lineage\":\"{lineage}\"}}}}\n"
+    );
+    let w = Workdir::new(&[("main.toml", config), ("terraform.tfstate.journal", &journal)]).with_aws(moto);
+    let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
+    let spec = aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
+        .tags(tag("ecspoc:address", "aws_vpc.adopted"))
+        .tags(tag("ecspoc:lineage", lineage))
+        .build();
+    let made = block(ec2.create_vpc().cidr_block("10.50.0.0/16").tag_specifications(spec).send()).expect("create");
+    let vpc_id = made.vpc().and_then(|v| v.vpc_id()).expect("id").to_string();
+
+    let plan = w.ok(&["plan"]).stdout;
+    assert!(plan.contains("# aws_vpc.adopted will be recorded in state"), "{plan}");
+    assert!(plan.contains("found by its ecspoc marker"), "{plan}");
+    w.ok(&["apply", "-auto-approve"]);
+    assert_eq!(state_id(&w, "aws_vpc.adopted"), vpc_id, "the existing VPC, not a new one");
+    let marked = block(
+        ec2.describe_vpcs()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("tag:ecspoc:lineage").values(lineage).build())
+            .send(),
+    )
+    .expect("describe");
+    assert_eq!(marked.vpcs().len(), 1, "no duplicate");
+    no_changes(&w);
+    w.ok(&["destroy", "-auto-approve"]);
+}

@@ -21,7 +21,11 @@ pub struct Clients {
 pub struct Settings {
     pub region: String,
     pub default_tags: Tags,
+    /// The longest any waiter waits (an object becoming available or gone).
+    pub max_wait: std::time::Duration,
 }
+
+pub const DEFAULT_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(900);
 
 const KNOWN: &[&str] =
     &["region", "profile", "default_tags", "endpoints", "max_retries", "retry_mode", "skip_credentials_validation"];
@@ -72,13 +76,7 @@ pub async fn build(config: &Value, calls: &CallCounter) -> Result<(Clients, Sett
     if let Some(p) = config.get("profile").and_then(Value::as_str) {
         loader = loader.profile_name(p);
     }
-    let attempts = config.get("max_retries").and_then(Value::as_number).map(|n| n as u32 + 1).unwrap_or(25);
-    // Adaptive mode adds a client-side rate limiter that backs off when AWS throttles.
-    let retry = match config.get("retry_mode").and_then(Value::as_str) {
-        Some("standard") => RetryConfig::standard(),
-        _ => RetryConfig::adaptive(),
-    };
-    loader = loader.retry_config(retry.with_max_attempts(attempts));
+    loader = loader.retry_config(retry_config(config));
     let shared = loader.load().await;
     let region = shared.region().map(|r| r.to_string()).ok_or_else(|| {
         ProviderError::new(
@@ -107,8 +105,20 @@ pub async fn build(config: &Value, calls: &CallCounter) -> Result<(Clients, Sett
             ssm: aws_sdk_ssm::Client::from_conf(ssm.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
         },
-        Settings { region, default_tags: default_tags(config) },
+        Settings { region, default_tags: default_tags(config), max_wait: DEFAULT_MAX_WAIT },
     ))
+}
+
+/// Retries as Terraform's provider does them: up to 25 attempts by default,
+/// adaptive mode (a client-side rate limiter that backs off when AWS
+/// throttles) unless retry_mode = "standard".
+pub fn retry_config(config: &Value) -> RetryConfig {
+    let attempts = config.get("max_retries").and_then(Value::as_number).map(|n| n as u32 + 1).unwrap_or(25);
+    let retry = match config.get("retry_mode").and_then(Value::as_str) {
+        Some("standard") => RetryConfig::standard(),
+        _ => RetryConfig::adaptive(),
+    };
+    retry.with_max_attempts(attempts)
 }
 
 pub fn add_tag_attributes(s: &mut ResourceSchema) {

@@ -19,7 +19,7 @@ use ecspoc_core::value::Value;
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::OnceCell;
 
-pub use config::{Clients, Settings};
+pub use config::{Clients, DEFAULT_MAX_WAIT, Settings, retry_config};
 
 /// What a resource operation gets: the SDK clients and the provider settings.
 pub struct Ctx<'a> {
@@ -108,6 +108,13 @@ impl AwsProvider {
             clients: OnceCell::new(),
             calls: CallCounter::default(),
         }
+    }
+
+    /// A provider on clients made elsewhere (tests use SDK test doubles).
+    pub fn with_clients(clients: Clients, settings: Settings) -> Self {
+        let p = Self::new();
+        let _ = p.clients.set((clients, settings));
+        p
     }
 
     async fn ctx(&self) -> Result<Ctx<'_>, ProviderError> {

@@ -60,7 +60,7 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
     if !plan.drift.is_empty() {
         out.push_str(&render_drift(plan, color));
     }
-    let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| !c.is_noop()).collect();
+    let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| !c.is_noop() || c.adopted).collect();
     let output_changes: Vec<&OutputChange> = plan.outputs.iter().filter(|o| o.action() != Action::NoOp).collect();
     if plan.mode == PlanMode::RefreshOnly {
         if plan.drift.is_empty() {
@@ -155,6 +155,7 @@ fn header(c: &ResourceChange) -> String {
         (Action::Read, _) => "will be read during apply".to_string(),
         (Action::Update, _) => "will be updated in-place".to_string(),
         (Action::Delete, _) => "will be destroyed".to_string(),
+        (Action::NoOp, _) => "will be recorded in state".to_string(),
         (_, Some(ActionReason::ReplaceBecauseTainted)) => "is tainted, so must be replaced".to_string(),
         (_, Some(ActionReason::ReplaceByRequest)) => "will be replaced, as requested".to_string(),
         (_, Some(ActionReason::ReplaceByTriggers)) => {

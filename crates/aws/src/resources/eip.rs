@@ -11,7 +11,6 @@ use aws_sdk_ec2::types::{Address, DomainType, NatGateway, NatGatewayState, Resou
 use ecspoc_core::config::types::TypeConstraint as T;
 use ecspoc_core::provider::{AttrSchema as A, Marker, ProviderError, ResourceSchema};
 use ecspoc_core::value::Value;
-use std::time::Duration;
 
 pub struct AwsEip;
 pub struct AwsEipAssociation;
@@ -340,7 +339,7 @@ impl ResourceType for AwsNatGateway {
             .to_string();
         ec2.wait_until_nat_gateway_available()
             .nat_gateway_ids(&nid)
-            .wait(Duration::from_secs(600))
+            .wait(ctx.settings.max_wait)
             .await
             .map_err(|e| waiter("NatGatewayAvailable", e))?;
         let n = describe_nat(ctx, &nid)
@@ -392,7 +391,7 @@ impl ResourceType for AwsNatGateway {
         }
         ec2.wait_until_nat_gateway_deleted()
             .nat_gateway_ids(nid)
-            .wait(Duration::from_secs(600))
+            .wait(ctx.settings.max_wait)
             .await
             .map_err(|e| waiter("NatGatewayDeleted", e))?;
         Ok(())

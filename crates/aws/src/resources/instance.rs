@@ -17,7 +17,6 @@ use ecspoc_core::config::types::TypeConstraint as T;
 use ecspoc_core::provider::{AttrSchema as A, Marker, ProviderError, ResourceSchema};
 use ecspoc_core::value::Value;
 use std::collections::HashMap;
-use std::time::Duration;
 
 pub struct AwsKeyPair;
 pub struct AwsInstance;
@@ -293,7 +292,7 @@ impl ResourceType for AwsInstance {
             .to_string();
         ec2.wait_until_instance_running()
             .instance_ids(&iid)
-            .wait(Duration::from_secs(600))
+            .wait(ctx.settings.max_wait)
             .await
             .map_err(|e| waiter("InstanceRunning", e))?;
         let i = describe_instance(ctx, &iid)
@@ -350,7 +349,7 @@ impl ResourceType for AwsInstance {
             ec2.stop_instances().instance_ids(iid).send().await.map_err(|e| api("StopInstances", e))?;
             ec2.wait_until_instance_stopped()
                 .instance_ids(iid)
-                .wait(Duration::from_secs(600))
+                .wait(ctx.settings.max_wait)
                 .await
                 .map_err(|e| waiter("InstanceStopped", e))?;
             ec2.modify_instance_attribute()
@@ -362,7 +361,7 @@ impl ResourceType for AwsInstance {
             ec2.start_instances().instance_ids(iid).send().await.map_err(|e| api("StartInstances", e))?;
             ec2.wait_until_instance_running()
                 .instance_ids(iid)
-                .wait(Duration::from_secs(600))
+                .wait(ctx.settings.max_wait)
                 .await
                 .map_err(|e| waiter("InstanceRunning", e))?;
         }
@@ -402,7 +401,7 @@ impl ResourceType for AwsInstance {
         }
         ec2.wait_until_instance_terminated()
             .instance_ids(iid)
-            .wait(Duration::from_secs(900))
+            .wait(ctx.settings.max_wait)
             .await
             .map_err(|e| waiter("InstanceTerminated", e))?;
         Ok(())

@@ -86,7 +86,7 @@ impl ResourceType for AwsSubnet {
             .to_string();
         ec2.wait_until_subnet_available()
             .subnet_ids(&sid)
-            .wait(Duration::from_secs(300))
+            .wait(ctx.settings.max_wait)
             .await
             .map_err(|e| waiter("SubnetAvailable", e))?;
         if b(planned, "map_public_ip_on_launch") == Some(true) {

@@ -181,7 +181,7 @@ impl ResourceType for AwsVpc {
             .to_string();
         ec2.wait_until_vpc_available()
             .vpc_ids(&vid)
-            .wait(Duration::from_secs(300))
+            .wait(ctx.settings.max_wait)
             .await
             .map_err(|e| waiter("VpcAvailable", e))?;
         if b(planned, "enable_dns_support") == Some(false) {

@@ -167,7 +167,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| !c.is_noop() && c.action != Action::Read)
+        self.changes.iter().any(|c| (!c.is_noop() && c.action != Action::Read) || c.adopted)
             || self.outputs.iter().any(|o| o.action() != Action::NoOp)
             || (self.mode == PlanMode::RefreshOnly && !self.drift.is_empty())
     }
