@@ -116,19 +116,30 @@ pub async fn apply(
             state.instances.insert(c.addr.clone(), inst.clone());
         }
     }
-    // What refresh found (drift) becomes state first: changes are applied to
-    // the objects as they are now, and a refresh-only plan is just this.
-    for d in &plan.drift {
-        let record = match plan.prior_state.instances.get(&d.addr) {
-            Some(inst) => Record::put(&d.addr, inst),
-            None => Record::Remove { addr: d.addr.to_string() },
+    // What refresh found becomes state first: changes are applied to the
+    // objects as they are now, and a refresh-only plan is just this.
+    let refreshed: Vec<(InstanceAddr, Option<Instance>)> = state
+        .managed()
+        .filter(|(a, i)| plan.prior_state.instances.get(*a) != Some(*i))
+        .map(|(a, _)| (a.clone(), plan.prior_state.instances.get(a).cloned()))
+        .chain(
+            plan.prior_state
+                .managed()
+                .filter(|(a, _)| !state.instances.contains_key(*a))
+                .map(|(a, i)| (a.clone(), Some(i.clone()))),
+        )
+        .collect();
+    for (addr, now) in refreshed {
+        let record = match &now {
+            Some(inst) => Record::put(&addr, inst),
+            None => Record::Remove { addr: addr.to_string() },
         };
         if let Err(e) = journal.append(&record).await {
             return failed(state, Diagnostic::error("Failed to record refreshed state").with_detail(e.to_string()));
         }
-        match plan.prior_state.instances.get(&d.addr) {
-            Some(inst) => state.instances.insert(d.addr.clone(), inst.clone()),
-            None => state.instances.remove(&d.addr),
+        match now {
+            Some(inst) => state.instances.insert(addr, inst),
+            None => state.instances.remove(&addr),
         };
     }
     for (a, inst) in plan.prior_state.instances.iter().filter(|(a, _)| a.resource.mode == Mode::Data) {

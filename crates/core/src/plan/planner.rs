@@ -127,7 +127,7 @@ async fn plan_node(ctx: &Ctx, key: &NodeKey) -> Result<(), Diagnostics> {
 async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, Instance)>, Diagnostics> {
     let stored: Vec<(InstanceAddr, Instance)> =
         ctx.stored.resource_instances(addr).map(|(a, i)| (a.clone(), i.clone())).collect();
-    let (provider, _) = ctx.engine.provider_for(&addr.type_, addr.mode)?;
+    let (provider, schema) = ctx.engine.provider_for(&addr.type_, addr.mode)?;
     let mut out = Vec::new();
     let pending: Vec<(InstanceAddr, crate::provider::Marker)> = ctx
         .stored
@@ -203,7 +203,13 @@ async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, In
     for ((a, inst), result) in stored.into_iter().zip(results) {
         match result {
             Ok(Some(attrs)) => {
-                if attrs != inst.attributes {
+                // Drift worth a note is a change to something the configuration
+                // sets; computed values moving (an address now associated) are not.
+                let configurable_changed = schema
+                    .attributes
+                    .iter()
+                    .any(|(k, at)| (at.required || at.optional) && attrs.get(k) != inst.attributes.get(k));
+                if configurable_changed {
                     lock(&ctx.acc).drift.push(drift_change(&a, &inst, Some(&attrs), Action::Update));
                 }
                 let id = attrs.get("id").and_then(Value::as_str).map(String::from);
