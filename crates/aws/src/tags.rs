@@ -55,3 +55,14 @@ pub fn read(remote: &[Tag], defaults: &Tags) -> (Tags, Tags) {
     let own = all.iter().filter(|(k, v)| defaults.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     (own, all)
 }
+
+/// `tags` and `tags_all` attribute values from an object's remote tags.
+pub fn attributes(remote: &[Tag], defaults: &Tags) -> (Value, Value) {
+    let (own, all) = read(remote, defaults);
+    (if own.is_empty() { Value::Null } else { to_value(&own) }, to_value(&all))
+}
+
+/// The tags a create sends: tags_all from the plan, plus the marker.
+pub fn for_create(resource: ResourceType, planned: &Value, defaults: &Tags, marker: &Marker) -> TagSpecification {
+    specification(resource, &with_marker(&all(defaults, &from_value(planned.get("tags"))), marker))
+}

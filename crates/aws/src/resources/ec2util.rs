@@ -101,3 +101,17 @@ where
     }
     out
 }
+
+/// Bring an object's tags from what `prior` recorded to what `planned` wants.
+pub async fn sync_tags(ctx: &crate::Ctx<'_>, id: &str, prior: &Value, planned: &Value) -> Result<(), ProviderError> {
+    let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
+    update_tags(&ctx.clients.ec2, id, &tags::from_value(prior.get("tags_all")), &new_all).await
+}
+
+/// A delete that finds the object already gone has done its job.
+pub fn gone_is_fine<T>(r: Result<T, ProviderError>) -> Result<(), ProviderError> {
+    match r {
+        Err(e) if !crate::error::is_not_found(&e) => Err(e),
+        _ => Ok(()),
+    }
+}

@@ -1,6 +1,6 @@
 //! aws_eip, aws_eip_association and aws_nat_gateway
 
-use super::ec2util::{batched, filter, marker_filters, update_tags, waiter};
+use super::ec2util::{batched, filter, gone_is_fine, marker_filters, sync_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s};
@@ -23,7 +23,7 @@ pub fn client_token(marker: &Marker) -> String {
 }
 
 fn eip_value(ctx: &Ctx<'_>, a: &Address) -> Value {
-    let (own, all) = tags::read(a.tags(), &ctx.settings.default_tags);
+    let (tags_value, tags_all) = tags::attributes(a.tags(), &ctx.settings.default_tags);
     obj(vec![
         ("id", opt_str(a.allocation_id())),
         ("allocation_id", opt_str(a.allocation_id())),
@@ -33,8 +33,8 @@ fn eip_value(ctx: &Ctx<'_>, a: &Address) -> Value {
         ("association_id", opt_str(a.association_id())),
         ("instance", opt_str(a.instance_id())),
         ("network_interface", opt_str(a.network_interface_id())),
-        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
-        ("tags_all", tags::to_value(&all)),
+        ("tags", tags_value),
+        ("tags_all", tags_all),
     ])
 }
 
@@ -75,13 +75,12 @@ impl ResourceType for AwsEip {
         )
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
-        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
         let out = ctx
             .clients
             .ec2
             .allocate_address()
             .domain(DomainType::from(s(planned, "domain").unwrap_or("vpc")))
-            .tag_specifications(tags::specification(Rt::ElasticIp, &tags::with_marker(&all, marker)))
+            .tag_specifications(tags::for_create(Rt::ElasticIp, planned, &ctx.settings.default_tags, marker))
             .send()
             .await
             .map_err(|e| api("AllocateAddress", e))?;
@@ -149,8 +148,7 @@ impl ResourceType for AwsEip {
                     .map_err(|e| api("AssociateAddress", e))?;
             }
         }
-        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
-        update_tags(ec2, alloc, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        sync_tags(ctx, alloc, prior, planned).await?;
         self.read(ctx, prior)
             .await?
             .ok_or_else(|| ProviderError::new(format!("address {alloc} disappeared during the update")))
@@ -163,10 +161,7 @@ impl ResourceType for AwsEip {
         {
             ec2.disassociate_address().association_id(assoc).send().await.map_err(|e| api("DisassociateAddress", e))?;
         }
-        match ec2.release_address().allocation_id(alloc).send().await.map_err(|e| api("ReleaseAddress", e)) {
-            Err(e) if !is_not_found(&e) => Err(e),
-            _ => Ok(()),
-        }
+        gone_is_fine(ec2.release_address().allocation_id(alloc).send().await.map_err(|e| api("ReleaseAddress", e)))
     }
     async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
         let o = ctx
@@ -241,23 +236,20 @@ impl ResourceType for AwsEipAssociation {
         self.read(ctx, prior).await?.ok_or_else(|| ProviderError::new("the association disappeared"))
     }
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
-        match ctx
-            .clients
-            .ec2
-            .disassociate_address()
-            .association_id(id(prior)?)
-            .send()
-            .await
-            .map_err(|e| api("DisassociateAddress", e))
-        {
-            Err(e) if !is_not_found(&e) => Err(e),
-            _ => Ok(()),
-        }
+        gone_is_fine(
+            ctx.clients
+                .ec2
+                .disassociate_address()
+                .association_id(id(prior)?)
+                .send()
+                .await
+                .map_err(|e| api("DisassociateAddress", e)),
+        )
     }
 }
 
 fn nat_value(ctx: &Ctx<'_>, n: &NatGateway) -> Value {
-    let (own, all) = tags::read(n.tags(), &ctx.settings.default_tags);
+    let (tags_value, tags_all) = tags::attributes(n.tags(), &ctx.settings.default_tags);
     let addr = n.nat_gateway_addresses().first();
     obj(vec![
         ("id", opt_str(n.nat_gateway_id())),
@@ -268,8 +260,8 @@ fn nat_value(ctx: &Ctx<'_>, n: &NatGateway) -> Value {
         ("network_interface_id", opt_str(addr.and_then(|a| a.network_interface_id()))),
         ("private_ip", opt_str(addr.and_then(|a| a.private_ip()))),
         ("public_ip", opt_str(addr.and_then(|a| a.public_ip()))),
-        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
-        ("tags_all", tags::to_value(&all)),
+        ("tags", tags_value),
+        ("tags_all", tags_all),
     ])
 }
 
@@ -318,7 +310,6 @@ impl ResourceType for AwsNatGateway {
         )
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
-        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
         let ec2 = &ctx.clients.ec2;
         let out = ec2
             .create_nat_gateway()
@@ -328,7 +319,7 @@ impl ResourceType for AwsNatGateway {
                 s(planned, "connectivity_type").unwrap_or("public"),
             ))
             .client_token(client_token(marker))
-            .tag_specifications(tags::specification(Rt::Natgateway, &tags::with_marker(&all, marker)))
+            .tag_specifications(tags::for_create(Rt::Natgateway, planned, &ctx.settings.default_tags, marker))
             .send()
             .await
             .map_err(|e| api("CreateNatGateway", e))?;
@@ -375,8 +366,7 @@ impl ResourceType for AwsNatGateway {
 
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let nid = id(prior)?;
-        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
-        update_tags(&ctx.clients.ec2, nid, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        sync_tags(ctx, nid, prior, planned).await?;
         self.read(ctx, prior)
             .await?
             .ok_or_else(|| ProviderError::new(format!("NAT gateway {nid} disappeared during the update")))

@@ -1,6 +1,6 @@
 //! aws_key_pair and aws_instance
 
-use super::ec2util::{batched, marker_filters, update_tags, waiter};
+use super::ec2util::{batched, gone_is_fine, marker_filters, sync_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s, strings};
@@ -22,7 +22,7 @@ pub struct AwsKeyPair;
 pub struct AwsInstance;
 
 fn key_value(ctx: &Ctx<'_>, k: &KeyPairInfo, public_key: Option<&Value>) -> Value {
-    let (own, all) = tags::read(k.tags(), &ctx.settings.default_tags);
+    let (tags_value, tags_all) = tags::attributes(k.tags(), &ctx.settings.default_tags);
     let name = k.key_name().unwrap_or_default();
     obj(vec![
         ("id", Value::str(name)),
@@ -40,8 +40,8 @@ fn key_value(ctx: &Ctx<'_>, k: &KeyPairInfo, public_key: Option<&Value>) -> Valu
                 .or_else(|| k.public_key().map(|p| Value::str(p.trim())))
                 .unwrap_or(Value::Null),
         ),
-        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
-        ("tags_all", tags::to_value(&all)),
+        ("tags", tags_value),
+        ("tags_all", tags_all),
     ])
 }
 
@@ -83,13 +83,12 @@ impl ResourceType for AwsKeyPair {
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let name = req(planned, "key_name")?;
-        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
         ctx.clients
             .ec2
             .import_key_pair()
             .key_name(name)
             .public_key_material(Blob::new(req(planned, "public_key")?.as_bytes()))
-            .tag_specifications(tags::specification(Rt::KeyPair, &tags::with_marker(&all, marker)))
+            .tag_specifications(tags::for_create(Rt::KeyPair, planned, &ctx.settings.default_tags, marker))
             .send()
             .await
             .map_err(|e| api("ImportKeyPair", e))?;
@@ -140,22 +139,20 @@ impl ResourceType for AwsKeyPair {
         let k =
             describe_key(ctx, name).await?.ok_or_else(|| ProviderError::new(format!("key pair {name} disappeared")))?;
         let kid = k.key_pair_id().unwrap_or(name);
-        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
-        update_tags(&ctx.clients.ec2, kid, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        sync_tags(ctx, kid, prior, planned).await?;
         self.read(ctx, prior)
             .await?
             .ok_or_else(|| ProviderError::new(format!("key pair {name} disappeared during the update")))
     }
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
-        match ctx.clients.ec2.delete_key_pair().key_name(id(prior)?).send().await.map_err(|e| api("DeleteKeyPair", e)) {
-            Err(e) if !is_not_found(&e) => Err(e),
-            _ => Ok(()),
-        }
+        gone_is_fine(
+            ctx.clients.ec2.delete_key_pair().key_name(id(prior)?).send().await.map_err(|e| api("DeleteKeyPair", e)),
+        )
     }
 }
 
 fn instance_value(ctx: &Ctx<'_>, i: &Instance, user_data: Option<&Value>) -> Value {
-    let (own, all) = tags::read(i.tags(), &ctx.settings.default_tags);
+    let (tags_value, tags_all) = tags::attributes(i.tags(), &ctx.settings.default_tags);
     let iid = i.instance_id().unwrap_or_default();
     let mut groups: Vec<String> = i.security_groups().iter().filter_map(|g| g.group_id().map(String::from)).collect();
     groups.sort();
@@ -189,8 +186,8 @@ fn instance_value(ctx: &Ctx<'_>, i: &Instance, user_data: Option<&Value>) -> Val
             opt_str(i.network_interfaces().first().and_then(|n| n.network_interface_id())),
         ),
         ("instance_state", opt_str(i.state().and_then(|s| s.name()).map(|n| n.as_str()))),
-        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
-        ("tags_all", tags::to_value(&all)),
+        ("tags", tags_value),
+        ("tags_all", tags_all),
     ])
 }
 
@@ -250,7 +247,6 @@ impl ResourceType for AwsInstance {
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let ec2 = &ctx.clients.ec2;
-        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
         let groups = strings(planned, "vpc_security_group_ids");
         let mut run = ec2
             .run_instances()
@@ -261,7 +257,7 @@ impl ResourceType for AwsInstance {
             .client_token(super::eip::client_token(marker))
             .set_key_name(s(planned, "key_name").map(String::from))
             .set_user_data(s(planned, "user_data").map(|u| base64::engine::general_purpose::STANDARD.encode(u)))
-            .tag_specifications(tags::specification(Rt::Instance, &tags::with_marker(&all, marker)));
+            .tag_specifications(tags::for_create(Rt::Instance, planned, &ctx.settings.default_tags, marker));
         if let Some(p) = s(planned, "iam_instance_profile") {
             run = run.iam_instance_profile(IamInstanceProfileSpecification::builder().name(p).build());
         }
@@ -384,8 +380,7 @@ impl ResourceType for AwsInstance {
                 .await
                 .map_err(|e| api("AssociateIamInstanceProfile", e))?;
         }
-        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
-        update_tags(ec2, iid, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        sync_tags(ctx, iid, prior, planned).await?;
         let i = describe_instance(ctx, iid)
             .await?
             .ok_or_else(|| ProviderError::new(format!("instance {iid} disappeared during the update")))?;

@@ -1,6 +1,6 @@
 //! aws_internet_gateway and aws_internet_gateway_attachment
 
-use super::ec2util::{batched, marker_filters, retry_while, update_tags};
+use super::ec2util::{batched, gone_is_fine, marker_filters, retry_while, sync_tags};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s};
@@ -20,7 +20,7 @@ fn attached_vpc(g: &InternetGateway) -> Option<&str> {
 }
 
 fn to_value(ctx: &Ctx<'_>, g: &InternetGateway) -> Value {
-    let (own, all) = tags::read(g.tags(), &ctx.settings.default_tags);
+    let (tags_value, tags_all) = tags::attributes(g.tags(), &ctx.settings.default_tags);
     let gid = g.internet_gateway_id().unwrap_or_default();
     let owner = g.owner_id().unwrap_or_default();
     obj(vec![
@@ -28,8 +28,8 @@ fn to_value(ctx: &Ctx<'_>, g: &InternetGateway) -> Value {
         ("arn", Value::String(format!("arn:aws:ec2:{}:{owner}:internet-gateway/{gid}", ctx.settings.region))),
         ("vpc_id", opt_str(attached_vpc(g))),
         ("owner_id", opt_str(g.owner_id())),
-        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
-        ("tags_all", tags::to_value(&all)),
+        ("tags", tags_value),
+        ("tags_all", tags_all),
     ])
 }
 
@@ -97,12 +97,11 @@ impl ResourceType for AwsInternetGateway {
     }
 
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
-        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
         let out = ctx
             .clients
             .ec2
             .create_internet_gateway()
-            .tag_specifications(tags::specification(Rt::InternetGateway, &tags::with_marker(&all, marker)))
+            .tag_specifications(tags::for_create(Rt::InternetGateway, planned, &ctx.settings.default_tags, marker))
             .send()
             .await
             .map_err(|e| api("CreateInternetGateway", e))?;
@@ -157,8 +156,7 @@ impl ResourceType for AwsInternetGateway {
                 attach(ctx, gid, vpc).await?;
             }
         }
-        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
-        update_tags(&ctx.clients.ec2, gid, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        sync_tags(ctx, gid, prior, planned).await?;
         self.read(ctx, prior)
             .await?
             .ok_or_else(|| ProviderError::new(format!("internet gateway {gid} disappeared during the update")))
@@ -171,18 +169,15 @@ impl ResourceType for AwsInternetGateway {
         {
             detach(ctx, gid, vpc).await?;
         }
-        match ctx
-            .clients
-            .ec2
-            .delete_internet_gateway()
-            .internet_gateway_id(gid)
-            .send()
-            .await
-            .map_err(|e| api("DeleteInternetGateway", e))
-        {
-            Err(e) if !is_not_found(&e) => Err(e),
-            _ => Ok(()),
-        }
+        gone_is_fine(
+            ctx.clients
+                .ec2
+                .delete_internet_gateway()
+                .internet_gateway_id(gid)
+                .send()
+                .await
+                .map_err(|e| api("DeleteInternetGateway", e)),
+        )
     }
 
     async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {

@@ -1,6 +1,6 @@
 //! aws_route_table, aws_route and aws_route_table_association
 
-use super::ec2util::{batched, filter, marker_filters, retry_while, update_tags};
+use super::ec2util::{batched, filter, gone_is_fine, marker_filters, retry_while, sync_tags};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s};
@@ -33,7 +33,7 @@ async fn describe(ctx: &Ctx<'_>, rtb: &str) -> Result<Option<RouteTable>, Provid
 }
 
 fn table_value(ctx: &Ctx<'_>, t: &RouteTable) -> Value {
-    let (own, all) = tags::read(t.tags(), &ctx.settings.default_tags);
+    let (tags_value, tags_all) = tags::attributes(t.tags(), &ctx.settings.default_tags);
     let tid = t.route_table_id().unwrap_or_default();
     let owner = t.owner_id().unwrap_or_default();
     obj(vec![
@@ -41,8 +41,8 @@ fn table_value(ctx: &Ctx<'_>, t: &RouteTable) -> Value {
         ("arn", Value::String(format!("arn:aws:ec2:{}:{owner}:route-table/{tid}", ctx.settings.region))),
         ("vpc_id", opt_str(t.vpc_id())),
         ("owner_id", opt_str(t.owner_id())),
-        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
-        ("tags_all", tags::to_value(&all)),
+        ("tags", tags_value),
+        ("tags_all", tags_all),
     ])
 }
 
@@ -63,13 +63,12 @@ impl ResourceType for AwsRouteTable {
         )
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
-        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
         let out = ctx
             .clients
             .ec2
             .create_route_table()
             .vpc_id(req(planned, "vpc_id")?)
-            .tag_specifications(tags::specification(Rt::RouteTable, &tags::with_marker(&all, marker)))
+            .tag_specifications(tags::for_create(Rt::RouteTable, planned, &ctx.settings.default_tags, marker))
             .send()
             .await
             .map_err(|e| api("CreateRouteTable", e))?;
@@ -103,8 +102,7 @@ impl ResourceType for AwsRouteTable {
 
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let tid = id(prior)?;
-        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
-        update_tags(&ctx.clients.ec2, tid, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        sync_tags(ctx, tid, prior, planned).await?;
         self.read(ctx, prior)
             .await?
             .ok_or_else(|| ProviderError::new(format!("route table {tid} disappeared during the update")))
@@ -116,10 +114,7 @@ impl ResourceType for AwsRouteTable {
             ec2.delete_route_table().route_table_id(&tid).send().await.map_err(|e| api("DeleteRouteTable", e))
         })
         .await;
-        match r {
-            Err(e) if !is_not_found(&e) => Err(e),
-            _ => Ok(()),
-        }
+        gone_is_fine(r)
     }
     async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
         let o = ctx
@@ -258,19 +253,16 @@ impl ResourceType for AwsRoute {
     }
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
         let (rtb, dest) = (req(prior, "route_table_id")?, req(prior, "destination_cidr_block")?);
-        match ctx
-            .clients
-            .ec2
-            .delete_route()
-            .route_table_id(rtb)
-            .destination_cidr_block(dest)
-            .send()
-            .await
-            .map_err(|e| api("DeleteRoute", e))
-        {
-            Err(e) if !is_not_found(&e) => Err(e),
-            _ => Ok(()),
-        }
+        gone_is_fine(
+            ctx.clients
+                .ec2
+                .delete_route()
+                .route_table_id(rtb)
+                .destination_cidr_block(dest)
+                .send()
+                .await
+                .map_err(|e| api("DeleteRoute", e)),
+        )
     }
     async fn import(&self, ctx: &Ctx<'_>, import_id: &str) -> Result<Option<Value>, ProviderError> {
         let (rtb, dest) = import_id.split_once('_').ok_or_else(|| {
@@ -393,18 +385,15 @@ impl ResourceType for AwsRouteTableAssociation {
             .ok_or_else(|| ProviderError::new(format!("association {assoc} could not be read back")))
     }
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
-        match ctx
-            .clients
-            .ec2
-            .disassociate_route_table()
-            .association_id(id(prior)?)
-            .send()
-            .await
-            .map_err(|e| api("DisassociateRouteTable", e))
-        {
-            Err(e) if !is_not_found(&e) => Err(e),
-            _ => Ok(()),
-        }
+        gone_is_fine(
+            ctx.clients
+                .ec2
+                .disassociate_route_table()
+                .association_id(id(prior)?)
+                .send()
+                .await
+                .map_err(|e| api("DisassociateRouteTable", e)),
+        )
     }
     async fn import(&self, ctx: &Ctx<'_>, import_id: &str) -> Result<Option<Value>, ProviderError> {
         let (subnet, rtb) = import_id

@@ -1,7 +1,7 @@
 //! aws_security_group (with inline ingress/egress blocks) and the one-rule
 //! resources aws_vpc_security_group_ingress_rule / _egress_rule.
 
-use super::ec2util::{batched, marker_filters, retry_while, update_tags};
+use super::ec2util::{batched, gone_is_fine, marker_filters, retry_while, sync_tags};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{b, id, obj, opt_str, req, s, strings};
@@ -217,7 +217,7 @@ fn rules_value(rules: &[Rule]) -> Value {
 
 fn group_value(ctx: &Ctx<'_>, g: &SecurityGroup, revoke_on_delete: bool) -> Value {
     let gid = g.group_id().unwrap_or_default();
-    let (own, all) = tags::read(g.tags(), &ctx.settings.default_tags);
+    let (tags_value, tags_all) = tags::attributes(g.tags(), &ctx.settings.default_tags);
     let owner = g.owner_id().unwrap_or_default();
     obj(vec![
         ("id", Value::str(gid)),
@@ -229,8 +229,8 @@ fn group_value(ctx: &Ctx<'_>, g: &SecurityGroup, revoke_on_delete: bool) -> Valu
         ("ingress", rules_value(&rules_from_permissions(g.ip_permissions(), gid))),
         ("egress", rules_value(&rules_from_permissions(g.ip_permissions_egress(), gid))),
         ("revoke_rules_on_delete", Value::Bool(revoke_on_delete)),
-        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
-        ("tags_all", tags::to_value(&all)),
+        ("tags", tags_value),
+        ("tags_all", tags_all),
     ])
 }
 
@@ -362,7 +362,6 @@ impl ResourceType for AwsSecurityGroup {
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let ec2 = &ctx.clients.ec2;
-        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
         let name = s(planned, "name")
             .map(String::from)
             .unwrap_or_else(|| format!("terraform-{}", &super::eip::client_token(marker)[..20]));
@@ -371,7 +370,7 @@ impl ResourceType for AwsSecurityGroup {
             .group_name(&name)
             .description(s(planned, "description").unwrap_or("Managed by Terraform"))
             .set_vpc_id(s(planned, "vpc_id").map(String::from))
-            .tag_specifications(tags::specification(Rt::SecurityGroup, &tags::with_marker(&all, marker)))
+            .tag_specifications(tags::for_create(Rt::SecurityGroup, planned, &ctx.settings.default_tags, marker))
             .send()
             .await
             .map_err(|e| api("CreateSecurityGroup", e))?;
@@ -437,8 +436,7 @@ impl ResourceType for AwsSecurityGroup {
                 sync_rules(ctx, gid, egress, &have, &want).await?;
             }
         }
-        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
-        update_tags(&ctx.clients.ec2, gid, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        sync_tags(ctx, gid, prior, planned).await?;
         let state = obj(vec![
             ("id", Value::str(gid)),
             ("revoke_rules_on_delete", planned.get("revoke_rules_on_delete").cloned().unwrap_or_default()),
@@ -458,10 +456,7 @@ impl ResourceType for AwsSecurityGroup {
             ec2.delete_security_group().group_id(&gid).send().await.map_err(|e| api("DeleteSecurityGroup", e))
         })
         .await;
-        match r {
-            Err(e) if !is_not_found(&e) => Err(e),
-            _ => Ok(()),
-        }
+        gone_is_fine(r)
     }
     async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
         let o = ctx
@@ -477,7 +472,7 @@ impl ResourceType for AwsSecurityGroup {
 }
 
 fn one_rule_value(ctx: &Ctx<'_>, r: &aws_sdk_ec2::types::SecurityGroupRule) -> Value {
-    let (own, all) = tags::read(r.tags(), &ctx.settings.default_tags);
+    let (tags_value, tags_all) = tags::attributes(r.tags(), &ctx.settings.default_tags);
     let rid = r.security_group_rule_id().unwrap_or_default();
     let proto = protocol(r.ip_protocol().unwrap_or("-1"));
     let ports = |p: Option<i32>| {
@@ -503,8 +498,8 @@ fn one_rule_value(ctx: &Ctx<'_>, r: &aws_sdk_ec2::types::SecurityGroupRule) -> V
         ("referenced_security_group_id", opt_str(r.referenced_group_info().and_then(|g| g.group_id()))),
         ("prefix_list_id", opt_str(r.prefix_list_id())),
         ("description", opt_str(r.description())),
-        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
-        ("tags_all", tags::to_value(&all)),
+        ("tags", tags_value),
+        ("tags_all", tags_all),
     ])
 }
 
@@ -563,7 +558,6 @@ impl ResourceType for AwsSecurityGroupRule {
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let gid = req(planned, "security_group_id")?;
-        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
         let proto = protocol(req(planned, "ip_protocol")?);
         let desc = s(planned, "description").map(String::from);
         let port =
@@ -585,7 +579,7 @@ impl ResourceType for AwsSecurityGroupRule {
                     .map(|g| vec![UserIdGroupPair::builder().group_id(g).set_description(desc.clone()).build()]),
             )
             .build();
-        let spec = tags::specification(Rt::SecurityGroupRule, &tags::with_marker(&all, marker));
+        let spec = tags::for_create(Rt::SecurityGroupRule, planned, &ctx.settings.default_tags, marker);
         let rules = if self.egress {
             let o = ctx
                 .clients
@@ -661,8 +655,7 @@ impl ResourceType for AwsSecurityGroupRule {
             .send()
             .await
             .map_err(|e| api("ModifySecurityGroupRules", e))?;
-        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
-        update_tags(&ctx.clients.ec2, rid, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        sync_tags(ctx, rid, prior, planned).await?;
         self.read(ctx, prior)
             .await?
             .ok_or_else(|| ProviderError::new(format!("rule {rid} disappeared during the update")))
@@ -690,9 +683,6 @@ impl ResourceType for AwsSecurityGroupRule {
                 .map(|_| ())
                 .map_err(|e| api("RevokeSecurityGroupIngress", e))
         };
-        match r {
-            Err(e) if !is_not_found(&e) => Err(e),
-            _ => Ok(()),
-        }
+        gone_is_fine(r)
     }
 }

@@ -1,6 +1,6 @@
 //! aws_subnet
 
-use super::ec2util::{batched, marker_filters, retry_while, update_tags, waiter};
+use super::ec2util::{batched, gone_is_fine, marker_filters, retry_while, sync_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{b, id, obj, opt_str, req, s};
@@ -16,7 +16,7 @@ use std::time::Duration;
 pub struct AwsSubnet;
 
 fn to_value(ctx: &Ctx<'_>, sn: &Subnet) -> Value {
-    let (own, all) = tags::read(sn.tags(), &ctx.settings.default_tags);
+    let (tags_value, tags_all) = tags::attributes(sn.tags(), &ctx.settings.default_tags);
     obj(vec![
         ("id", opt_str(sn.subnet_id())),
         ("arn", opt_str(sn.subnet_arn())),
@@ -26,8 +26,8 @@ fn to_value(ctx: &Ctx<'_>, sn: &Subnet) -> Value {
         ("availability_zone_id", opt_str(sn.availability_zone_id())),
         ("map_public_ip_on_launch", Value::Bool(sn.map_public_ip_on_launch().unwrap_or(false))),
         ("owner_id", opt_str(sn.owner_id())),
-        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
-        ("tags_all", tags::to_value(&all)),
+        ("tags", tags_value),
+        ("tags_all", tags_all),
     ])
 }
 
@@ -69,13 +69,12 @@ impl ResourceType for AwsSubnet {
 
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let ec2 = &ctx.clients.ec2;
-        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
         let out = ec2
             .create_subnet()
             .vpc_id(req(planned, "vpc_id")?)
             .cidr_block(req(planned, "cidr_block")?)
             .set_availability_zone(s(planned, "availability_zone").map(String::from))
-            .tag_specifications(tags::specification(Rt::Subnet, &tags::with_marker(&all, marker)))
+            .tag_specifications(tags::for_create(Rt::Subnet, planned, &ctx.settings.default_tags, marker))
             .send()
             .await
             .map_err(|e| api("CreateSubnet", e))?;
@@ -142,8 +141,7 @@ impl ResourceType for AwsSubnet {
         {
             set_public_ip(ctx, sid, want).await?;
         }
-        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
-        update_tags(&ctx.clients.ec2, sid, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        sync_tags(ctx, sid, prior, planned).await?;
         self.read(ctx, prior)
             .await?
             .ok_or_else(|| ProviderError::new(format!("subnet {sid} disappeared during the update")))
@@ -156,10 +154,7 @@ impl ResourceType for AwsSubnet {
             ec2.delete_subnet().subnet_id(&sid).send().await.map_err(|e| api("DeleteSubnet", e))
         })
         .await;
-        match r {
-            Err(e) if !is_not_found(&e) => Err(e),
-            _ => Ok(()),
-        }
+        gone_is_fine(r)
     }
 
     async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {

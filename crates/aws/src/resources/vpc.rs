@@ -1,8 +1,8 @@
 //! aws_vpc
 
-use super::ec2util::{batched, filter, marker_filters, retry_while, update_tags, waiter};
+use super::ec2util::{batched, filter, marker_filters, retry_while, sync_tags, waiter};
 use crate::error::{api, is_not_found};
-use crate::tags::{self, Tags};
+use crate::tags;
 use crate::values::{b, id, obj, opt_str, req, s};
 use crate::{Ctx, ResourceType};
 use async_trait::async_trait;
@@ -108,7 +108,7 @@ async fn to_value(ctx: &Ctx<'_>, v: &Vpc) -> Result<Value, ProviderError> {
 
 async fn to_value_with(ctx: &Ctx<'_>, v: &Vpc, found: Defaults) -> Result<Value, ProviderError> {
     let vid = v.vpc_id().unwrap_or_default();
-    let (own, all): (Tags, Tags) = tags::read(v.tags(), &ctx.settings.default_tags);
+    let (tags_value, tags_all) = tags::attributes(v.tags(), &ctx.settings.default_tags);
     let (main_rt, default_sg, default_acl) = found;
     let owner = v.owner_id().unwrap_or_default();
     Ok(obj(vec![
@@ -124,8 +124,8 @@ async fn to_value_with(ctx: &Ctx<'_>, v: &Vpc, found: Defaults) -> Result<Value,
         ("default_route_table_id", opt_str(main_rt.as_deref())),
         ("default_security_group_id", opt_str(default_sg.as_deref())),
         ("default_network_acl_id", opt_str(default_acl.as_deref())),
-        ("tags", if own.is_empty() { Value::Null } else { tags::to_value(&own) }),
-        ("tags_all", tags::to_value(&all)),
+        ("tags", tags_value),
+        ("tags_all", tags_all),
     ]))
 }
 
@@ -165,12 +165,11 @@ impl ResourceType for AwsVpc {
 
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let ec2 = &ctx.clients.ec2;
-        let all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
         let out = ec2
             .create_vpc()
             .cidr_block(req(planned, "cidr_block")?)
             .instance_tenancy(Tenancy::from(s(planned, "instance_tenancy").unwrap_or("default")))
-            .tag_specifications(tags::specification(Rt::Vpc, &tags::with_marker(&all, marker)))
+            .tag_specifications(tags::for_create(Rt::Vpc, planned, &ctx.settings.default_tags, marker))
             .send()
             .await
             .map_err(|e| api("CreateVpc", e))?;
@@ -246,8 +245,7 @@ impl ResourceType for AwsVpc {
                 set_dns_attribute(ctx, vid, attr, want).await?;
             }
         }
-        let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
-        update_tags(&ctx.clients.ec2, vid, &tags::from_value(prior.get("tags_all")), &new_all).await?;
+        sync_tags(ctx, vid, prior, planned).await?;
         self.read(ctx, prior)
             .await?
             .ok_or_else(|| ProviderError::new(format!("VPC {vid} disappeared during the update")))
