@@ -664,3 +664,58 @@ fn an_object_created_just_before_a_crash_is_adopted_by_its_marker() {
     no_changes(&w);
     w.ok(&["destroy", "-auto-approve"]);
 }
+
+/// aws_internet_gateway_attachment and data.aws_ami, which the other
+/// lifecycles do not use.
+#[test]
+fn gateway_attachment_and_ami_lookup() {
+    let moto = Moto::shared();
+    let ec2 = moto.ec2();
+    let config = |attach: bool| {
+        let attachment = if attach {
+            "[resource.aws_internet_gateway_attachment.a]\ninternet_gateway_id = \"${aws_internet_gateway.g.id}\"\nvpc_id = \"${aws_vpc.v.id}\"\n"
+        } else {
+            ""
+        };
+        format!(
+            "[provider.aws]\nregion = \"us-east-1\"\n\n[data.aws_ami.ecs]\nowners = [\"amazon\"]\nmost_recent = true\nname_regex = \"amzn\"\n\n[resource.aws_vpc.v]\ncidr_block = \"10.70.0.0/16\"\ntags = {{ Image = \"${{data.aws_ami.ecs.id}}\" }}\n\n[resource.aws_internet_gateway.g]\n\n{attachment}"
+        )
+    };
+    let w = Workdir::new(&[("main.toml", &config(true))]).with_aws(moto);
+    w.ok(&["apply", "-auto-approve"]);
+    let vpc = state_id(&w, "aws_vpc.v");
+    let gw = state_id(&w, "aws_internet_gateway.g");
+    assert_eq!(state_id(&w, "aws_internet_gateway_attachment.a"), format!("{gw}:{vpc}"));
+    let image = w.ok(&["state", "show", "data.aws_ami.ecs"]).stdout;
+    assert!(image.contains("image_id") && image.contains("ami-"), "{image}");
+    let g = block(ec2.describe_internet_gateways().internet_gateway_ids(&gw).send()).expect("igw").internet_gateways()
+        [0]
+    .clone();
+    assert_eq!(g.attachments()[0].vpc_id(), Some(vpc.as_str()));
+    no_changes(&w);
+
+    // Drift: detached by hand, planned back.
+    block(ec2.detach_internet_gateway().internet_gateway_id(&gw).vpc_id(&vpc).send()).expect("detach");
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &[
+            "# aws_internet_gateway_attachment.a has been deleted",
+            "# aws_internet_gateway_attachment.a will be created",
+        ],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    no_changes(&w);
+
+    // Import by IGW_ID:VPC_ID, then destroy just the attachment.
+    w.ok(&["state", "rm", "aws_internet_gateway_attachment.a"]);
+    w.ok(&["import", "aws_internet_gateway_attachment.a", &format!("{gw}:{vpc}")]);
+    no_changes(&w);
+    w.write("main.toml", &config(false));
+    expect_changes(&w.run(&["plan", "-detailed-exitcode"]), &["# aws_internet_gateway_attachment.a will be destroyed"]);
+    w.ok(&["apply", "-auto-approve"]);
+    let g = block(ec2.describe_internet_gateways().internet_gateway_ids(&gw).send()).expect("igw").internet_gateways()
+        [0]
+    .clone();
+    assert!(g.attachments().is_empty(), "detached");
+    w.ok(&["destroy", "-auto-approve"]);
+}

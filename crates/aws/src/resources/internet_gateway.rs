@@ -90,7 +90,13 @@ impl ResourceType for AwsInternetGateway {
             [
                 ("id", A::computed(T::String, "The gateway's id.")),
                 ("arn", A::computed(T::String, "The gateway's ARN.")),
-                ("vpc_id", A::optional(T::String, "The VPC to attach to.")),
+                (
+                    "vpc_id",
+                    A::optional_computed(
+                        T::String,
+                        "The VPC to attach to (or attached by an aws_internet_gateway_attachment).",
+                    ),
+                ),
                 ("owner_id", A::computed(T::String, "The owning account.")),
             ],
         )
