@@ -565,6 +565,7 @@ fn bastion_instance_key_pair_and_address_full_lifecycle() {
         ("aws_instance.bastion", iid.clone()),
         ("aws_key_pair.ops", "ops-test".to_string()),
         ("aws_eip.bastion", eip.clone()),
+        ("aws_eip_association.bastion", state_id(&w, "aws_eip_association.bastion")),
     ] {
         w.ok(&["state", "rm", addr]);
         w.ok(&["import", addr, &import_id]);
@@ -718,4 +719,144 @@ fn gateway_attachment_and_ami_lookup() {
     .clone();
     assert!(g.attachments().is_empty(), "detached");
     w.ok(&["destroy", "-auto-approve"]);
+}
+
+const SECOND_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGdKXVvYdxLZ3y8wQDfbqMhE7n9pVr0N4d2hDOZy7Xq8 ecspoc-test-2";
+
+fn remaining_config(vpc: &str, dest: &str, table: &str, key: &str, key_tag: &str) -> String {
+    format!(
+        r#"
+[provider.aws]
+region = "us-east-1"
+
+[resource.aws_vpc.one]
+cidr_block = "10.80.0.0/16"
+[resource.aws_vpc.two]
+cidr_block = "10.81.0.0/16"
+
+[resource.aws_subnet.s]
+vpc_id = "${{aws_vpc.one.id}}"
+cidr_block = "10.80.1.0/24"
+
+[resource.aws_internet_gateway.g]
+vpc_id = "${{aws_vpc.one.id}}"
+
+[resource.aws_route_table.a]
+vpc_id = "${{aws_vpc.{vpc}.id}}"
+tags = {{ Name = "a" }}
+[resource.aws_route_table.b]
+vpc_id = "${{aws_vpc.one.id}}"
+
+[resource.aws_route.r]
+route_table_id = "${{aws_route_table.b.id}}"
+destination_cidr_block = "{dest}"
+gateway_id = "${{aws_internet_gateway.g.id}}"
+
+[resource.aws_route_table_association.s]
+subnet_id = "${{aws_subnet.s.id}}"
+route_table_id = "${{aws_route_table.{table}.id}}"
+
+[resource.aws_key_pair.k]
+key_name = "remaining-test"
+public_key = "{key}"
+tags = {{ Team = "{key_tag}" }}
+
+[resource.aws_eip.e]
+domain = "vpc"
+tags = {{ Name = "e" }}
+
+[resource.aws_security_group.sg]
+name = "remaining-test"
+vpc_id = "${{aws_vpc.one.id}}"
+
+[resource.aws_vpc_security_group_ingress_rule.https]
+security_group_id = "${{aws_security_group.sg.id}}"
+cidr_ipv4 = "10.0.0.0/8"
+ip_protocol = "tcp"
+from_port = 443
+to_port = 443
+"#
+    )
+}
+
+/// The lifecycle steps the other tests leave out: route table drift and
+/// replacement, route replacement, association update, EIP drift, key pair
+/// update and replacement, security group rule drift.
+#[test]
+fn remaining_lifecycle_steps() {
+    let moto = Moto::shared();
+    let ec2 = moto.ec2();
+    let w =
+        Workdir::new(&[("main.toml", &remaining_config("one", "0.0.0.0/0", "b", PUBLIC_KEY, "ops"))]).with_aws(moto);
+    w.ok(&["apply", "-auto-approve"]);
+    no_changes(&w);
+    let rt_a = state_id(&w, "aws_route_table.a");
+    let eip = state_id(&w, "aws_eip.e");
+    let rule = state_id(&w, "aws_vpc_security_group_ingress_rule.https");
+    let assoc = state_id(&w, "aws_route_table_association.s");
+
+    // Drift on a route table's and an EIP's tags, and a rule revoked by hand.
+    let name_tag = |v: &str| aws_sdk_ec2::types::Tag::builder().key("Name").value(v).build();
+    block(ec2.create_tags().resources(&rt_a).tags(name_tag("edited")).send()).expect("tag rt");
+    block(ec2.create_tags().resources(&eip).tags(name_tag("edited")).send()).expect("tag eip");
+    let sg = state_id(&w, "aws_security_group.sg");
+    block(ec2.revoke_security_group_ingress().group_id(&sg).security_group_rule_ids(&rule).send()).expect("revoke");
+    let drift = w.run(&["plan", "-detailed-exitcode"]);
+    expect_changes(
+        &drift,
+        &[
+            "# aws_route_table.a will be updated in-place",
+            "# aws_eip.e will be updated in-place",
+            "# aws_vpc_security_group_ingress_rule.https has been deleted",
+            "# aws_vpc_security_group_ingress_rule.https will be created",
+        ],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    no_changes(&w);
+
+    // In place: the association moves to another table; the key pair's tags change.
+    w.write("main.toml", &remaining_config("one", "0.0.0.0/0", "a", PUBLIC_KEY, "platform"));
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &[
+            "# aws_route_table_association.s will be updated in-place",
+            "# aws_key_pair.k will be updated in-place",
+            "Plan: 0 to add, 2 to change, 0 to destroy.",
+        ],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    let new_assoc = state_id(&w, "aws_route_table_association.s");
+    let rt = block(ec2.describe_route_tables().route_table_ids(&rt_a).send()).expect("rt").route_tables()[0].clone();
+    assert!(
+        rt.associations().iter().any(|a| a.route_table_association_id() == Some(new_assoc.as_str())),
+        "now on table a"
+    );
+    assert_ne!(new_assoc, assoc, "AWS gives a replaced association a new id");
+    no_changes(&w);
+
+    // Replacements: a table in another VPC, a route to another destination, a new public key.
+    w.write("main.toml", &remaining_config("two", "192.0.2.0/24", "a", SECOND_KEY, "platform"));
+    let r = w.run(&["plan", "-detailed-exitcode"]);
+    expect_changes(
+        &r,
+        &[
+            "# aws_route_table.a must be replaced",
+            "# aws_route.r must be replaced",
+            "# aws_key_pair.k must be replaced",
+            "# forces replacement",
+        ],
+    );
+    // The association pointed at table a, which moves to another VPC: it follows, as AWS requires.
+    w.write("main.toml", &remaining_config("two", "192.0.2.0/24", "b", SECOND_KEY, "platform"));
+    w.ok(&["apply", "-auto-approve"]);
+    assert!(block(ec2.describe_route_tables().route_table_ids(&rt_a).send()).is_err(), "the old table is gone");
+    let key = block(ec2.describe_key_pairs().key_names("remaining-test").include_public_key(true).send())
+        .expect("key")
+        .key_pairs()[0]
+        .clone();
+    assert!(key.public_key().is_some_and(|k| k.contains("AAAAIGdKXVvY")), "the new key");
+    no_changes(&w);
+    w.ok(&["destroy", "-auto-approve"]);
+    assert!(block(ec2.describe_addresses().allocation_ids(&eip).send()).is_err());
 }
