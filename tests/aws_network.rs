@@ -269,6 +269,8 @@ fn network_resources_full_lifecycle() {
             .send(),
     )
     .expect("modify subnet");
+    let nat_name = aws_sdk_ec2::types::Tag::builder().key("Name").value("edited").build();
+    block(ec2.create_tags().resources(id("aws_nat_gateway.nat")).tags(nat_name).send()).expect("tag nat");
     let drift = w.run(&["plan", "-detailed-exitcode"]);
     expect_changes(
         &drift,
@@ -276,7 +278,8 @@ fn network_resources_full_lifecycle() {
             "# aws_route.out has been deleted",
             "# aws_route.out will be created",
             "~ map_public_ip_on_launch = false -> true",
-            "Plan: 1 to add, 1 to change, 0 to destroy.",
+            "# aws_nat_gateway.nat will be updated in-place",
+            "Plan: 1 to add, 2 to change, 0 to destroy.",
         ],
     );
     w.ok(&["apply", "-auto-approve"]);
@@ -741,6 +744,7 @@ cidr_block = "10.80.1.0/24"
 
 [resource.aws_internet_gateway.g]
 vpc_id = "${{aws_vpc.one.id}}"
+tags = {{ Name = "g" }}
 
 [resource.aws_route_table.a]
 vpc_id = "${{aws_vpc.{vpc}.id}}"
@@ -800,6 +804,19 @@ fn remaining_lifecycle_steps() {
     let name_tag = |v: &str| aws_sdk_ec2::types::Tag::builder().key("Name").value(v).build();
     block(ec2.create_tags().resources(&rt_a).tags(name_tag("edited")).send()).expect("tag rt");
     block(ec2.create_tags().resources(&eip).tags(name_tag("edited")).send()).expect("tag eip");
+    block(ec2.create_tags().resources(state_id(&w, "aws_internet_gateway.g")).tags(name_tag("edited")).send())
+        .expect("tag igw");
+    let state = w.state();
+    let key_pair_id = state["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["type"] == "aws_key_pair"))
+        .and_then(|r| r["instances"][0]["attributes"]["key_pair_id"].as_str())
+        .expect("key pair id")
+        .to_string();
+    block(
+        ec2.delete_tags().resources(&key_pair_id).tags(aws_sdk_ec2::types::Tag::builder().key("Team").build()).send(),
+    )
+    .expect("untag key");
     let sg = state_id(&w, "aws_security_group.sg");
     block(ec2.revoke_security_group_ingress().group_id(&sg).security_group_rule_ids(&rule).send()).expect("revoke");
     let drift = w.run(&["plan", "-detailed-exitcode"]);
@@ -808,6 +825,8 @@ fn remaining_lifecycle_steps() {
         &[
             "# aws_route_table.a will be updated in-place",
             "# aws_eip.e will be updated in-place",
+            "# aws_internet_gateway.g will be updated in-place",
+            "# aws_key_pair.k will be updated in-place",
             "# aws_vpc_security_group_ingress_rule.https has been deleted",
             "# aws_vpc_security_group_ingress_rule.https will be created",
         ],
