@@ -103,21 +103,10 @@ pub async fn apply(
     opts: ApplyOptions,
     observer: Arc<dyn Observer>,
 ) -> ApplyOutcome {
-    // Objects the plan found by marker, and data read at plan time, enter state first.
-    for c in plan.changes.iter().filter(|c| c.adopted) {
-        if let Some(inst) = plan.prior_state.instances.get(&c.addr) {
-            if let Err(e) = journal.append(&Record::put(&c.addr, inst)).await {
-                return failed(
-                    state,
-                    Diagnostic::error("Failed to record an adopted object").with_detail(e.to_string()),
-                );
-            }
-            state.pending_creates.remove(&c.addr);
-            state.instances.insert(c.addr.clone(), inst.clone());
-        }
-    }
     // What refresh found becomes state first: changes are applied to the
-    // objects as they are now, and a refresh-only plan is just this.
+    // objects as they are now, and a refresh-only plan is just this. Objects
+    // the plan found by their marker are among them (in prior state, not in
+    // stored state); data read at plan time follows.
     let refreshed: Vec<(InstanceAddr, Option<Instance>)> = state
         .managed()
         .filter(|(a, i)| plan.prior_state.instances.get(*a) != Some(*i))
@@ -137,6 +126,7 @@ pub async fn apply(
         if let Err(e) = journal.append(&record).await {
             return failed(state, Diagnostic::error("Failed to record refreshed state").with_detail(e.to_string()));
         }
+        state.pending_creates.remove(&addr);
         match now {
             Some(inst) => state.instances.insert(addr, inst),
             None => state.instances.remove(&addr),
@@ -335,14 +325,24 @@ fn build_walk(
             edge(&mut wg, index.get(&ApplyNode::DestroyBeforeCreate(y.clone())), destroy_x);
         }
     }
+    // Every resource's dependencies, worked out once, when some old object waits on them.
+    let all_deps: Vec<(&ResourceAddr, BTreeSet<ResourceAddr>)> = if deposed.is_empty() {
+        Vec::new()
+    } else {
+        engine
+            .graph
+            .index
+            .keys()
+            .filter_map(|k| if let NodeKey::Resource(r) = k { Some(r) } else { None })
+            .map(|y| (y, engine.graph.resource_dependencies(&NodeKey::Resource(y.clone()))))
+            .collect()
+    };
     for x in &deposed {
         let destroy_x = index.get(&ApplyNode::DestroyDeposed(x.clone()));
         edge(&mut wg, index.get(&ApplyNode::Config(NodeKey::Resource(x.clone()))), destroy_x);
         // Whatever refers to X moves to the new object first.
-        for y in engine.graph.index.keys().filter_map(|k| if let NodeKey::Resource(r) = k { Some(r) } else { None }) {
-            if engine.graph.resource_dependencies(&NodeKey::Resource(y.clone())).contains(x) {
-                edge(&mut wg, index.get(&ApplyNode::Config(NodeKey::Resource(y.clone()))), destroy_x);
-            }
+        for (y, _) in all_deps.iter().filter(|(_, d)| d.contains(x)) {
+            edge(&mut wg, index.get(&ApplyNode::Config(NodeKey::Resource((*y).clone()))), destroy_x);
         }
     }
     // An object is deleted only after everything that depended on it has
