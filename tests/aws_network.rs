@@ -4,36 +4,7 @@
 
 mod common;
 use common::moto::{Moto, block};
-use common::{Run, Workdir};
-
-fn state_id(w: &Workdir, addr: &str) -> String {
-    let state = w.state();
-    let (name, _) = addr.rsplit_once('.').map(|(t, n)| (n, t)).unwrap_or((addr, ""));
-    state["resources"]
-        .as_array()
-        .and_then(|rs| {
-            rs.iter()
-                .find(|r| format!("{}.{}", r["type"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or("")) == addr)
-        })
-        .and_then(|r| r["instances"][0]["attributes"]["id"].as_str())
-        .unwrap_or_else(|| panic!("{addr} ({name}) not in state"))
-        .to_string()
-}
-
-/// Each expectation is a line of the plan with its runs of spaces squeezed
-/// (attribute alignment depends on the longest name in the block).
-fn expect_changes(r: &Run, what: &[&str]) {
-    assert_eq!(r.code, 2, "expected changes:\n{}", r.all());
-    let squeezed: Vec<String> = r.stdout.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
-    for w in what {
-        assert!(squeezed.iter().any(|l| l.contains(w)), "missing {w:?} in:\n{}", r.stdout);
-    }
-}
-
-fn no_changes(w: &Workdir) {
-    let r = w.run(&["plan", "-detailed-exitcode"]);
-    assert_eq!(r.code, 0, "expected no changes:\n{}", r.all());
-}
+use common::{Workdir, expect_changes, no_changes, state_id};
 
 fn vpc_config(cidr: &str, name: &str, hostnames: bool) -> String {
     format!(

@@ -114,3 +114,37 @@ pub fn redact(text: &str) -> String {
 fn regex_lite(text: &str, pattern: &str, with: &str) -> String {
     regex::Regex::new(pattern).expect("pattern").replace_all(text, with).into_owned()
 }
+
+// Helpers for the AWS lifecycle tests.
+
+/// An attribute of a root-module resource's first instance, from the state file.
+pub fn state_attr(w: &Workdir, addr: &str, attr: &str) -> serde_json::Value {
+    let state = w.state();
+    state["resources"]
+        .as_array()
+        .and_then(|rs| {
+            rs.iter()
+                .find(|r| format!("{}.{}", r["type"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or("")) == addr)
+        })
+        .map(|r| r["instances"][0]["attributes"][attr].clone())
+        .unwrap_or_else(|| panic!("{addr} not in state"))
+}
+
+pub fn state_id(w: &Workdir, addr: &str) -> String {
+    state_attr(w, addr, "id").as_str().unwrap_or_else(|| panic!("{addr} has no id in state")).to_string()
+}
+
+/// Each expectation is a line of the plan with its runs of spaces squeezed
+/// (attribute alignment depends on the longest name in the block).
+pub fn expect_changes(r: &Run, what: &[&str]) {
+    assert_eq!(r.code, 2, "expected changes:\n{}", r.all());
+    let squeezed: Vec<String> = r.stdout.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    for w in what {
+        assert!(squeezed.iter().any(|l| l.contains(w)), "missing {w:?} in:\n{}", r.stdout);
+    }
+}
+
+pub fn no_changes(w: &Workdir) {
+    let r = w.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(r.code, 0, "expected no changes:\n{}", r.all());
+}

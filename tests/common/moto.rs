@@ -85,6 +85,41 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// A JSON-protocol call made by hand, for answers the SDK cannot read
+    /// (moto writes some timestamps as floats).
+    pub fn call_json(&self, target: &str, body: &serde_json::Value) -> serde_json::Value {
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut s = TcpStream::connect(addr).expect("connect to moto");
+        let body = body.to_string();
+        write!(
+            s,
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: {target}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=test/20261128/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).expect("read");
+        let json = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{target}: {e}: {answer}"))
+    }
+
+    /// SDK configuration for any service's client on the emulator:
+    /// `aws_sdk_iam::Client::new(&moto.sdk())`.
+    pub fn sdk(&self) -> aws_types::SdkConfig {
+        aws_types::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_types::region::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(
+                aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "test"),
+            ))
+            .build()
+    }
+}
+
 /// Run a future to completion from a synchronous test.
 pub fn block<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)

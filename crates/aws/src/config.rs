@@ -12,10 +12,54 @@ use ecspoc_core::provider::{AttrSchema, ProviderError, ResourceSchema};
 use ecspoc_core::value::Value;
 use std::collections::BTreeMap;
 
-pub struct Clients {
-    pub ec2: aws_sdk_ec2::Client,
-    pub ssm: aws_sdk_ssm::Client,
-    pub sts: aws_sdk_sts::Client,
+/// One SDK client per AWS service, named as in `[provider.aws.endpoints]`.
+macro_rules! clients {
+    ($($name:ident => $sdk:ident),* $(,)?) => {
+        pub struct Clients {
+            $(pub $name: $sdk::Client,)*
+        }
+        const SERVICES: &[&str] = &[$(stringify!($name)),*];
+        fn make_clients(
+            shared: &aws_types::SdkConfig,
+            endpoints: &BTreeMap<String, String>,
+            calls: &CallCounter,
+        ) -> Clients {
+            Clients {
+                $($name: {
+                    let mut b = $sdk::config::Builder::from(shared).interceptor(calls.clone());
+                    if let Some(e) = endpoints.get(stringify!($name)) {
+                        b = b.endpoint_url(e);
+                    }
+                    $sdk::Client::from_conf(b.build())
+                },)*
+            }
+        }
+    };
+}
+
+impl Clients {
+    /// Every client on one SDK configuration, no endpoint overrides (tests
+    /// replace the one they mock).
+    pub fn from_sdk_config(shared: &aws_types::SdkConfig) -> Clients {
+        make_clients(shared, &BTreeMap::new(), &CallCounter::default())
+    }
+}
+
+clients! {
+    ec2 => aws_sdk_ec2,
+    ssm => aws_sdk_ssm,
+    sts => aws_sdk_sts,
+    iam => aws_sdk_iam,
+    ecs => aws_sdk_ecs,
+    autoscaling => aws_sdk_autoscaling,
+    elbv2 => aws_sdk_elasticloadbalancingv2,
+    logs => aws_sdk_cloudwatchlogs,
+    sns => aws_sdk_sns,
+    events => aws_sdk_eventbridge,
+    s3 => aws_sdk_s3,
+    ecr => aws_sdk_ecr,
+    codebuild => aws_sdk_codebuild,
+    codepipeline => aws_sdk_codepipeline,
 }
 
 pub struct Settings {
@@ -27,9 +71,16 @@ pub struct Settings {
 
 pub const DEFAULT_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(900);
 
-const KNOWN: &[&str] =
-    &["region", "profile", "default_tags", "endpoints", "max_retries", "retry_mode", "skip_credentials_validation"];
-const SERVICES: &[&str] = &["ec2", "ssm", "sts"];
+const KNOWN: &[&str] = &[
+    "region",
+    "profile",
+    "default_tags",
+    "endpoints",
+    "max_retries",
+    "retry_mode",
+    "skip_credentials_validation",
+    "s3_use_path_style",
+];
 
 /// A block written `[provider.aws.x]` or `[[provider.aws.x]]`.
 fn block<'a>(config: &'a Value, name: &str) -> Option<&'a Value> {
@@ -87,26 +138,21 @@ pub async fn build(config: &Value, calls: &CallCounter) -> Result<(Clients, Sett
         .and_then(Value::as_map)
         .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
         .unwrap_or_default();
-    let mut ec2 = aws_sdk_ec2::config::Builder::from(&shared).interceptor(calls.clone());
-    if let Some(e) = endpoints.get("ec2") {
-        ec2 = ec2.endpoint_url(e);
+    let mut clients = make_clients(&shared, &endpoints, calls);
+    if s3_path_style(config) {
+        clients.s3 = aws_sdk_s3::Client::from_conf(clients.s3.config().to_builder().force_path_style(true).build());
     }
-    let mut ssm = aws_sdk_ssm::config::Builder::from(&shared).interceptor(calls.clone());
-    if let Some(e) = endpoints.get("ssm") {
-        ssm = ssm.endpoint_url(e);
-    }
-    let mut sts = aws_sdk_sts::config::Builder::from(&shared).interceptor(calls.clone());
-    if let Some(e) = endpoints.get("sts") {
-        sts = sts.endpoint_url(e);
-    }
-    Ok((
-        Clients {
-            ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
-            ssm: aws_sdk_ssm::Client::from_conf(ssm.build()),
-            sts: aws_sdk_sts::Client::from_conf(sts.build()),
-        },
-        Settings { region, default_tags: default_tags(config), max_wait: DEFAULT_MAX_WAIT },
-    ))
+    Ok((clients, Settings { region, default_tags: default_tags(config), max_wait: DEFAULT_MAX_WAIT }))
+}
+
+/// `s3_use_path_style`, as Terraform names it. Left out, it is on when a
+/// custom endpoint is set: emulators on loopback have no bucket subdomains.
+fn s3_path_style(config: &Value) -> bool {
+    config.get("s3_use_path_style").and_then(Value::as_bool).unwrap_or_else(|| {
+        block(config, "endpoints").is_some_and(|e| e.get("s3").is_some())
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+    })
 }
 
 /// Retries as Terraform's provider does them: up to 25 attempts by default,

@@ -13,7 +13,15 @@ where
     match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            ProviderError::api(operation, e.code(), e.message().unwrap_or("the service gave no message").to_string())
+            let message = match e.message() {
+                Some(m) => m.to_string(),
+                // No code and no message: the answer itself could not be read.
+                None => format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err))
+                    .chars()
+                    .take(400)
+                    .collect(),
+            };
+            ProviderError::api(operation, e.code(), message)
         }
         SdkError::TimeoutError(_) => ProviderError::api(operation, Some("Timeout"), "the request timed out"),
         SdkError::DispatchFailure(d) => {
@@ -39,11 +47,8 @@ where
 }
 
 /// Does this error say the object does not exist (so a read returns nothing)?
+/// Services spell it `InvalidVpcID.NotFound`, `NoSuchEntity`, `NoSuchBucket`,
+/// `ClusterNotFoundException`, `ParameterNotFound`...
 pub fn is_not_found(e: &ProviderError) -> bool {
-    e.code.as_deref().is_some_and(|c| {
-        c.ends_with(".NotFound")
-            || c.ends_with("NotFound")
-            || c == "InvalidAllocationID.NotFound"
-            || c == "ParameterNotFound"
-    })
+    e.code.as_deref().is_some_and(|c| c.contains("NotFound") || c.starts_with("NoSuch"))
 }

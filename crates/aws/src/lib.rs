@@ -6,6 +6,7 @@ mod calls;
 mod config;
 mod data;
 mod error;
+mod json_doc;
 mod resources;
 mod tags;
 mod values;
@@ -55,6 +56,14 @@ pub trait ResourceType: Send + Sync {
         Ok(None)
     }
     fn warnings(&self, _planned: &Value) -> Vec<String> {
+        Vec::new()
+    }
+    /// The attribute holding the name the object is created under.
+    fn name_attribute(&self) -> &'static str {
+        "name"
+    }
+    /// Checks of a wholly known configuration beyond its types.
+    fn validate(&self, _config: &Value) -> Vec<String> {
         Vec::new()
     }
     /// Put planned values in the form AWS reports them (e.g. rule sets sorted).
@@ -162,6 +171,13 @@ impl Provider for AwsProvider {
     /// API operations made so far, by `Service.Operation`.
     fn api_calls(&self) -> BTreeMap<String, u64> {
         self.calls.snapshot()
+    }
+    fn created_name(&self, type_: &str, planned: &Value) -> Option<String> {
+        let attr = self.resources.get(type_)?.name_attribute();
+        planned.get(attr).and_then(Value::as_str).map(String::from)
+    }
+    fn validate(&self, type_: &str, config: &Value) -> Vec<String> {
+        self.resources.get(type_).map(|r| r.validate(config)).unwrap_or_default()
     }
     fn warnings(&self, type_: &str, planned: &Value) -> Vec<String> {
         self.resources.get(type_).map(|r| r.warnings(planned)).unwrap_or_default()

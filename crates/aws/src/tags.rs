@@ -66,3 +66,41 @@ pub fn attributes(remote: &[Tag], defaults: &Tags) -> (Value, Value) {
 pub fn for_create(resource: ResourceType, planned: &Value, defaults: &Tags, marker: &Marker) -> TagSpecification {
     specification(resource, &with_marker(&all(defaults, &from_value(planned.get("tags"))), marker))
 }
+
+/// The tags a create sends to APIs that take a plain key/value map.
+pub fn create_map(planned: &Value, defaults: &Tags, marker: &Marker) -> Tags {
+    with_marker(&all(defaults, &from_value(planned.get("tags"))), marker)
+}
+
+/// `tags` and `tags_all` from a plain key/value map of remote tags.
+pub fn attributes_from_map(remote: &Tags, defaults: &Tags) -> (Value, Value) {
+    let all: Tags = remote
+        .iter()
+        .filter(|(k, _)| *k != MARKER_ADDRESS && *k != MARKER_LINEAGE)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let own: Tags =
+        all.iter().filter(|(k, v)| defaults.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    (if own.is_empty() { Value::Null } else { to_value(&own) }, to_value(&all))
+}
+
+/// Does this object carry ecspoc's marker for `marker`?
+pub fn has_marker(remote: &Tags, marker: &Marker) -> bool {
+    remote.get(MARKER_ADDRESS) == Some(&marker.address) && remote.get(MARKER_LINEAGE) == Some(&marker.lineage)
+}
+
+/// What an update must do to go from `prior`'s tags_all to `planned`'s:
+/// keys to remove and tags to set (marker tags are never touched).
+pub struct TagChange {
+    pub removed: Vec<String>,
+    pub set: Tags,
+}
+
+pub fn change(prior: &Value, planned: &Value, defaults: &Tags) -> TagChange {
+    let old = from_value(prior.get("tags_all"));
+    let new = all(defaults, &from_value(planned.get("tags")));
+    TagChange {
+        removed: old.keys().filter(|k| !new.contains_key(*k)).cloned().collect(),
+        set: new.iter().filter(|(k, v)| old.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+    }
+}

@@ -14,19 +14,23 @@ use ecspoc_core::provider::{Marker, Provider};
 use ecspoc_core::value::Value;
 use std::time::Duration;
 
+fn shared() -> aws_types::SdkConfig {
+    aws_types::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new("us-east-1"))
+        .build()
+}
+
+fn settings(max_wait: Duration) -> Settings {
+    Settings { region: "us-east-1".into(), default_tags: Default::default(), max_wait }
+}
+
 fn provider(ec2: aws_sdk_ec2::Client, max_wait: Duration) -> AwsProvider {
-    let region = aws_sdk_ec2::config::Region::new("us-east-1");
-    let ssm = aws_sdk_ssm::Client::from_conf(
-        aws_sdk_ssm::Config::builder().behavior_version_latest().region(region.clone()).build(),
-    );
-    let sts =
-        aws_sdk_sts::Client::from_conf(aws_sdk_sts::Config::builder().behavior_version_latest().region(region).build());
-    let settings = Settings { region: "us-east-1".into(), default_tags: Default::default(), max_wait };
-    AwsProvider::with_clients(Clients { ec2, ssm, sts }, settings)
+    AwsProvider::with_clients(Clients { ec2, ..Clients::from_sdk_config(&shared()) }, settings(max_wait))
 }
 
 fn marker() -> Marker {
-    Marker { address: "aws_thing.test".into(), lineage: "00000000-0000-4000-8000-000000000000".into() }
+    Marker { address: "aws_thing.test".into(), lineage: "00000000-0000-4000-8000-000000000000".into(), name: None }
 }
 
 fn throttled() -> DescribeSubnetsError {
@@ -130,4 +134,51 @@ async fn a_nat_gateway_that_never_becomes_available_times_out_clearly() {
     assert_eq!(err.operation.as_deref(), Some("NatGatewayAvailable"), "{}", err.describe());
     assert!(err.describe().contains("WaiterFailed"), "{}", err.describe());
     assert!(started.elapsed() < Duration::from_secs(30), "gave up near the configured wait, not later");
+}
+
+fn versioning(status: &str) -> Value {
+    Value::object([
+        ("bucket".into(), Value::str("artifacts")),
+        (
+            "versioning_configuration".into(),
+            Value::List(vec![Value::object([
+                ("status".into(), Value::str(status)),
+                ("mfa_delete".into(), Value::str("Disabled")),
+            ])]),
+        ),
+    ])
+}
+
+// The emulator answers GetBucketVersioning with a root element the SDK
+// refuses, so aws_s3_bucket_versioning is shown here instead.
+#[tokio::test]
+async fn bucket_versioning_is_put_read_back_and_suspended_on_delete() {
+    use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
+    use aws_sdk_s3::operation::put_bucket_versioning::PutBucketVersioningOutput;
+    use aws_sdk_s3::types::BucketVersioningStatus as Status;
+    let status_of = |r: &aws_sdk_s3::operation::put_bucket_versioning::PutBucketVersioningInput| {
+        r.versioning_configuration().and_then(|c| c.status()).cloned()
+    };
+    let enable = mock!(aws_sdk_s3::Client::put_bucket_versioning)
+        .match_requests(move |r| r.bucket() == Some("artifacts") && status_of(r) == Some(Status::Enabled))
+        .then_output(|| PutBucketVersioningOutput::builder().build());
+    let suspend = mock!(aws_sdk_s3::Client::put_bucket_versioning)
+        .match_requests(move |r| status_of(r) == Some(Status::Suspended))
+        .then_output(|| PutBucketVersioningOutput::builder().build());
+    let read = mock!(aws_sdk_s3::Client::get_bucket_versioning)
+        .match_requests(|r| r.bucket() == Some("artifacts"))
+        .then_output(|| GetBucketVersioningOutput::builder().status(Status::Enabled).build());
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&enable, &suspend, &read]);
+    let p = AwsProvider::with_clients(
+        Clients { s3, ..Clients::from_sdk_config(&shared()) },
+        settings(Duration::from_secs(5)),
+    );
+
+    let created = p.create("aws_s3_bucket_versioning", &versioning("Enabled"), &marker()).await.expect("create");
+    let Value::Map(mut want) = versioning("Enabled") else { unreachable!() };
+    want.insert("id".into(), Value::str("artifacts"));
+    assert_eq!(created, Value::Map(want));
+    assert_eq!((enable.num_calls(), read.num_calls()), (1, 1));
+    p.delete("aws_s3_bucket_versioning", &created).await.expect("delete");
+    assert_eq!(suspend.num_calls(), 1, "versioning cannot be turned off, only suspended");
 }

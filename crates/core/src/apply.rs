@@ -665,7 +665,11 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         ctx.journal.append(&r).await.map_err(|e| format!("the journal could not be written, so ecspoc stopped: {e}"))
     };
     let create = || async {
-        let marker = Marker { address: op.addr.to_string(), lineage: lock(&ctx.state).lineage.clone() };
+        let marker = Marker {
+            address: op.addr.to_string(),
+            lineage: lock(&ctx.state).lineage.clone(),
+            name: provider.created_name(type_, &op.planned),
+        };
         record(Record::Intent { addr: op.addr.to_string(), marker: marker.clone() }).await?;
         let attrs = provider.create(type_, &op.planned, &marker).await.map_err(|e| e.describe())?;
         let echoed = crate::sensitivity::Sensitivity::with_echoes(&attrs, &sensitive);

@@ -380,6 +380,15 @@ impl Engine {
             // Names were checked by `check_arguments` when the engine was built.
             let Some(attr) = schema.attributes.get(k.as_str()) else { continue };
             match eval::eval(e, &scope) {
+                Ok(v) if !attr.ty.unknown_attributes(&v, k).is_empty() => {
+                    for path in attr.ty.unknown_attributes(&v, k) {
+                        diags.push(
+                            Diagnostic::error("Unsupported argument")
+                                .with_detail(format!("{} has no argument {path}.", r.type_))
+                                .with_span(e.span()),
+                        );
+                    }
+                }
                 Ok(v) => match attr.ty.convert(&v) {
                     Ok(c) => {
                         out.insert(k.clone(), c);

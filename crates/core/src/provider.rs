@@ -93,6 +93,10 @@ pub struct ProviderSchema {
 pub struct Marker {
     pub address: String,
     pub lineage: String,
+    /// The `name` the object is created under, when its configuration sets
+    /// one: APIs that key objects by name are searched by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Clone, Debug, thiserror::Error)]
@@ -187,6 +191,11 @@ pub trait Provider: Send + Sync {
     /// provider makes none).
     fn api_calls(&self) -> BTreeMap<String, u64> {
         BTreeMap::new()
+    }
+    /// The name an object is created under (recorded in its marker), when
+    /// the API keys objects by name.
+    fn created_name(&self, _type_: &str, planned: &Value) -> Option<String> {
+        planned.get("name").and_then(Value::as_str).map(String::from)
     }
     /// Find an object that carries `marker` but is missing from state.
     async fn adopt(&self, _type_: &str, _marker: &Marker) -> Result<Option<Value>, ProviderError> {

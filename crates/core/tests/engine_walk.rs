@@ -213,7 +213,7 @@ async fn an_object_created_just_before_a_crash_is_adopted_not_duplicated() {
         key: InstanceKey::None,
     };
     let mut state = State::new();
-    let marker = Marker { address: addr.to_string(), lineage: state.lineage.clone() };
+    let marker = Marker { address: addr.to_string(), lineage: state.lineage.clone(), name: None };
     let created =
         p.create("test_thing", &Value::object([("input".into(), Value::str("main"))]), &marker).await.unwrap();
     state.pending_creates.insert(addr.clone(), marker);

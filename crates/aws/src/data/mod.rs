@@ -1,5 +1,7 @@
 //! The aws provider's data sources.
 
+mod policy_document;
+
 use crate::error::api;
 use crate::resources::ec2util::filter;
 use crate::values::{b, obj, opt_str, req, s, strings};
@@ -10,7 +12,14 @@ use ecspoc_core::provider::{AttrSchema as A, ProviderError, ResourceSchema};
 use ecspoc_core::value::Value;
 
 pub fn all() -> Vec<Box<dyn DataSource>> {
-    vec![Box::new(AvailabilityZones), Box::new(Region), Box::new(CallerIdentity), Box::new(SsmParameter), Box::new(Ami)]
+    vec![
+        Box::new(AvailabilityZones),
+        Box::new(Region),
+        Box::new(CallerIdentity),
+        Box::new(SsmParameter),
+        Box::new(Ami),
+        Box::new(policy_document::PolicyDocument),
+    ]
 }
 
 fn list(items: Vec<String>) -> Value {

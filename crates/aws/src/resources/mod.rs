@@ -1,11 +1,18 @@
 //! The aws provider's resource types, one file each.
 
+pub mod common;
 pub mod ec2util;
+mod ecr;
 mod eip;
+mod events;
+mod iam;
 mod instance;
 mod internet_gateway;
+mod logs;
 mod route_table;
+mod s3;
 mod security_group;
+mod sns;
 mod subnet;
 mod vpc;
 
@@ -28,5 +35,20 @@ pub fn all() -> Vec<Box<dyn ResourceType>> {
         Box::new(instance::AwsInstance),
         Box::new(security_group::AwsSecurityGroupRule { egress: false }),
         Box::new(security_group::AwsSecurityGroupRule { egress: true }),
+        Box::new(iam::AwsIamRole),
+        Box::new(iam::AwsIamRolePolicy),
+        Box::new(iam::AwsIamRolePolicyAttachment),
+        Box::new(iam::AwsIamInstanceProfile),
+        Box::new(iam::AwsIamPolicy),
+        Box::new(logs::AwsCloudwatchLogGroup),
+        Box::new(sns::AwsSnsTopic),
+        Box::new(sns::AwsSnsTopicPolicy),
+        Box::new(sns::AwsSnsTopicSubscription),
+        Box::new(events::AwsCloudwatchEventRule),
+        Box::new(events::AwsCloudwatchEventTarget),
+        Box::new(s3::AwsS3Bucket),
+        Box::new(s3::AwsS3BucketVersioning),
+        Box::new(s3::AwsS3BucketPublicAccessBlock),
+        Box::new(ecr::AwsEcrRepository),
     ]
 }

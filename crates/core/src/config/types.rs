@@ -78,6 +78,30 @@ impl TypeConstraint {
 
     /// Convert `v` to this type as Terraform does (e.g. `"5"` to 5 for a number),
     /// or say why it cannot be.
+    /// Attribute names inside `v` that this type's objects do not have, as
+    /// paths (`health_check.pth`): conversion would drop them silently.
+    pub fn unknown_attributes(&self, v: &Value, path: &str) -> Vec<String> {
+        match (self, v) {
+            (TypeConstraint::List(inner), Value::List(items)) => items
+                .iter()
+                .enumerate()
+                .flat_map(|(i, item)| inner.unknown_attributes(item, &format!("{path}[{i}]")))
+                .collect(),
+            (TypeConstraint::List(inner), Value::Map(_)) => inner.unknown_attributes(v, path),
+            (TypeConstraint::Map(inner), Value::Map(m)) => {
+                m.iter().flat_map(|(k, item)| inner.unknown_attributes(item, &format!("{path}.{k}"))).collect()
+            }
+            (TypeConstraint::Object(attrs), Value::Map(m)) => m
+                .iter()
+                .flat_map(|(k, item)| match attrs.get(k) {
+                    Some((ty, _)) => ty.unknown_attributes(item, &format!("{path}.{k}")),
+                    None => vec![format!("{path}.{k}")],
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn convert(&self, v: &Value) -> Result<Value, String> {
         if v.is_unknown() || v.is_null() {
             return Ok(v.clone());
@@ -107,6 +131,10 @@ impl TypeConstraint {
                     .map(|(i, item)| inner.convert(item).map_err(|e| format!("element {i}: {e}")))
                     .collect::<Result<_, _>>()
                     .map(Value::List),
+                // Terraform's JSON syntax writes a block that appears once as one object.
+                Value::Map(_) if matches!(**inner, TypeConstraint::Object(_)) => {
+                    inner.convert(v).map(|one| Value::List(vec![one]))
+                }
                 other => Err(format!("list required, got {}", other.type_name())),
             },
             TypeConstraint::Tuple(types) => match v {

@@ -1,0 +1,91 @@
+//! What resources of every service share: generated names, reads that find
+//! the object gone, and number/list attribute helpers.
+
+use crate::error::is_not_found;
+use ecspoc_core::provider::{Marker, ProviderError};
+use ecspoc_core::value::Value;
+
+/// The configured `name`, or one derived from the marker, so that a retry
+/// after a crash asks for the same name and finds the object it left.
+pub fn name_or_generated(planned: &Value, marker: &Marker) -> String {
+    match planned.get("name").and_then(Value::as_str) {
+        Some(n) => n.to_string(),
+        None => generated_name(marker),
+    }
+}
+
+pub fn generated_name(marker: &Marker) -> String {
+    let digest = sha1_smol::Sha1::from(format!("{}/{}", marker.lineage, marker.address)).digest().to_string();
+    format!("ecspoc-{}", &digest[..20])
+}
+
+/// The name adoption looks for: the configured one, or the generated one.
+pub fn adoption_name(marker: &Marker) -> String {
+    marker.name.clone().unwrap_or_else(|| generated_name(marker))
+}
+
+/// `Ok(None)` when the read failed because the object does not exist.
+pub fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn num(v: &Value, k: &str) -> Option<f64> {
+    v.get(k).and_then(Value::as_number)
+}
+
+pub fn int(v: &Value, k: &str) -> Option<i32> {
+    num(v, k).map(|n| n as i32)
+}
+
+pub fn int_value(n: Option<i32>) -> Value {
+    n.map(|n| Value::Number(n as f64)).unwrap_or(Value::Null)
+}
+
+/// Blocks written many times (`[[x.stage]]`).
+pub fn blocks<'a>(v: &'a Value, k: &str) -> Vec<&'a Value> {
+    match v.get(k) {
+        Some(Value::List(items)) => items.iter().collect(),
+        Some(m @ Value::Map(_)) => vec![m],
+        _ => Vec::new(),
+    }
+}
+
+/// The object type of a block's attributes; every one optional unless named in `required`.
+pub fn block_type(
+    attrs: &[(&str, ecspoc_core::config::types::TypeConstraint)],
+    required: &[&str],
+) -> ecspoc_core::config::types::TypeConstraint {
+    ecspoc_core::config::types::TypeConstraint::Object(
+        attrs.iter().map(|(k, t)| (k.to_string(), (t.clone(), !required.contains(k)))).collect(),
+    )
+}
+
+/// A list of blocks of that type.
+pub fn block_list(
+    attrs: &[(&str, ecspoc_core::config::types::TypeConstraint)],
+    required: &[&str],
+) -> ecspoc_core::config::types::TypeConstraint {
+    ecspoc_core::config::types::TypeConstraint::List(Box::new(block_type(attrs, required)))
+}
+
+/// Fill a block's unset attributes with AWS's defaults, so a plan compares
+/// what AWS will report.
+pub fn fill_block_defaults(planned: &mut Value, key: &str, defaults: &[(&str, Value)]) {
+    if let Value::Map(m) = planned
+        && let Some(Value::List(items)) = m.get_mut(key)
+    {
+        for item in items.iter_mut() {
+            if let Value::Map(b) = item {
+                for (k, d) in defaults {
+                    if b.get(*k).is_none_or(Value::is_null) {
+                        b.insert(k.to_string(), d.clone());
+                    }
+                }
+            }
+        }
+    }
+}

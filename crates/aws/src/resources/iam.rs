@@ -1,0 +1,713 @@
+//! IAM: aws_iam_role, aws_iam_role_policy, aws_iam_role_policy_attachment,
+//! aws_iam_instance_profile and aws_iam_policy. IAM is global: ids are names
+//! (ARN for a policy), documents come back URL-encoded and are compared by
+//! meaning.
+
+use super::common::{adoption_name, found, int, int_value, name_or_generated};
+use crate::error::api;
+use crate::json_doc::{canonical_policy, from_iam, normalize_attr};
+use crate::tags::{self, Tags};
+use crate::values::{id, obj, opt_str, req, s};
+use crate::{Ctx, ResourceType};
+use async_trait::async_trait;
+use aws_sdk_iam::types::Tag;
+use ecspoc_core::config::types::TypeConstraint as T;
+use ecspoc_core::provider::{AttrSchema as A, Marker, ProviderError, ResourceSchema};
+use ecspoc_core::value::Value;
+use std::time::Duration;
+
+pub struct AwsIamRole;
+pub struct AwsIamRolePolicy;
+pub struct AwsIamRolePolicyAttachment;
+pub struct AwsIamInstanceProfile;
+pub struct AwsIamPolicy;
+
+fn iam_tags(t: &Tags) -> Vec<Tag> {
+    t.iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect()
+}
+
+fn tag_map(remote: &[Tag]) -> Tags {
+    remote.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+}
+
+/// IAM is eventually consistent: a role just created may not yet be usable
+/// by the call that follows.
+async fn settle<T, F, Fut>(f: F) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    super::ec2util::retry_while(&["NoSuchEntity"], Duration::from_secs(60), f).await
+}
+
+fn validate_policy(config: &Value, key: &str) -> Vec<String> {
+    match config.get(key) {
+        Some(Value::String(text)) if canonical_policy(text).is_none() => {
+            vec![format!("{key} is not valid JSON; build it with jsonencode(...) or data.aws_iam_policy_document")]
+        }
+        _ => Vec::new(),
+    }
+}
+
+// ---------------------------------------------------------------- role
+
+async fn read_role(ctx: &Ctx<'_>, name: &str) -> Result<Option<Value>, ProviderError> {
+    let out = found(ctx.clients.iam.get_role().role_name(name).send().await.map_err(|e| api("GetRole", e)))?;
+    let Some(role) = out.as_ref().and_then(|o| o.role()) else { return Ok(None) };
+    let (t, all) = tags::attributes_from_map(&tag_map(role.tags()), &ctx.settings.default_tags);
+    Ok(Some(obj(vec![
+        ("id", Value::str(role.role_name())),
+        ("name", Value::str(role.role_name())),
+        ("arn", Value::str(role.arn())),
+        ("unique_id", Value::str(role.role_id())),
+        ("path", Value::str(role.path())),
+        ("description", opt_str(role.description())),
+        ("max_session_duration", int_value(role.max_session_duration())),
+        ("assume_role_policy", opt_str(role.assume_role_policy_document().map(from_iam).as_deref())),
+        ("tags", t),
+        ("tags_all", all),
+    ])))
+}
+
+#[async_trait]
+impl ResourceType for AwsIamRole {
+    fn name(&self) -> &'static str {
+        "aws_iam_role"
+    }
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "An IAM role.",
+            [
+                ("id", A::computed(T::String, "The role's name.")),
+                ("name", A::optional_computed(T::String, "The role's name; generated when left out.").force_new()),
+                ("arn", A::computed(T::String, "The role's ARN.")),
+                ("unique_id", A::computed(T::String, "The stable id IAM gives the role.")),
+                ("path", A::optional(T::String, "The role's path.").force_new().default(Value::str("/"))),
+                ("description", A::optional(T::String, "What the role is for.")),
+                (
+                    "max_session_duration",
+                    A::optional(T::Number, "Longest session, in seconds.").default(Value::Number(3600.0)),
+                ),
+                ("assume_role_policy", A::required(T::String, "Who may assume the role (a JSON policy).")),
+            ],
+        )
+    }
+    fn normalize(&self, planned: &mut Value) {
+        normalize_attr(planned, "assume_role_policy", canonical_policy);
+    }
+    fn validate(&self, config: &Value) -> Vec<String> {
+        validate_policy(config, "assume_role_policy")
+    }
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
+        let name = name_or_generated(planned, marker);
+        let t = tags::create_map(planned, &ctx.settings.default_tags, marker);
+        let r = ctx
+            .clients
+            .iam
+            .create_role()
+            .role_name(&name)
+            .path(s(planned, "path").unwrap_or("/"))
+            .assume_role_policy_document(req(planned, "assume_role_policy")?)
+            .set_description(s(planned, "description").map(String::from))
+            .set_max_session_duration(int(planned, "max_session_duration"))
+            .set_tags(Some(iam_tags(&t)))
+            .send()
+            .await
+            .map_err(|e| api("CreateRole", e));
+        if let Err(e) = r {
+            // A crash after CreateRole: the role is there, with our marker.
+            if e.code.as_deref() != Some("EntityAlreadyExists") || self.adopt(ctx, marker).await?.is_none() {
+                return Err(e);
+            }
+        }
+        settle(|| async {
+            read_role(ctx, &name).await?.ok_or_else(|| {
+                ProviderError::api("GetRole", Some("NoSuchEntity"), format!("role {name} not yet visible"))
+            })
+        })
+        .await
+    }
+    async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read_role(ctx, id(state)?).await
+    }
+    async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let name = id(prior)?;
+        let iam = &ctx.clients.iam;
+        if planned.get("assume_role_policy") != prior.get("assume_role_policy") {
+            iam.update_assume_role_policy()
+                .role_name(name)
+                .policy_document(req(planned, "assume_role_policy")?)
+                .send()
+                .await
+                .map_err(|e| api("UpdateAssumeRolePolicy", e))?;
+        }
+        if planned.get("description") != prior.get("description")
+            || planned.get("max_session_duration") != prior.get("max_session_duration")
+        {
+            iam.update_role()
+                .role_name(name)
+                .description(s(planned, "description").unwrap_or(""))
+                .set_max_session_duration(int(planned, "max_session_duration"))
+                .send()
+                .await
+                .map_err(|e| api("UpdateRole", e))?;
+        }
+        let change = tags::change(prior, planned, &ctx.settings.default_tags);
+        if !change.removed.is_empty() {
+            iam.untag_role()
+                .role_name(name)
+                .set_tag_keys(Some(change.removed))
+                .send()
+                .await
+                .map_err(|e| api("UntagRole", e))?;
+        }
+        if !change.set.is_empty() {
+            iam.tag_role()
+                .role_name(name)
+                .set_tags(Some(iam_tags(&change.set)))
+                .send()
+                .await
+                .map_err(|e| api("TagRole", e))?;
+        }
+        read_role(ctx, name)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("role {name} disappeared during the update")))
+    }
+    async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
+        let name = id(prior)?;
+        let iam = &ctx.clients.iam;
+        // As Terraform does: a role cannot be deleted while in an instance profile.
+        if let Some(out) = found(
+            iam.list_instance_profiles_for_role()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|e| api("ListInstanceProfilesForRole", e)),
+        )? {
+            for p in out.instance_profiles() {
+                iam.remove_role_from_instance_profile()
+                    .instance_profile_name(p.instance_profile_name())
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| api("RemoveRoleFromInstanceProfile", e))?;
+            }
+        }
+        found(iam.delete_role().role_name(name).send().await.map_err(|e| api("DeleteRole", e)))?;
+        Ok(())
+    }
+    async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
+        let name = adoption_name(marker);
+        let out = found(ctx.clients.iam.get_role().role_name(&name).send().await.map_err(|e| api("GetRole", e)))?;
+        match out.and_then(|o| o.role().map(|r| tags::has_marker(&tag_map(r.tags()), marker))) {
+            Some(true) => read_role(ctx, &name).await,
+            _ => Ok(None),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- inline policy
+
+#[async_trait]
+impl ResourceType for AwsIamRolePolicy {
+    fn name(&self) -> &'static str {
+        "aws_iam_role_policy"
+    }
+    fn taggable(&self) -> bool {
+        false
+    }
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "An inline policy of an IAM role. Import id: ROLE:NAME.",
+            [
+                ("id", A::computed(T::String, "ROLE:NAME.")),
+                ("role", A::required(T::String, "The role's name.").force_new()),
+                ("name", A::required(T::String, "The policy's name.").force_new()),
+                ("policy", A::required(T::String, "The policy document (JSON).")),
+            ],
+        )
+    }
+    fn normalize(&self, planned: &mut Value) {
+        normalize_attr(planned, "policy", canonical_policy);
+    }
+    fn validate(&self, config: &Value) -> Vec<String> {
+        validate_policy(config, "policy")
+    }
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, _marker: &Marker) -> Result<Value, ProviderError> {
+        // PutRolePolicy overwrites: a retry after a crash is harmless.
+        self.update(ctx, planned, planned).await
+    }
+    async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        let (role, name) =
+            id(state)?.split_once(':').ok_or_else(|| ProviderError::new("an aws_iam_role_policy id is ROLE:NAME"))?;
+        let out = found(
+            ctx.clients
+                .iam
+                .get_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .send()
+                .await
+                .map_err(|e| api("GetRolePolicy", e)),
+        )?;
+        Ok(out.map(|o| {
+            obj(vec![
+                ("id", Value::String(format!("{role}:{name}"))),
+                ("role", Value::str(o.role_name())),
+                ("name", Value::str(o.policy_name())),
+                ("policy", Value::String(from_iam(o.policy_document()))),
+            ])
+        }))
+    }
+    async fn update(&self, ctx: &Ctx<'_>, _prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let role = req(planned, "role")?;
+        let name = req(planned, "name")?;
+        settle(|| async {
+            ctx.clients
+                .iam
+                .put_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .policy_document(req(planned, "policy")?)
+                .send()
+                .await
+                .map_err(|e| api("PutRolePolicy", e))
+        })
+        .await?;
+        let key = obj(vec![("id", Value::String(format!("{role}:{name}")))]);
+        self.read(ctx, &key)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("policy {name} of role {role} could not be read back")))
+    }
+    async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
+        found(
+            ctx.clients
+                .iam
+                .delete_role_policy()
+                .role_name(req(prior, "role")?)
+                .policy_name(req(prior, "name")?)
+                .send()
+                .await
+                .map_err(|e| api("DeleteRolePolicy", e)),
+        )?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- managed policy attachment
+
+#[async_trait]
+impl ResourceType for AwsIamRolePolicyAttachment {
+    fn name(&self) -> &'static str {
+        "aws_iam_role_policy_attachment"
+    }
+    fn taggable(&self) -> bool {
+        false
+    }
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "A managed policy attached to an IAM role. Import id: ROLE/POLICY_ARN.",
+            [
+                ("id", A::computed(T::String, "ROLE/POLICY_ARN.")),
+                ("role", A::required(T::String, "The role's name.").force_new()),
+                ("policy_arn", A::required(T::String, "The managed policy's ARN.").force_new()),
+            ],
+        )
+    }
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, _marker: &Marker) -> Result<Value, ProviderError> {
+        let role = req(planned, "role")?;
+        let arn = req(planned, "policy_arn")?;
+        // Attaching twice is no error: a retry after a crash is harmless.
+        settle(|| async {
+            ctx.clients
+                .iam
+                .attach_role_policy()
+                .role_name(role)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|e| api("AttachRolePolicy", e))
+        })
+        .await?;
+        Ok(attachment(role, arn))
+    }
+    async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        let (role, arn) = id(state)?
+            .split_once('/')
+            .ok_or_else(|| ProviderError::new("an aws_iam_role_policy_attachment id is ROLE/POLICY_ARN"))?;
+        let mut pages = ctx.clients.iam.list_attached_role_policies().role_name(role).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = match found(page.map_err(|e| api("ListAttachedRolePolicies", e)))? {
+                Some(p) => p,
+                None => return Ok(None),
+            };
+            if page.attached_policies().iter().any(|p| p.policy_arn() == Some(arn)) {
+                return Ok(Some(attachment(role, arn)));
+            }
+        }
+        Ok(None)
+    }
+    async fn update(&self, ctx: &Ctx<'_>, prior: &Value, _planned: &Value) -> Result<Value, ProviderError> {
+        self.read(ctx, prior).await?.ok_or_else(|| ProviderError::new("the policy attachment is gone"))
+    }
+    async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
+        found(
+            ctx.clients
+                .iam
+                .detach_role_policy()
+                .role_name(req(prior, "role")?)
+                .policy_arn(req(prior, "policy_arn")?)
+                .send()
+                .await
+                .map_err(|e| api("DetachRolePolicy", e)),
+        )?;
+        Ok(())
+    }
+}
+
+fn attachment(role: &str, arn: &str) -> Value {
+    obj(vec![
+        ("id", Value::String(format!("{role}/{arn}"))),
+        ("role", Value::str(role)),
+        ("policy_arn", Value::str(arn)),
+    ])
+}
+
+// ---------------------------------------------------------------- instance profile
+
+async fn read_profile(ctx: &Ctx<'_>, name: &str) -> Result<Option<Value>, ProviderError> {
+    let out = found(
+        ctx.clients
+            .iam
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await
+            .map_err(|e| api("GetInstanceProfile", e)),
+    )?;
+    let Some(p) = out.as_ref().and_then(|o| o.instance_profile()) else { return Ok(None) };
+    let (t, all) = tags::attributes_from_map(&tag_map(p.tags()), &ctx.settings.default_tags);
+    Ok(Some(obj(vec![
+        ("id", Value::str(p.instance_profile_name())),
+        ("name", Value::str(p.instance_profile_name())),
+        ("arn", Value::str(p.arn())),
+        ("unique_id", Value::str(p.instance_profile_id())),
+        ("path", Value::str(p.path())),
+        ("role", opt_str(p.roles().first().map(|r| r.role_name()))),
+        ("tags", t),
+        ("tags_all", all),
+    ])))
+}
+
+#[async_trait]
+impl ResourceType for AwsIamInstanceProfile {
+    fn name(&self) -> &'static str {
+        "aws_iam_instance_profile"
+    }
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "An IAM instance profile: how an EC2 instance gets a role.",
+            [
+                ("id", A::computed(T::String, "The profile's name.")),
+                ("name", A::optional_computed(T::String, "The profile's name; generated when left out.").force_new()),
+                ("arn", A::computed(T::String, "The profile's ARN.")),
+                ("unique_id", A::computed(T::String, "The stable id IAM gives the profile.")),
+                ("path", A::optional(T::String, "The profile's path.").force_new().default(Value::str("/"))),
+                ("role", A::optional(T::String, "The role's name.")),
+            ],
+        )
+    }
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
+        let name = name_or_generated(planned, marker);
+        let t = tags::create_map(planned, &ctx.settings.default_tags, marker);
+        let r = ctx
+            .clients
+            .iam
+            .create_instance_profile()
+            .instance_profile_name(&name)
+            .path(s(planned, "path").unwrap_or("/"))
+            .set_tags(Some(iam_tags(&t)))
+            .send()
+            .await
+            .map_err(|e| api("CreateInstanceProfile", e));
+        if let Err(e) = r
+            && (e.code.as_deref() != Some("EntityAlreadyExists") || self.adopt(ctx, marker).await?.is_none())
+        {
+            return Err(e);
+        }
+        let prior = read_profile(ctx, &name).await?.unwrap_or(Value::Null);
+        self.update(
+            ctx,
+            &prior,
+            &obj(vec![("id", Value::str(&name)), ("role", planned.get("role").cloned().unwrap_or(Value::Null))]),
+        )
+        .await
+    }
+    async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read_profile(ctx, id(state)?).await
+    }
+    async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let name = id(prior).or_else(|_| id(planned))?;
+        let iam = &ctx.clients.iam;
+        if planned.get("role") != prior.get("role") {
+            if let Some(old) = s(prior, "role") {
+                found(
+                    iam.remove_role_from_instance_profile()
+                        .instance_profile_name(name)
+                        .role_name(old)
+                        .send()
+                        .await
+                        .map_err(|e| api("RemoveRoleFromInstanceProfile", e)),
+                )?;
+            }
+            if let Some(new) = s(planned, "role") {
+                settle(|| async {
+                    iam.add_role_to_instance_profile()
+                        .instance_profile_name(name)
+                        .role_name(new)
+                        .send()
+                        .await
+                        .map_err(|e| api("AddRoleToInstanceProfile", e))
+                })
+                .await?;
+            }
+        }
+        if planned.get("tags").is_some() {
+            let change = tags::change(prior, planned, &ctx.settings.default_tags);
+            if !change.removed.is_empty() {
+                iam.untag_instance_profile()
+                    .instance_profile_name(name)
+                    .set_tag_keys(Some(change.removed))
+                    .send()
+                    .await
+                    .map_err(|e| api("UntagInstanceProfile", e))?;
+            }
+            if !change.set.is_empty() {
+                iam.tag_instance_profile()
+                    .instance_profile_name(name)
+                    .set_tags(Some(iam_tags(&change.set)))
+                    .send()
+                    .await
+                    .map_err(|e| api("TagInstanceProfile", e))?;
+            }
+        }
+        read_profile(ctx, name).await?.ok_or_else(|| ProviderError::new(format!("instance profile {name} disappeared")))
+    }
+    async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
+        let name = id(prior)?;
+        let iam = &ctx.clients.iam;
+        if let Some(role) = s(prior, "role") {
+            found(
+                iam.remove_role_from_instance_profile()
+                    .instance_profile_name(name)
+                    .role_name(role)
+                    .send()
+                    .await
+                    .map_err(|e| api("RemoveRoleFromInstanceProfile", e)),
+            )?;
+        }
+        found(
+            iam.delete_instance_profile()
+                .instance_profile_name(name)
+                .send()
+                .await
+                .map_err(|e| api("DeleteInstanceProfile", e)),
+        )?;
+        Ok(())
+    }
+    async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
+        let name = adoption_name(marker);
+        let out = found(
+            ctx.clients
+                .iam
+                .get_instance_profile()
+                .instance_profile_name(&name)
+                .send()
+                .await
+                .map_err(|e| api("GetInstanceProfile", e)),
+        )?;
+        match out.and_then(|o| o.instance_profile().map(|p| tags::has_marker(&tag_map(p.tags()), marker))) {
+            Some(true) => read_profile(ctx, &name).await,
+            _ => Ok(None),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- managed policy
+
+async fn read_policy(ctx: &Ctx<'_>, arn: &str) -> Result<Option<Value>, ProviderError> {
+    let iam = &ctx.clients.iam;
+    let out = found(iam.get_policy().policy_arn(arn).send().await.map_err(|e| api("GetPolicy", e)))?;
+    let Some(p) = out.as_ref().and_then(|o| o.policy()) else { return Ok(None) };
+    let version = p.default_version_id().unwrap_or("v1");
+    let doc = iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .map_err(|e| api("GetPolicyVersion", e))?;
+    let (t, all) = tags::attributes_from_map(&tag_map(p.tags()), &ctx.settings.default_tags);
+    Ok(Some(obj(vec![
+        ("id", Value::str(arn)),
+        ("arn", Value::str(arn)),
+        ("name", opt_str(p.policy_name())),
+        ("path", opt_str(p.path())),
+        ("description", opt_str(p.description())),
+        ("policy_id", opt_str(p.policy_id())),
+        ("policy", opt_str(doc.policy_version().and_then(|v| v.document()).map(from_iam).as_deref())),
+        ("tags", t),
+        ("tags_all", all),
+    ])))
+}
+
+#[async_trait]
+impl ResourceType for AwsIamPolicy {
+    fn name(&self) -> &'static str {
+        "aws_iam_policy"
+    }
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "A customer managed IAM policy. A change of document makes a new default version.",
+            [
+                ("id", A::computed(T::String, "The policy's ARN.")),
+                ("arn", A::computed(T::String, "The policy's ARN.")),
+                ("name", A::optional_computed(T::String, "The policy's name; generated when left out.").force_new()),
+                ("path", A::optional(T::String, "The policy's path.").force_new().default(Value::str("/"))),
+                ("description", A::optional(T::String, "What the policy is for.").force_new()),
+                ("policy_id", A::computed(T::String, "The stable id IAM gives the policy.")),
+                ("policy", A::required(T::String, "The policy document (JSON).")),
+            ],
+        )
+    }
+    fn normalize(&self, planned: &mut Value) {
+        normalize_attr(planned, "policy", canonical_policy);
+    }
+    fn validate(&self, config: &Value) -> Vec<String> {
+        validate_policy(config, "policy")
+    }
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
+        let name = name_or_generated(planned, marker);
+        let t = tags::create_map(planned, &ctx.settings.default_tags, marker);
+        let out = ctx
+            .clients
+            .iam
+            .create_policy()
+            .policy_name(&name)
+            .path(s(planned, "path").unwrap_or("/"))
+            .set_description(s(planned, "description").map(String::from))
+            .policy_document(req(planned, "policy")?)
+            .set_tags(Some(iam_tags(&t)))
+            .send()
+            .await;
+        let arn = match out.map_err(|e| api("CreatePolicy", e)) {
+            Ok(o) => o.policy().and_then(|p| p.arn()).map(String::from),
+            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
+                self.adopt(ctx, marker).await?.and_then(|v| s(&v, "arn").map(String::from))
+            }
+            Err(e) => return Err(e),
+        }
+        .ok_or_else(|| ProviderError::new(format!("CreatePolicy returned no ARN for {name}")))?;
+        read_policy(ctx, &arn)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("the new policy {arn} could not be read back")))
+    }
+    async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
+        read_policy(ctx, id(state)?).await
+    }
+    async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+        let arn = id(prior)?;
+        let iam = &ctx.clients.iam;
+        if planned.get("policy") != prior.get("policy") {
+            // IAM keeps at most five versions: drop the oldest non-default one first.
+            let versions =
+                iam.list_policy_versions().policy_arn(arn).send().await.map_err(|e| api("ListPolicyVersions", e))?;
+            let mut old: Vec<_> = versions.versions().iter().filter(|v| !v.is_default_version()).collect();
+            if versions.versions().len() >= 5 {
+                old.sort_by_key(|v| v.create_date().map(|d| d.secs()));
+                if let Some(v) = old.first().and_then(|v| v.version_id()) {
+                    iam.delete_policy_version()
+                        .policy_arn(arn)
+                        .version_id(v)
+                        .send()
+                        .await
+                        .map_err(|e| api("DeletePolicyVersion", e))?;
+                }
+            }
+            iam.create_policy_version()
+                .policy_arn(arn)
+                .policy_document(req(planned, "policy")?)
+                .set_as_default(true)
+                .send()
+                .await
+                .map_err(|e| api("CreatePolicyVersion", e))?;
+        }
+        let change = tags::change(prior, planned, &ctx.settings.default_tags);
+        if !change.removed.is_empty() {
+            iam.untag_policy()
+                .policy_arn(arn)
+                .set_tag_keys(Some(change.removed))
+                .send()
+                .await
+                .map_err(|e| api("UntagPolicy", e))?;
+        }
+        if !change.set.is_empty() {
+            iam.tag_policy()
+                .policy_arn(arn)
+                .set_tags(Some(iam_tags(&change.set)))
+                .send()
+                .await
+                .map_err(|e| api("TagPolicy", e))?;
+        }
+        read_policy(ctx, arn)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("policy {arn} disappeared during the update")))
+    }
+    async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
+        let arn = id(prior)?;
+        let iam = &ctx.clients.iam;
+        // Non-default versions must go before the policy can.
+        if let Some(versions) =
+            found(iam.list_policy_versions().policy_arn(arn).send().await.map_err(|e| api("ListPolicyVersions", e)))?
+        {
+            for v in versions.versions().iter().filter(|v| !v.is_default_version()) {
+                if let Some(vid) = v.version_id() {
+                    found(
+                        iam.delete_policy_version()
+                            .policy_arn(arn)
+                            .version_id(vid)
+                            .send()
+                            .await
+                            .map_err(|e| api("DeletePolicyVersion", e)),
+                    )?;
+                }
+            }
+        }
+        found(iam.delete_policy().policy_arn(arn).send().await.map_err(|e| api("DeletePolicy", e)))?;
+        Ok(())
+    }
+    async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
+        let name = adoption_name(marker);
+        let mut pages =
+            ctx.clients.iam.list_policies().scope(aws_sdk_iam::types::PolicyScopeType::Local).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| api("ListPolicies", e))?;
+            if let Some(arn) =
+                page.policies().iter().find(|p| p.policy_name() == Some(name.as_str())).and_then(|p| p.arn())
+            {
+                let tagged = ctx
+                    .clients
+                    .iam
+                    .list_policy_tags()
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| api("ListPolicyTags", e))?;
+                if tags::has_marker(&tag_map(tagged.tags()), marker) {
+                    return read_policy(ctx, arn).await;
+                }
+            }
+        }
+        Ok(None)
+    }
+}

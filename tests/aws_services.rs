@@ -1,0 +1,476 @@
+//! The aws provider's IAM, logs, SNS and EventBridge types against the
+//! local AWS emulator: created, refreshed, planned with no changes, updated,
+//! replaced, drifted and repaired, imported, destroyed, and seen gone.
+
+mod common;
+use common::moto::{Moto, block};
+use common::{Workdir, expect_changes, no_changes, state_attr, state_id};
+
+const PROVIDER: &str = r#"
+[provider.aws]
+region = "us-east-1"
+[provider.aws.default_tags.tags]
+Project = "ecspoc-test"
+"#;
+
+fn iam_config(env: &str, trust_service: &str, log_actions: &str, description: &str) -> String {
+    format!(
+        r#"{PROVIDER}
+[[data.aws_iam_policy_document.trust.statement]]
+actions = ["sts:AssumeRole"]
+[[data.aws_iam_policy_document.trust.statement.principals]]
+type = "Service"
+identifiers = ["{trust_service}"]
+
+[resource.aws_iam_role.instance]
+name = "ecs-instance-{env}"
+assume_role_policy = "${{data.aws_iam_policy_document.trust.json}}"
+description = "{description}"
+tags = {{ Env = "{env}" }}
+
+[resource.aws_iam_role_policy.logs]
+role = "${{aws_iam_role.instance.name}}"
+name = "logs"
+policy = '''{{ "Version": "2012-10-17", "Statement": [{{ "Effect": "Allow", "Action": [{log_actions}], "Resource": "*" }}] }}'''
+
+[resource.aws_iam_role_policy_attachment.ecs]
+role = "${{aws_iam_role.instance.name}}"
+policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+
+[resource.aws_iam_instance_profile.instance]
+name = "ecs-instance-{env}"
+role = "${{aws_iam_role.instance.name}}"
+
+[resource.aws_iam_policy.read]
+name = "read-{env}"
+description = "{description}"
+policy = "${{jsonencode({{ Version = \"2012-10-17\", Statement = [{{ Effect = \"Allow\", Action = \"s3:GetObject\", Resource = \"*\" }}] }})}}"
+"#
+    )
+}
+
+#[test]
+fn iam_types_full_lifecycle() {
+    let moto = Moto::shared();
+    let iam = aws_sdk_iam::Client::new(&moto.sdk());
+    let config = |svc: &str, actions: &str, desc: &str| iam_config("life", svc, actions, desc);
+    let w =
+        Workdir::new(&[("main.toml", &config("ec2.amazonaws.com", "\"logs:PutLogEvents\"", "first"))]).with_aws(moto);
+
+    // Create.
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &["# aws_iam_role.instance will be created", "# aws_iam_instance_profile.instance will be created"],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    let role =
+        block(iam.get_role().role_name("ecs-instance-life").send()).expect("role").role().cloned().expect("role");
+    assert!(role.tags().iter().any(|t| t.key() == "ecspoc:address" && t.value() == "aws_iam_role.instance"));
+    let trust = state_attr(&w, "aws_iam_role.instance", "assume_role_policy");
+    assert!(trust.as_str().is_some_and(|t| t.contains("ec2.amazonaws.com")), "{trust}");
+    let profile = block(iam.get_instance_profile().instance_profile_name("ecs-instance-life").send()).expect("profile");
+    assert_eq!(profile.instance_profile().map(|p| p.roles().len()), Some(1));
+    let attached = block(iam.list_attached_role_policies().role_name("ecs-instance-life").send()).expect("attached");
+    assert_eq!(attached.attached_policies().len(), 1);
+    no_changes(&w);
+
+    // The same policy with other whitespace and key order is no change.
+    let reordered = config("ec2.amazonaws.com", "\"logs:PutLogEvents\"", "first").replace(
+        r#"{ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "*" }] }"#,
+        r#"{"Statement":[{"Resource":"*","Action":"logs:PutLogEvents","Effect":"Allow"}],"Version":"2012-10-17"}"#,
+    );
+    assert!(reordered.contains(r#"{"Statement""#));
+    w.write("main.toml", &reordered);
+    no_changes(&w);
+
+    // Update in place: trust policy, inline policy, description, tags; the policy gets a new version.
+    w.write(
+        "main.toml",
+        &config("ecs-tasks.amazonaws.com", "\"logs:PutLogEvents\", \"logs:CreateLogStream\"", "second"),
+    );
+    let plan = w.run(&["plan", "-detailed-exitcode"]);
+    expect_changes(
+        &plan,
+        &[
+            "# aws_iam_role.instance will be updated in-place",
+            "+ \"logs:CreateLogStream\"",
+            "\"ecs-tasks.amazonaws.com\"",
+        ],
+    );
+    // description forces a new aws_iam_policy, as in Terraform.
+    expect_changes(&plan, &["# aws_iam_policy.read must be replaced", "# forces replacement"]);
+    let role_id = state_attr(&w, "aws_iam_role.instance", "unique_id");
+    w.ok(&["apply", "-auto-approve"]);
+    assert_eq!(state_attr(&w, "aws_iam_role.instance", "unique_id"), role_id, "updated in place");
+    let inline =
+        block(iam.get_role_policy().role_name("ecs-instance-life").policy_name("logs").send()).expect("inline");
+    assert!(inline.policy_document().contains("CreateLogStream"));
+    no_changes(&w);
+
+    // Replace: a new role name replaces the role, and what hangs off it follows.
+    w.write(
+        "main.toml",
+        &config("ecs-tasks.amazonaws.com", "\"logs:PutLogEvents\", \"logs:CreateLogStream\"", "second")
+            .replace("name = \"ecs-instance-life\"\nassume", "name = \"ecs-instance-life2\"\nassume"),
+    );
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &["# aws_iam_role.instance must be replaced", "# aws_iam_role_policy_attachment.ecs must be replaced"],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    assert!(block(iam.get_role().role_name("ecs-instance-life").send()).is_err(), "old role deleted");
+    assert_eq!(state_id(&w, "aws_iam_role.instance"), "ecs-instance-life2");
+    no_changes(&w);
+
+    // Drift: the inline policy and a tag changed by hand are shown and put back.
+    block(
+        iam.put_role_policy()
+            .role_name("ecs-instance-life2")
+            .policy_name("logs")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+            .send(),
+    )
+    .expect("put");
+    block(
+        iam.detach_role_policy()
+            .role_name("ecs-instance-life2")
+            .policy_arn("arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")
+            .send(),
+    )
+    .expect("detach");
+    let drift = w.run(&["plan", "-detailed-exitcode"]);
+    expect_changes(
+        &drift,
+        &[
+            "# aws_iam_role_policy.logs will be updated in-place",
+            "- \"Action\": \"*\"",
+            "# aws_iam_role_policy_attachment.ecs will be created",
+        ],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    no_changes(&w);
+
+    // Import into a fresh state finds the same objects.
+    let w2 = Workdir::new(&[("main.toml", &w.read("main.toml"))]).with_aws(moto);
+    w2.ok(&["import", "aws_iam_role.instance", "ecs-instance-life2"]);
+    w2.ok(&["import", "aws_iam_role_policy.logs", "ecs-instance-life2:logs"]);
+    w2.ok(&[
+        "import",
+        "aws_iam_role_policy_attachment.ecs",
+        "ecs-instance-life2/arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
+    ]);
+    w2.ok(&["import", "aws_iam_instance_profile.instance", "ecs-instance-life"]);
+    let policy_arn = state_id(&w, "aws_iam_policy.read");
+    w2.ok(&["import", "aws_iam_policy.read", &policy_arn]);
+    no_changes(&w2);
+
+    // Destroy: all gone.
+    w.ok(&["destroy", "-auto-approve"]);
+    assert!(block(iam.get_role().role_name("ecs-instance-life2").send()).is_err());
+    assert!(block(iam.get_instance_profile().instance_profile_name("ecs-instance-life").send()).is_err());
+    assert!(block(iam.get_policy().policy_arn(&policy_arn).send()).is_err());
+}
+
+fn events_config(env: &str, cluster_arn: &str, statuses: &str, retention: u32, topic: &str) -> String {
+    format!(
+        r#"{PROVIDER}
+[resource.aws_cloudwatch_log_group.agent]
+name = "/ecs/{env}/ecs-agent.log"
+retention_in_days = {retention}
+
+[resource.aws_sns_topic.alerts]
+name = "{topic}"
+display_name = "ECS alerts {env}"
+
+[[data.aws_iam_policy_document.publish.statement]]
+actions = ["sns:Publish"]
+resources = ["${{aws_sns_topic.alerts.arn}}"]
+[[data.aws_iam_policy_document.publish.statement.principals]]
+type = "Service"
+identifiers = ["events.amazonaws.com"]
+
+[resource.aws_sns_topic_policy.alerts]
+arn = "${{aws_sns_topic.alerts.arn}}"
+policy = "${{data.aws_iam_policy_document.publish.json}}"
+
+[resource.aws_sns_topic_subscription.ops]
+topic_arn = "${{aws_sns_topic.alerts.arn}}"
+protocol = "email"
+endpoint = "ops-{env}@example.com"
+
+[resource.aws_cloudwatch_event_rule.inactive]
+name = "instance-inactive-{env}"
+description = "A container instance of {env} went INACTIVE"
+event_pattern = '${{jsonencode({{ source = ["aws.ecs"], "detail-type" = ["ECS Container Instance State Change"], detail = {{ clusterArn = ["{cluster_arn}"], status = [{statuses}] }} }})}}'
+
+[resource.aws_cloudwatch_event_target.inactive]
+rule = "${{aws_cloudwatch_event_rule.inactive.name}}"
+target_id = "sns"
+arn = "${{aws_sns_topic.alerts.arn}}"
+
+# Delivery to a log group is how the test sees which events match: the
+# emulator neither delivers to SNS nor implements TestEventPattern.
+[resource.aws_cloudwatch_log_group.matched]
+name = "/ecspoc-test/{env}/matched-events"
+
+[resource.aws_cloudwatch_event_target.log]
+rule = "${{aws_cloudwatch_event_rule.inactive.name}}"
+target_id = "log"
+arn = "${{aws_cloudwatch_log_group.matched.arn}}"
+"#
+    )
+}
+
+fn ecs_detail(cluster_arn: &str, status: &str) -> String {
+    serde_json::json!({ "clusterArn": cluster_arn, "status": status, "version": 14 }).to_string()
+}
+
+#[test]
+fn logs_sns_and_events_full_lifecycle() {
+    let moto = Moto::shared();
+    let sdk = moto.sdk();
+    let (logs, sns, events) = (
+        aws_sdk_cloudwatchlogs::Client::new(&sdk),
+        aws_sdk_sns::Client::new(&sdk),
+        aws_sdk_eventbridge::Client::new(&sdk),
+    );
+    let dev = "arn:aws:ecs:us-east-1:123456789012:cluster/ecs-cluster-dev";
+    let w = Workdir::new(&[("main.toml", &events_config("dev", dev, "\"INACTIVE\"", 7, "alerts-dev"))]).with_aws(moto);
+    w.ok(&["apply", "-auto-approve"]);
+    no_changes(&w);
+
+    let targets = block(events.list_targets_by_rule().rule("instance-inactive-dev").send()).expect("targets");
+    assert!(targets.targets().iter().any(|t| t.arn() == state_id(&w, "aws_sns_topic.alerts")));
+    let policy =
+        block(sns.get_topic_attributes().topic_arn(state_id(&w, "aws_sns_topic.alerts")).send()).expect("attrs");
+    assert!(policy.attributes().and_then(|a| a.get("Policy")).is_some_and(|p| p.contains("events.amazonaws.com")));
+
+    // Same pattern, keys in another order: no change.
+    let reordered = events_config("dev", dev, "\"INACTIVE\"", 7, "alerts-dev")
+        .replace(r#"source = ["aws.ecs"], "detail-type" = ["ECS Container Instance State Change"], "#, "")
+        .replace(
+            r#"status = ["INACTIVE"] }"#,
+            r#"status = ["INACTIVE"] }, "detail-type" = ["ECS Container Instance State Change"], source = ["aws.ecs"]"#,
+        );
+    assert_ne!(reordered, events_config("dev", dev, "\"INACTIVE\"", 7, "alerts-dev"));
+    w.write("main.toml", &reordered);
+    no_changes(&w);
+
+    // Update in place: pattern (as a line diff), retention, description.
+    w.write("main.toml", &events_config("dev", dev, "\"INACTIVE\", \"DRAINING\"", 14, "alerts-dev"));
+    let plan = w.run(&["plan", "-detailed-exitcode"]);
+    expect_changes(
+        &plan,
+        &[
+            "# aws_cloudwatch_event_rule.inactive will be updated in-place",
+            "+ \"DRAINING\"",
+            "~ retention_in_days = 7 -> 14",
+        ],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    let group =
+        block(logs.describe_log_groups().log_group_name_prefix("/ecs/dev/ecs-agent.log").send()).expect("groups");
+    assert_eq!(group.log_groups()[0].retention_in_days(), Some(14));
+    no_changes(&w);
+
+    // Replace: a new topic name replaces the topic; policy, subscription and target follow.
+    let old_topic = state_id(&w, "aws_sns_topic.alerts");
+    w.write("main.toml", &events_config("dev", dev, "\"INACTIVE\", \"DRAINING\"", 14, "alerts2-dev"));
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &["# aws_sns_topic.alerts must be replaced", "# aws_sns_topic_subscription.ops must be replaced"],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    assert!(block(sns.get_topic_attributes().topic_arn(&old_topic).send()).is_err(), "old topic deleted");
+    let targets = block(events.list_targets_by_rule().rule("instance-inactive-dev").send()).expect("targets");
+    assert!(targets.targets().iter().any(|t| t.arn() == state_id(&w, "aws_sns_topic.alerts")));
+    no_changes(&w);
+
+    // Drift: retention and rule state changed, target removed by hand.
+    block(logs.put_retention_policy().log_group_name("/ecs/dev/ecs-agent.log").retention_in_days(1).send())
+        .expect("retention");
+    block(events.disable_rule().name("instance-inactive-dev").send()).expect("disable");
+    block(events.remove_targets().rule("instance-inactive-dev").ids("sns").send()).expect("remove");
+    // The rule matches an INACTIVE event of its cluster only: of three
+    // events put on the bus, one reaches the rule's log group target. (With
+    // the SNS target gone: the emulator fails delivery to SNS.)
+    let staging = "arn:aws:ecs:us-east-1:123456789012:cluster/ecs-cluster-staging";
+    for (cluster, status) in [(staging, "INACTIVE"), (dev, "ACTIVE"), (dev, "INACTIVE")] {
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source("aws.ecs")
+            .detail_type("ECS Container Instance State Change")
+            .detail(ecs_detail(cluster, status))
+            .build();
+        let out = block(events.put_events().entries(entry).send()).expect("put events");
+        assert_eq!(out.failed_entry_count(), 0);
+    }
+    let delivered = moto.call_json(
+        "Logs_20140328.FilterLogEvents",
+        &serde_json::json!({ "logGroupName": "/ecspoc-test/dev/matched-events" }),
+    );
+    let messages: Vec<&str> =
+        delivered["events"].as_array().into_iter().flatten().filter_map(|e| e["message"].as_str()).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains(dev) && messages[0].contains("\"INACTIVE\""), "{}", messages[0]);
+    let drift = w.run(&["plan", "-detailed-exitcode"]);
+    expect_changes(
+        &drift,
+        &[
+            "~ retention_in_days = 1 -> 14",
+            "~ state = \"DISABLED\" -> \"ENABLED\"",
+            "# aws_cloudwatch_event_target.inactive will be created",
+        ],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    no_changes(&w);
+
+    // Import.
+    let w2 = Workdir::new(&[("main.toml", &w.read("main.toml"))]).with_aws(moto);
+    for (addr, id) in [
+        ("aws_cloudwatch_log_group.agent", "/ecs/dev/ecs-agent.log".to_string()),
+        ("aws_sns_topic.alerts", state_id(&w, "aws_sns_topic.alerts")),
+        ("aws_sns_topic_policy.alerts", state_id(&w, "aws_sns_topic.alerts")),
+        ("aws_sns_topic_subscription.ops", state_id(&w, "aws_sns_topic_subscription.ops")),
+        ("aws_cloudwatch_event_rule.inactive", "instance-inactive-dev".to_string()),
+        ("aws_cloudwatch_event_target.inactive", "instance-inactive-dev/sns".to_string()),
+        ("aws_cloudwatch_log_group.matched", "/ecspoc-test/dev/matched-events".to_string()),
+        ("aws_cloudwatch_event_target.log", "default/instance-inactive-dev/log".to_string()),
+    ] {
+        w2.ok(&["import", addr, &id]);
+    }
+    no_changes(&w2);
+
+    // Destroy: all gone.
+    let topic = state_id(&w, "aws_sns_topic.alerts");
+    w.ok(&["destroy", "-auto-approve"]);
+    assert!(
+        block(logs.describe_log_groups().log_group_name_prefix("/ecs/dev/").send())
+            .expect("groups")
+            .log_groups()
+            .is_empty()
+    );
+    assert!(
+        block(logs.describe_log_groups().log_group_name_prefix("/ecspoc-test/dev/").send())
+            .expect("groups")
+            .log_groups()
+            .is_empty()
+    );
+    assert!(block(sns.get_topic_attributes().topic_arn(&topic).send()).is_err());
+    assert!(block(events.describe_rule().name("instance-inactive-dev").send()).is_err());
+}
+
+fn pipeline_storage_config(env: &str, bucket: &str, mutability: &str, block_acls: bool) -> String {
+    format!(
+        r#"{PROVIDER}
+[resource.aws_s3_bucket.artifacts]
+bucket = "{bucket}"
+force_destroy = true
+tags = {{ Env = "{env}" }}
+
+# aws_s3_bucket_versioning is tested with an SDK test double
+# (crates/aws/tests/sdk_doubles.rs): moto's GetBucketVersioning answer has a
+# root element the SDK refuses.
+
+[resource.aws_s3_bucket_public_access_block.artifacts]
+bucket = "${{aws_s3_bucket.artifacts.id}}"
+block_public_acls = {block_acls}
+block_public_policy = true
+ignore_public_acls = true
+restrict_public_buckets = true
+
+[resource.aws_ecr_repository.app]
+name = "php-hello-{env}"
+image_tag_mutability = "{mutability}"
+force_delete = true
+image_scanning_configuration = {{ scan_on_push = true }}
+"#
+    )
+}
+
+#[test]
+fn s3_and_ecr_full_lifecycle() {
+    let moto = Moto::shared();
+    let sdk = moto.sdk();
+    let (s3, ecr) = (
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build()),
+        aws_sdk_ecr::Client::new(&sdk),
+    );
+    let w = Workdir::new(&[("main.toml", &pipeline_storage_config("dev", "artifacts-dev-1", "MUTABLE", true))])
+        .with_aws(moto);
+    w.ok(&["apply", "-auto-approve"]);
+    let tagging = block(s3.get_bucket_tagging().bucket("artifacts-dev-1").send()).expect("tags");
+    assert!(tagging.tag_set().iter().any(|t| t.key() == "ecspoc:address"));
+    assert!(
+        state_attr(&w, "aws_ecr_repository.app", "repository_url")
+            .as_str()
+            .is_some_and(|u| u.ends_with("/php-hello-dev"))
+    );
+    no_changes(&w);
+
+    // Update in place; an object in the bucket (force_destroy handles it later).
+    block(s3.put_object().bucket("artifacts-dev-1").key("source.zip").body(b"zip".to_vec().into()).send())
+        .expect("put");
+    w.write("main.toml", &pipeline_storage_config("dev", "artifacts-dev-1", "IMMUTABLE", false));
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &["~ image_tag_mutability = \"MUTABLE\" -> \"IMMUTABLE\"", "~ block_public_acls = true -> false"],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    let repo = block(ecr.describe_repositories().repository_names("php-hello-dev").send()).expect("repo");
+    assert_eq!(repo.repositories()[0].image_tag_mutability().map(|m| m.as_str()), Some("IMMUTABLE"));
+    no_changes(&w);
+
+    // Drift: a tag and the public access block changed by hand.
+    block(
+        s3.put_public_access_block()
+            .bucket("artifacts-dev-1")
+            .public_access_block_configuration(
+                aws_sdk_s3::types::PublicAccessBlockConfiguration::builder().block_public_policy(false).build(),
+            )
+            .send(),
+    )
+    .expect("pab");
+    block(
+        ecr.put_image_tag_mutability()
+            .repository_name("php-hello-dev")
+            .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Mutable)
+            .send(),
+    )
+    .expect("mutability");
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &["~ block_public_policy = false -> true", "~ image_tag_mutability = \"MUTABLE\" -> \"IMMUTABLE\""],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    no_changes(&w);
+
+    // Replace: new bucket and repository names (the old bucket holds an object).
+    w.write("main.toml", &pipeline_storage_config("dev2", "artifacts-dev-2", "IMMUTABLE", false));
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &["# aws_s3_bucket.artifacts must be replaced", "# aws_ecr_repository.app must be replaced"],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    assert!(block(s3.head_bucket().bucket("artifacts-dev-1").send()).is_err(), "old bucket deleted with its object");
+    assert!(block(ecr.describe_repositories().repository_names("php-hello-dev").send()).is_err());
+    no_changes(&w);
+
+    // Import.
+    let w2 = Workdir::new(&[("main.toml", &w.read("main.toml"))]).with_aws(moto);
+    for (addr, id) in [
+        ("aws_s3_bucket.artifacts", "artifacts-dev-2"),
+        ("aws_s3_bucket_public_access_block.artifacts", "artifacts-dev-2"),
+        ("aws_ecr_repository.app", "php-hello-dev2"),
+    ] {
+        w2.ok(&["import", addr, id]);
+    }
+    // force_destroy and force_delete are ecspoc's own settings, not AWS's: import cannot know them.
+    expect_changes(
+        &w2.run(&["plan", "-detailed-exitcode"]),
+        &["~ force_destroy = false -> true", "~ force_delete = false -> true"],
+    );
+
+    w.ok(&["destroy", "-auto-approve"]);
+    assert!(block(s3.head_bucket().bucket("artifacts-dev-2").send()).is_err());
+    assert!(block(ecr.describe_repositories().repository_names("php-hello-dev2").send()).is_err());
+}
