@@ -125,7 +125,10 @@ pub async fn import(args: ImportArgs) -> CliResult<i32> {
         ));
     };
     let (provider, schema) = engine.provider_for(&addr.resource.type_, Mode::Managed)?;
-    let _ = session::input_variables(&args.vars)?;
+    let inputs = session::input_variables(&args.vars)?;
+    // As Terraform: the provider is configured (region, default_tags) before it reads.
+    let provider_name = ecspoc_core::config::module::provider_of_type(&addr.resource.type_);
+    engine.configure_provider(&provider_name, &inputs).await?;
     session::with_lock(backend.as_ref(), &args.lock, "OperationTypeImport", async || {
         let mut state = backend.read().await?;
         if state.instances.contains_key(&addr) {

@@ -186,6 +186,32 @@ impl Engine {
         Ok(())
     }
 
+    /// Configure one provider outside a plan (import): its configuration and
+    /// the variables and locals it reads are evaluated, nothing else.
+    pub async fn configure_provider(&self, name: &str, inputs: &InputVariables) -> Result<(), Diagnostics> {
+        let Some(target) = self.graph.node(&NodeKey::Provider(name.to_string())) else { return Ok(()) };
+        let reversed = petgraph::visit::Reversed(&self.graph.graph);
+        let mut needed = std::collections::HashSet::new();
+        let mut dfs = petgraph::visit::Dfs::new(reversed, target);
+        while let Some(ix) = dfs.next(reversed) {
+            needed.insert(ix);
+        }
+        let order = petgraph::algo::toposort(&self.graph.graph, None)
+            .map_err(|_| Diagnostics::from(Diagnostic::error("The configuration has a dependency cycle")))?;
+        let values = Values::default();
+        for ix in order.into_iter().filter(|ix| needed.contains(ix)) {
+            match &self.graph.graph[ix] {
+                NodeKey::Resource(r) => {
+                    return Err(Diagnostics::from(Diagnostic::error("Provider configuration depends on a resource").with_detail(
+                        format!("provider {name:?} reads {r}, which is only known during a plan; import cannot configure it."),
+                    )));
+                }
+                key => self.run_value_node(key, &values, inputs).await?,
+            }
+        }
+        Ok(())
+    }
+
     /// Evaluate a variable, local, output or provider node.
     pub fn eval_value_node(
         &self,

@@ -1,13 +1,21 @@
 //! The aws provider's resource types, one file each.
 
+mod autoscaling;
+mod codebuild;
+mod codepipeline;
 pub mod common;
+mod container_definitions;
 pub mod ec2util;
 mod ecr;
+mod ecs;
+mod ecs_service;
 mod eip;
 mod events;
 mod iam;
 mod instance;
 mod internet_gateway;
+mod launch_template;
+mod lb;
 mod logs;
 mod route_table;
 mod s3;
@@ -50,5 +58,18 @@ pub fn all() -> Vec<Box<dyn ResourceType>> {
         Box::new(s3::AwsS3BucketVersioning),
         Box::new(s3::AwsS3BucketPublicAccessBlock),
         Box::new(ecr::AwsEcrRepository),
+        Box::new(codebuild::AwsCodebuildProject),
+        Box::new(codepipeline::AwsCodepipeline),
+        Box::new(launch_template::AwsLaunchTemplate),
+        Box::new(autoscaling::AwsAutoscalingGroup),
+        Box::new(lb::AwsLb),
+        Box::new(lb::AwsLbTargetGroup),
+        Box::new(lb::AwsLbListener),
+        Box::new(lb::AwsLbListenerRule),
+        Box::new(ecs::AwsEcsCluster),
+        Box::new(ecs::AwsEcsCapacityProvider),
+        Box::new(ecs::AwsEcsClusterCapacityProviders),
+        Box::new(ecs_service::AwsEcsTaskDefinition),
+        Box::new(ecs_service::AwsEcsService),
     ]
 }
