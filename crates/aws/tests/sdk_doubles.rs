@@ -182,3 +182,214 @@ async fn bucket_versioning_is_put_read_back_and_suspended_on_delete() {
     p.delete("aws_s3_bucket_versioning", &created).await.expect("delete");
     assert_eq!(suspend.num_calls(), 1, "versioning cannot be turned off, only suspended");
 }
+
+fn with_clients(f: impl FnOnce(&mut Clients)) -> AwsProvider {
+    let mut clients = Clients::from_sdk_config(&shared());
+    f(&mut clients);
+    AwsProvider::with_clients(clients, settings(Duration::from_secs(5)))
+}
+
+fn v(json: serde_json::Value) -> Value {
+    Value::from_json(&json)
+}
+
+/// A configuration as the engine hands it over: each attribute converted to
+/// its schema type (missing block attributes become null), then normalized
+/// by the provider's plan.
+fn planned_as_engine(p: &AwsProvider, type_: &str, config: Value) -> Value {
+    let schema = &p.schema().resources[type_];
+    let Value::Map(m) = config else { return config };
+    let converted: std::collections::BTreeMap<String, Value> = m
+        .into_iter()
+        .map(|(k, val)| {
+            let c = schema.attributes.get(k.as_str()).map(|a| a.ty.convert(&val).expect("config matches the schema"));
+            (k, c.unwrap_or(val))
+        })
+        .collect();
+    let config = Value::Map(converted);
+    let req = ecspoc_core::provider::PlanRequest { type_, prior: None, proposed: config.clone(), config: &config };
+    p.plan(req).expect("plan").planned
+}
+
+fn pipeline_planned(p: &AwsProvider, file: &str) -> Value {
+    planned_as_engine(
+        p,
+        "aws_codepipeline",
+        v(serde_json::json!({
+            "name": "web-pipeline",
+            "role_arn": "arn:aws:iam::123456789012:role/pipeline",
+            "pipeline_type": "V1",
+            "artifact_store": [{ "type": "S3", "location": "artifacts" }],
+            "stage": [
+                { "name": "Source", "action": [{ "name": "Source", "category": "Source", "owner": "AWS", "provider": "S3", "version": "1", "run_order": 1,
+                    "output_artifacts": ["source"], "configuration": { "S3Bucket": "artifacts", "S3ObjectKey": "source.zip" } }] },
+                { "name": "Deploy", "action": [{ "name": "Deploy", "category": "Deploy", "owner": "AWS", "provider": "ECS", "version": "1", "run_order": 1,
+                    "input_artifacts": ["source"], "configuration": { "ClusterName": "ecs-cluster-dev", "ServiceName": "web", "FileName": file } }] }
+            ]
+        })),
+    )
+}
+
+// The emulator's GetPipeline answer has timestamps the SDK cannot read, so
+// aws_codepipeline's whole life is shown against SDK doubles.
+#[tokio::test]
+async fn codepipeline_is_created_read_updated_with_its_version_and_deleted() {
+    use aws_sdk_codepipeline::operation::create_pipeline::CreatePipelineOutput;
+    use aws_sdk_codepipeline::operation::delete_pipeline::DeletePipelineOutput;
+    use aws_sdk_codepipeline::operation::get_pipeline::GetPipelineOutput;
+    use aws_sdk_codepipeline::operation::list_tags_for_resource::ListTagsForResourceOutput;
+    use aws_sdk_codepipeline::operation::update_pipeline::UpdatePipelineOutput;
+    use aws_sdk_codepipeline::types::PipelineMetadata;
+
+    let created = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let seen = created.clone();
+    let create = mock!(aws_sdk_codepipeline::Client::create_pipeline)
+        .match_requests(move |r| {
+            if let Ok(mut s) = seen.lock() {
+                *s = r.pipeline().cloned();
+            }
+            r.tags().iter().any(|t| t.key() == "ecspoc:address")
+        })
+        .then_output(|| CreatePipelineOutput::builder().build());
+    let stored = created.clone();
+    let get = mock!(aws_sdk_codepipeline::Client::get_pipeline)
+        .match_requests(|r| r.name() == Some("web-pipeline"))
+        .then_output(move || {
+            let mut p = stored.lock().ok().and_then(|s| s.clone()).expect("created first");
+            p.version = Some(1);
+            GetPipelineOutput::builder()
+                .pipeline(p)
+                .metadata(
+                    PipelineMetadata::builder()
+                        .pipeline_arn("arn:aws:codepipeline:us-east-1:123456789012:web-pipeline")
+                        .build(),
+                )
+                .build()
+        });
+    let tags = mock!(aws_sdk_codepipeline::Client::list_tags_for_resource)
+        .then_output(|| ListTagsForResourceOutput::builder().build());
+    let update = mock!(aws_sdk_codepipeline::Client::update_pipeline)
+        .match_requests(|r| {
+            let p = r.pipeline();
+            let deploy =
+                p.and_then(|p| p.stages().get(1)).and_then(|s| s.actions().first()).and_then(|a| a.configuration());
+            p.and_then(|p| p.version()) == Some(1)
+                && deploy.and_then(|c| c.get("FileName")).map(String::as_str) == Some("images.json")
+        })
+        .then_output(|| UpdatePipelineOutput::builder().build());
+    let delete = mock!(aws_sdk_codepipeline::Client::delete_pipeline)
+        .match_requests(|r| r.name() == Some("web-pipeline"))
+        .then_output(|| DeletePipelineOutput::builder().build());
+    let cp = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, [&create, &get, &tags, &update, &delete]);
+    let p = with_clients(|c| c.codepipeline = cp);
+
+    let planned = pipeline_planned(&p, "imagedefinitions.json");
+    let state = p.create("aws_codepipeline", &planned, &marker()).await.expect("create");
+    assert_eq!(create.num_calls(), 1);
+    // What was read back equals what was planned: no change on the next plan.
+    for k in ["name", "role_arn", "artifact_store", "stage", "pipeline_type"] {
+        assert_eq!(state.get(k), planned.get(k), "{k}");
+    }
+    assert_eq!(state.get("id"), Some(&Value::str("web-pipeline")));
+
+    p.update("aws_codepipeline", &state, &pipeline_planned(&p, "images.json")).await.expect("update");
+    assert_eq!(update.num_calls(), 1, "UpdatePipeline with the current version and the new FileName");
+    p.delete("aws_codepipeline", &state).await.expect("delete");
+    assert_eq!(delete.num_calls(), 1);
+}
+
+// The emulator has no CodeBuild UpdateProject.
+#[tokio::test]
+async fn codebuild_update_keeps_the_marker_tags() {
+    use aws_sdk_codebuild::operation::batch_get_projects::BatchGetProjectsOutput;
+    use aws_sdk_codebuild::operation::update_project::UpdateProjectOutput;
+    use aws_sdk_codebuild::types::{Project, Tag};
+
+    let get = mock!(aws_sdk_codebuild::Client::batch_get_projects).then_output(|| {
+        BatchGetProjectsOutput::builder()
+            .projects(
+                Project::builder()
+                    .name("web-build")
+                    .arn("arn:aws:codebuild:us-east-1:123456789012:project/web-build")
+                    .tags(Tag::builder().key("ecspoc:address").value("aws_codebuild_project.build").build())
+                    .tags(Tag::builder().key("ecspoc:lineage").value("l").build())
+                    .build(),
+            )
+            .build()
+    });
+    let update = mock!(aws_sdk_codebuild::Client::update_project)
+        .match_requests(|r| {
+            r.environment().map(|e| e.image()) == Some("aws/codebuild/standard:8.0")
+                && r.tags().iter().any(|t| t.key() == Some("ecspoc:address"))
+                && r.tags().iter().any(|t| t.key() == Some("Team") && t.value() == Some("web"))
+        })
+        .then_output(|| UpdateProjectOutput::builder().build());
+    let cb = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&get, &update]);
+    let p = with_clients(|c| c.codebuild = cb);
+    let planned = |image: &str| {
+        v(serde_json::json!({
+            "name": "web-build",
+            "service_role": "arn:aws:iam::123456789012:role/build",
+            "build_timeout": 60,
+            "artifacts": [{ "type": "CODEPIPELINE" }],
+            "source": [{ "type": "CODEPIPELINE" }],
+            "environment": [{ "image": image, "type": "LINUX_CONTAINER", "compute_type": "BUILD_GENERAL1_SMALL", "privileged_mode": true }],
+            "tags": { "Team": "web" }
+        }))
+    };
+    let mut prior = planned("aws/codebuild/standard:7.0");
+    if let Value::Map(m) = &mut prior {
+        m.insert("id".into(), Value::str("arn:aws:codebuild:us-east-1:123456789012:project/web-build"));
+    }
+    p.update("aws_codebuild_project", &prior, &planned("aws/codebuild/standard:8.0")).await.expect("update");
+    assert_eq!(update.num_calls(), 1, "UpdateProject with the new image, the user's tags and the marker");
+}
+
+fn cluster(tags: &[(&str, &str)]) -> aws_sdk_ecs::types::Cluster {
+    let mut c = aws_sdk_ecs::types::Cluster::builder()
+        .cluster_name("ecs-cluster-dev")
+        .cluster_arn("arn:aws:ecs:us-east-1:123456789012:cluster/ecs-cluster-dev")
+        .status("ACTIVE");
+    for (k, val) in tags {
+        c = c.tags(aws_sdk_ecs::types::Tag::builder().key(*k).value(*val).build());
+    }
+    c.build()
+}
+
+// The emulator replaces an ECS cluster whose name exists; AWS returns the
+// existing one. Either way ecspoc must not take over a cluster it did not make.
+#[tokio::test]
+async fn an_ecs_cluster_that_exists_is_adopted_only_when_it_carries_our_marker() {
+    use aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput;
+    let planned = v(serde_json::json!({ "name": "ecs-cluster-dev" }));
+    let m = marker();
+
+    let theirs = mock!(aws_sdk_ecs::Client::describe_clusters)
+        .then_output(|| DescribeClustersOutput::builder().clusters(cluster(&[("Team", "other")])).build());
+    let create = mock!(aws_sdk_ecs::Client::create_cluster).then_error(unreachable_create);
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&theirs, &create]);
+    let p = with_clients(|c| c.ecs = ecs);
+    let err = p.create("aws_ecs_cluster", &planned, &m).await.expect_err("not ours");
+    assert_eq!(err.code.as_deref(), Some("ClusterAlreadyExists"));
+    assert!(err.message.contains("ecs-cluster-dev") && err.message.contains("import"), "{}", err.message);
+    assert_eq!(create.num_calls(), 0, "nothing was created or changed");
+
+    let (addr, lineage) = (m.address.clone(), m.lineage.clone());
+    let ours = mock!(aws_sdk_ecs::Client::describe_clusters).then_output(move || {
+        DescribeClustersOutput::builder()
+            .clusters(cluster(&[("ecspoc:address", &addr), ("ecspoc:lineage", &lineage)]))
+            .build()
+    });
+    let create = mock!(aws_sdk_ecs::Client::create_cluster).then_error(unreachable_create);
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&ours, &create]);
+    let p = with_clients(|c| c.ecs = ecs);
+    let adopted = p.create("aws_ecs_cluster", &planned, &m).await.expect("ours: adopted");
+    assert_eq!(adopted.get("arn"), Some(&Value::str("arn:aws:ecs:us-east-1:123456789012:cluster/ecs-cluster-dev")));
+    assert_eq!(create.num_calls(), 0);
+}
+
+fn unreachable_create() -> aws_sdk_ecs::operation::create_cluster::CreateClusterError {
+    aws_sdk_ecs::operation::create_cluster::CreateClusterError::generic(
+        ErrorMetadata::builder().code("TestFailure").message("CreateCluster must not be called").build(),
+    )
+}

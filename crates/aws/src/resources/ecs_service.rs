@@ -344,7 +344,16 @@ fn service_value(ctx: &Ctx<'_>, svc: &Service, prior: &Value) -> Value {
         ("desired_count", int_value(Some(svc.desired_count()))),
         ("launch_type", opt_str(svc.launch_type().map(|l| l.as_str()))),
         ("scheduling_strategy", Value::str(svc.scheduling_strategy().map(|s| s.as_str()).unwrap_or("REPLICA"))),
-        ("capacity_provider_strategy", list_or_null(strategy)),
+        // A service has a capacity provider strategy or a launch type; an
+        // answer with neither left the strategy out, so what was known is kept.
+        (
+            "capacity_provider_strategy",
+            if strategy.is_empty() && svc.launch_type().is_none() {
+                keep("capacity_provider_strategy", Value::Null)
+            } else {
+                list_or_null(strategy)
+            },
+        ),
         // AWS always reports the deployment configuration; an answer without
         // one says nothing about it, so what was known is kept.
         (
@@ -363,7 +372,13 @@ fn service_value(ctx: &Ctx<'_>, svc: &Service, prior: &Value) -> Value {
         ),
         ("load_balancer", list_or_null(lbs)),
         ("network_configuration", net.unwrap_or(Value::Null)),
-        ("health_check_grace_period_seconds", int_value(Some(svc.health_check_grace_period_seconds().unwrap_or(0)))),
+        (
+            "health_check_grace_period_seconds",
+            match svc.health_check_grace_period_seconds() {
+                Some(g) => int_value(Some(g)),
+                None => keep("health_check_grace_period_seconds", Value::Number(0.0)),
+            },
+        ),
         ("iam_role", opt_str(svc.role_arn())),
         ("enable_execute_command", Value::Bool(svc.enable_execute_command())),
         ("enable_ecs_managed_tags", Value::Bool(svc.enable_ecs_managed_tags())),
@@ -479,6 +494,14 @@ impl ResourceType for AwsEcsService {
                 ("force_new_deployment", A::optional(T::Bool, "Redeploy on every update.").default(Value::Bool(false))),
             ],
         )
+    }
+    fn normalize(&self, planned: &mut Value) {
+        super::common::fill_block_defaults(
+            planned,
+            "capacity_provider_strategy",
+            &[("weight", Value::Number(0.0)), ("base", Value::Number(0.0))],
+        );
+        super::common::fill_block_defaults(planned, "load_balancer", &[("elb_name", Value::Null)]);
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let t = tags::create_map(planned, &ctx.settings.default_tags, marker);

@@ -200,15 +200,21 @@ async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, In
         })
         .collect();
     let mut diags = Diagnostics::default();
+    // Drift worth a note is a change to something the configuration sets;
+    // computed values moving (an address now associated) are not, nor are
+    // optional ones it leaves to AWS or to another resource (a topic's
+    // policy written by aws_sns_topic_policy).
+    let body = ctx.engine.resource_config(addr).map(|r| r.body.iter().map(|(k, _, _)| k.as_str()).collect::<Vec<_>>());
+    let set_by_config = |k: &str, at: &crate::provider::AttrSchema| {
+        at.required || (at.optional && (!at.computed || body.as_ref().is_none_or(|b| b.contains(&k))))
+    };
     for ((a, inst), result) in stored.into_iter().zip(results) {
         match result {
             Ok(Some(attrs)) => {
-                // Drift worth a note is a change to something the configuration
-                // sets; computed values moving (an address now associated) are not.
                 let configurable_changed = schema
                     .attributes
                     .iter()
-                    .any(|(k, at)| (at.required || at.optional) && attrs.get(k) != inst.attributes.get(k));
+                    .any(|(k, at)| set_by_config(k, at) && attrs.get(k) != inst.attributes.get(k));
                 if configurable_changed {
                     lock(&ctx.acc).drift.push(drift_change(&a, &inst, Some(&attrs), Action::Update));
                 }
