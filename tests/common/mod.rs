@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 pub struct Workdir {
     pub dir: tempfile::TempDir,
-    env: Vec<(String, String)>,
+    pub env: Vec<(String, String)>,
 }
 
 pub struct Run {
@@ -108,7 +108,7 @@ impl Workdir {
 /// Replace run-to-run noise (UUIDs, random ids, timestamps) for snapshots.
 pub fn redact(text: &str) -> String {
     let uuid = regex_lite(text, r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[uuid]");
-    regex_lite(&uuid, r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]")
+    regex_lite(&uuid, r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]")
 }
 
 fn regex_lite(text: &str, pattern: &str, with: &str) -> String {

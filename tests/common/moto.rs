@@ -38,6 +38,11 @@ impl Moto {
         MOTO.get_or_init(Moto::start)
     }
 
+    /// An emulator of one's own, for a test that must see the whole account.
+    pub fn dedicated() -> Moto {
+        Moto::start()
+    }
+
     fn start() -> Moto {
         let port =
             TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port");

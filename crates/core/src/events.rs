@@ -29,3 +29,8 @@ impl Observer for Silent {
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
+
+/// With microseconds, as Terraform's machine-readable UI writes `@timestamp`.
+pub fn now_rfc3339_micros() -> String {
+    humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string()
+}

@@ -2,7 +2,7 @@
 
 use ecspoc_core::addr::InstanceAddr;
 use ecspoc_core::diag::{Diagnostic, Severity};
-use ecspoc_core::events::{Event, now_rfc3339};
+use ecspoc_core::events::{Event, now_rfc3339_micros};
 use ecspoc_core::plan::{Action, Plan, ResourceChange};
 use ecspoc_core::state::{OutputValue, TERRAFORM_VERSION, type_json};
 use serde_json::{Value as Json, json};
@@ -14,7 +14,7 @@ fn envelope(level: &str, message: String, type_: &str, mut extra: Json) -> Strin
     m.insert("@level".into(), json!(level));
     m.insert("@message".into(), json!(message));
     m.insert("@module".into(), json!("terraform.ui"));
-    m.insert("@timestamp".into(), json!(now_rfc3339()));
+    m.insert("@timestamp".into(), json!(now_rfc3339_micros()));
     m.extend(obj);
     m.insert("type".into(), json!(type_));
     Json::Object(m).to_string()

@@ -344,16 +344,7 @@ fn service_value(ctx: &Ctx<'_>, svc: &Service, prior: &Value) -> Value {
         ("desired_count", int_value(Some(svc.desired_count()))),
         ("launch_type", opt_str(svc.launch_type().map(|l| l.as_str()))),
         ("scheduling_strategy", Value::str(svc.scheduling_strategy().map(|s| s.as_str()).unwrap_or("REPLICA"))),
-        // A service has a capacity provider strategy or a launch type; an
-        // answer with neither left the strategy out, so what was known is kept.
-        (
-            "capacity_provider_strategy",
-            if strategy.is_empty() && svc.launch_type().is_none() {
-                keep("capacity_provider_strategy", Value::Null)
-            } else {
-                list_or_null(strategy)
-            },
-        ),
+        ("capacity_provider_strategy", list_or_null(strategy)),
         // AWS always reports the deployment configuration; an answer without
         // one says nothing about it, so what was known is kept.
         (
@@ -446,7 +437,13 @@ impl ResourceType for AwsEcsService {
                     "scheduling_strategy",
                     A::optional(T::String, "REPLICA or DAEMON.").force_new().default(Value::str("REPLICA")),
                 ),
-                ("capacity_provider_strategy", A::optional(strategy_type(), "Capacity providers to place tasks on.")),
+                (
+                    "capacity_provider_strategy",
+                    A::optional_computed(
+                        strategy_type(),
+                        "Capacity providers to place tasks on; left out, the cluster's default strategy.",
+                    ),
+                ),
                 (
                     "deployment_maximum_percent",
                     int_default("Upper limit of tasks during a deployment, in percent.", 200.0),

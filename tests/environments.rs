@@ -1,0 +1,316 @@
+//! The seed stack's environments (environments/*, modules/*) against the
+//! local AWS emulator: dev and staging applied side by side in one account,
+//! converging, independent, destroyed cleanly; and drift repaired.
+
+mod common;
+use common::moto::{Moto, block};
+use common::{Run, Workdir};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// A copy of the repository's modules and the named environments.
+fn stack(envs: &[&str], moto: &Moto) -> Workdir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(root.join("modules")).expect("modules").flatten() {
+        let name = dir.file_name().to_string_lossy().to_string();
+        files.push((
+            format!("modules/{name}/main.toml"),
+            std::fs::read_to_string(dir.path().join("main.toml")).expect("module"),
+        ));
+    }
+    for e in envs {
+        files.push((
+            format!("environments/{e}/main.toml"),
+            std::fs::read_to_string(root.join(format!("environments/{e}/main.toml"))).expect("env"),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let mut w = Workdir::new(&refs).with_aws(moto);
+    w.env.push(("TF_VAR_emulator".into(), "true".into()));
+    w
+}
+
+fn state(w: &Workdir, env: &str) -> serde_json::Value {
+    serde_json::from_str(&w.read(&format!("environments/{env}/terraform.tfstate"))).expect("state")
+}
+
+/// Every id and ARN of the managed objects in an environment's state.
+fn physical_ids(state: &serde_json::Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for r in state["resources"].as_array().into_iter().flatten().filter(|r| r["mode"] == "managed") {
+        for i in r["instances"].as_array().into_iter().flatten() {
+            for k in ["id", "arn"] {
+                if let Some(v) = i["attributes"][k].as_str() {
+                    out.insert(v.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// (start, end) in microseconds of each resource applied, from a -json stream.
+fn apply_intervals(run: &Run) -> BTreeMap<String, (i64, i64)> {
+    let micros = |t: &str| -> i64 {
+        // 2026-11-28T10:00:00.123456Z: seconds of the day are enough within one run.
+        let time = t.split('T').nth(1).unwrap_or("").trim_end_matches('Z');
+        let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+        let secs: i64 = hms.split(':').filter_map(|p| p.parse::<i64>().ok()).fold(0, |acc, p| acc * 60 + p);
+        secs * 1_000_000 + format!("{frac:0<6}")[..6].parse::<i64>().unwrap_or(0)
+    };
+    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for line in run.stdout.lines() {
+        let Ok(j) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let (Some(kind), Some(addr), Some(t)) =
+            (j["type"].as_str(), j["hook"]["resource"]["addr"].as_str(), j["@timestamp"].as_str())
+        else {
+            continue;
+        };
+        let e = out.entry(addr.to_string()).or_insert((i64::MAX, i64::MIN));
+        match kind {
+            "apply_start" => e.0 = micros(t),
+            "apply_complete" => e.1 = micros(t),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn module_of(addr: &str) -> &str {
+    addr.strip_prefix("module.").and_then(|a| a.split('.').next()).unwrap_or("")
+}
+
+/// The most modules with a resource being applied at one moment.
+fn max_modules_in_flight(intervals: &BTreeMap<String, (i64, i64)>) -> usize {
+    intervals
+        .iter()
+        .map(|(_, (start, _))| {
+            intervals
+                .iter()
+                .filter(|(_, (s, e))| s <= start && start < e)
+                .map(|(a, _)| module_of(a))
+                .collect::<BTreeSet<_>>()
+                .len()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn planned_addresses(r: &Run) -> Vec<String> {
+    r.stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("# "))
+        .filter(|l| l.contains(" will be ") || l.contains(" must be "))
+        .filter_map(|l| l.split(' ').next().map(String::from))
+        .collect()
+}
+
+fn converged(w: &Workdir, env: &str) {
+    let r = w.run(&["-e", env, "plan", "-detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{env} did not converge:\n{}", r.all());
+}
+
+#[test]
+fn dev_and_staging_live_side_by_side_in_one_account() {
+    let moto = Moto::dedicated();
+    let w = stack(&["dev", "staging"], &moto);
+
+    // Both applied at once against one account.
+    let dev = w.spawn(&["-e", "dev", "apply", "-auto-approve", "-json"]);
+    let staging = w.spawn(&["-e", "staging", "apply", "-auto-approve", "-json"]);
+    let (dev, staging) = (dev.wait_with_output().expect("dev"), staging.wait_with_output().expect("staging"));
+    let as_run = |o: std::process::Output| Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    let (dev, staging) = (as_run(dev), as_run(staging));
+    assert_eq!(dev.code, 0, "dev apply:\n{}", dev.all());
+    assert_eq!(staging.code, 0, "staging apply:\n{}", staging.all());
+
+    // Independent parts of the graph ran at the same time.
+    let intervals = apply_intervals(&dev);
+    assert!(intervals.len() > 80, "{} resources applied", intervals.len());
+    let overlap = max_modules_in_flight(&intervals);
+    assert!(overlap >= 3, "at most {overlap} modules had work in flight at once");
+
+    // Both converge, and no physical name is shared.
+    converged(&w, "dev");
+    converged(&w, "staging");
+    let (dev_ids, staging_ids) = (physical_ids(&state(&w, "dev")), physical_ids(&state(&w, "staging")));
+    let shared: Vec<&String> = dev_ids.intersection(&staging_ids).collect();
+    assert!(shared.is_empty(), "dev and staging share {shared:?}");
+
+    // A service owner's change in staging plans that service's objects only.
+    let file = "environments/staging/main.toml";
+    let before = w.read(file);
+    let changed = before.replace("php:8.3-apache", "php:8.4-apache");
+    assert_ne!(changed, before);
+    w.write(file, &changed);
+    let plan = w.run(&["-e", "staging", "plan", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    let addrs = planned_addresses(&plan);
+    assert!(!addrs.is_empty());
+    assert!(addrs.iter().all(|a| a.starts_with("module.service_php_hello.")), "{addrs:?}");
+    assert!(addrs.contains(&"module.service_php_hello.aws_ecs_task_definition.app".to_string()), "{addrs:?}");
+    w.write(file, &before);
+
+    // Destroying staging leaves dev as it was.
+    let r = w.run(&["-e", "staging", "destroy", "-auto-approve"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    converged(&w, "dev");
+
+    // Destroying dev leaves nothing behind.
+    let r = w.run(&["-e", "dev", "destroy", "-auto-approve"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    nothing_left(&moto);
+}
+
+fn nothing_left(moto: &Moto) {
+    let sdk = moto.sdk();
+    let ec2 = moto.ec2();
+    let vpcs = block(ec2.describe_vpcs().send()).expect("vpcs");
+    assert!(vpcs.vpcs().iter().all(|v| v.is_default() == Some(true)), "VPCs left: {:?}", vpcs.vpcs());
+    let instances = block(ec2.describe_instances().send()).expect("instances");
+    for i in instances.reservations().iter().flat_map(|r| r.instances()) {
+        assert_eq!(
+            i.state().and_then(|s| s.name()).map(|n| n.as_str()),
+            Some("terminated"),
+            "instance left: {:?}",
+            i.instance_id()
+        );
+    }
+    assert!(block(ec2.describe_addresses().send()).expect("eips").addresses().is_empty(), "addresses left");
+    assert!(block(ec2.describe_key_pairs().send()).expect("keys").key_pairs().is_empty(), "key pairs left");
+    assert!(
+        block(ec2.describe_launch_templates().send()).expect("lts").launch_templates().is_empty(),
+        "launch templates left"
+    );
+    let nats = block(ec2.describe_nat_gateways().send()).expect("nats");
+    assert!(nats.nat_gateways().iter().all(|n| n.state().map(|s| s.as_str()) == Some("deleted")), "NAT gateways left");
+    let sgs = block(ec2.describe_security_groups().send()).expect("sgs");
+    assert!(sgs.security_groups().iter().all(|g| g.group_name() == Some("default")), "security groups left");
+
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let clusters = block(ecs.list_clusters().send()).expect("clusters");
+    let described =
+        block(ecs.describe_clusters().set_clusters(Some(clusters.cluster_arns().to_vec())).send()).expect("describe");
+    assert!(described.clusters().iter().all(|c| c.status() == Some("INACTIVE")), "clusters left");
+    let tds = block(ecs.list_task_definitions().status(aws_sdk_ecs::types::TaskDefinitionStatus::Active).send())
+        .expect("tds");
+    assert!(tds.task_definition_arns().is_empty(), "task definitions left: {:?}", tds.task_definition_arns());
+    // The emulator cannot list capacity providers without names.
+    let cps = block(
+        ecs.describe_capacity_providers().capacity_providers("hosts-dev").capacity_providers("hosts-staging").send(),
+    )
+    .expect("capacity providers");
+    assert!(
+        cps.capacity_providers().iter().all(|c| c.status().is_some_and(|s| s.as_str() == "INACTIVE")),
+        "capacity providers left"
+    );
+
+    let asg = aws_sdk_autoscaling::Client::new(&sdk);
+    assert!(
+        block(asg.describe_auto_scaling_groups().send()).expect("asgs").auto_scaling_groups().is_empty(),
+        "ASGs left"
+    );
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    assert!(
+        block(elb.describe_load_balancers().send()).expect("lbs").load_balancers().is_empty(),
+        "load balancers left"
+    );
+    assert!(block(elb.describe_target_groups().send()).expect("tgs").target_groups().is_empty(), "target groups left");
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let roles = block(iam.list_roles().send()).expect("roles");
+    assert!(
+        roles.roles().is_empty(),
+        "roles left: {:?}",
+        roles.roles().iter().map(|r| r.role_name()).collect::<Vec<_>>()
+    );
+    assert!(
+        block(iam.list_instance_profiles().send()).expect("profiles").instance_profiles().is_empty(),
+        "instance profiles left"
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    assert!(block(logs.describe_log_groups().send()).expect("groups").log_groups().is_empty(), "log groups left");
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    assert!(block(sns.list_topics().send()).expect("topics").topics().is_empty(), "topics left");
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    assert!(block(events.list_rules().send()).expect("rules").rules().is_empty(), "rules left");
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    assert!(block(s3.list_buckets().send()).expect("buckets").buckets().is_empty(), "buckets left");
+    let ecr = aws_sdk_ecr::Client::new(&sdk);
+    assert!(block(ecr.describe_repositories().send()).expect("repos").repositories().is_empty(), "repositories left");
+    let cb = aws_sdk_codebuild::Client::new(&sdk);
+    assert!(block(cb.list_projects().send()).expect("projects").projects().is_empty(), "build projects left");
+}
+
+#[test]
+fn drift_in_a_security_group_rule_and_a_route_is_shown_and_repaired() {
+    let moto = Moto::dedicated();
+    let ec2 = moto.ec2();
+    let w = stack(&["dev"], &moto);
+    let r = w.run(&["-e", "dev", "apply", "-auto-approve"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let st = state(&w, "dev");
+    let attr = |module: &str, addr: &str, index: usize, key: &str| -> String {
+        st["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| {
+                r["module"] == module
+                    && format!("{}.{}", r["type"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or("")) == addr
+            })
+            .and_then(|r| r["instances"][index]["attributes"][key].as_str())
+            .unwrap_or_else(|| panic!("{module}.{addr}[{index}].{key} not in state"))
+            .to_string()
+    };
+
+    // By hand: the bastion's SSH rule opened to the world, a private default route deleted.
+    let sg = attr("module.bastion", "aws_security_group.bastion", 0, "id");
+    let ssh = |cidr: &str| {
+        aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(22)
+            .to_port(22)
+            .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).description("SSH from ssh_from").build())
+            .build()
+    };
+    block(ec2.revoke_security_group_ingress().group_id(&sg).ip_permissions(ssh("203.0.113.10/32")).send())
+        .expect("revoke");
+    block(ec2.authorize_security_group_ingress().group_id(&sg).ip_permissions(ssh("0.0.0.0/0")).send())
+        .expect("authorize");
+    let rtb = attr("module.network", "aws_route_table.private", 1, "id");
+    block(ec2.delete_route().route_table_id(&rtb).destination_cidr_block("0.0.0.0/0").send()).expect("delete route");
+
+    // The plan shows exactly those two, and apply puts them back.
+    let plan = w.run(&["-e", "dev", "plan", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    let addrs = planned_addresses(&plan);
+    assert_eq!(
+        addrs,
+        ["module.bastion.aws_security_group.bastion", "module.network.aws_route.private_default[1]"],
+        "{}",
+        plan.stdout
+    );
+    let squeezed: Vec<String> =
+        plan.stdout.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    assert!(squeezed.iter().any(|l| l.contains("- \"0.0.0.0/0\"")), "{}", plan.stdout);
+    assert!(squeezed.iter().any(|l| l.contains("+ \"203.0.113.10/32\"")), "{}", plan.stdout);
+    assert!(plan.stdout.contains("Plan: 1 to add, 1 to change, 0 to destroy."), "{}", plan.stdout);
+    let r = w.run(&["-e", "dev", "apply", "-auto-approve"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    converged(&w, "dev");
+    let group = block(ec2.describe_security_groups().group_ids(&sg).send()).expect("sg");
+    let cidrs: Vec<&str> = group.security_groups()[0]
+        .ip_permissions()
+        .iter()
+        .flat_map(|p| p.ip_ranges())
+        .filter_map(|r| r.cidr_ip())
+        .collect();
+    assert_eq!(cidrs, ["203.0.113.10/32"]);
+    let table = block(ec2.describe_route_tables().route_table_ids(&rtb).send()).expect("rtb");
+    assert!(table.route_tables()[0].routes().iter().any(|r| r.destination_cidr_block() == Some("0.0.0.0/0")));
+}
