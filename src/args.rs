@@ -45,13 +45,23 @@ pub enum Command {
     /// Bring an existing object under management: ADDR ID.
     Import(ImportArgs),
     /// Print the dependency graph in Graphviz DOT.
-    Graph(CommonArgs),
+    Graph(GraphArgs),
     /// List providers, their resource types and attributes.
     Providers(CommonArgs),
     /// Release a stuck lock by its ID.
     ForceUnlock(ForceUnlockArgs),
     /// Print the version.
     Version(VersionArgs),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct GraphArgs {
+    /// `plan` draws every node (variables, locals, outputs, providers); by
+    /// default only resources, grouped by module, as Terraform 1.7+ does.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub graph_type: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -208,10 +208,17 @@ fn json_ui_stream_has_terraform_message_types() {
 #[test]
 fn graph_prints_dot_with_dependency_edges() {
     let w = fixture();
-    let r = w.ok(&["graph"]);
+    let r = w.ok(&["graph", "-type=plan"]);
     assert!(r.stdout.starts_with("digraph {"));
     assert!(r.stdout.contains("\"terraform_data.cluster\" -> \"module.net.output.subnet_cidrs\""), "{}", r.stdout);
     assert!(r.stdout.contains("\"module.net.terraform_data.subnet\" -> \"module.net.var.cidr\""));
+    // By default, resources only: dependencies through outputs and variables
+    // become edges between resources, and each module is a box.
+    let r = w.ok(&["graph"]);
+    assert!(r.stdout.contains("\"terraform_data.cluster\" -> \"module.net.terraform_data.subnet\""), "{}", r.stdout);
+    assert!(r.stdout.contains("label = \"module.net\""), "{}", r.stdout);
+    assert!(!r.stdout.contains("var.cidr"), "{}", r.stdout);
+    assert_eq!(w.run(&["graph", "-type=nonsense"]).code, 1);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `init`, `validate`, `graph`, `providers`, `import`, `force-unlock`, `version`.
 
-use crate::args::{CommonArgs, ForceUnlockArgs, ImportArgs, VersionArgs};
+use crate::args::{CommonArgs, ForceUnlockArgs, GraphArgs, ImportArgs, VersionArgs};
 use crate::session::{self, CliError, CliResult, Ui};
 use ecspoc_core::addr::{Mode, Target};
 use ecspoc_core::diag::Diagnostic;
@@ -48,9 +48,19 @@ pub async fn validate(args: CommonArgs) -> CliResult<i32> {
     result.map(|_| 0)
 }
 
-pub async fn graph(_: CommonArgs) -> CliResult<i32> {
+pub async fn graph(args: GraphArgs) -> CliResult<i32> {
     let engine = session::load_engine()?;
-    print!("{}", ecspoc_render::dot::render(&engine.graph));
+    match args.graph_type.as_deref() {
+        None => print!("{}", ecspoc_render::dot::render_resources(&engine.graph)),
+        Some("plan" | "plan-destroy" | "plan-refresh-only" | "apply") => {
+            print!("{}", ecspoc_render::dot::render(&engine.graph))
+        }
+        Some(other) => {
+            return session::fail(format!(
+                "Invalid graph type {other:?}: use plan, plan-destroy, plan-refresh-only or apply (or nothing, for resources only)"
+            ));
+        }
+    }
     Ok(0)
 }
 

@@ -274,7 +274,7 @@ impl Builder {
                 type_: type_.clone(),
                 name: name.clone(),
             }),
-            Reference::Module { name } => {
+            Reference::Module { name, output } => {
                 let child = module.child(name);
                 if !config.modules.contains_key(&child) {
                     self.diags.push(undeclared(
@@ -283,9 +283,13 @@ impl Builder {
                     ));
                     return;
                 }
-                // A module reference depends on every output of that module.
-                let outputs: Vec<NodeKey> =
-                    config.modules[&child].outputs.keys().map(|o| NodeKey::Output(child.clone(), o.clone())).collect();
+                // `module.x.out` depends on that output; `module.x` as a whole
+                // (or an output that does not exist: evaluation reports it) on all.
+                let declared = &config.modules[&child].outputs;
+                let outputs: Vec<NodeKey> = match output.as_ref().filter(|o| declared.contains_key(*o)) {
+                    Some(o) => vec![NodeKey::Output(child.clone(), o.clone())],
+                    None => declared.keys().map(|o| NodeKey::Output(child.clone(), o.clone())).collect(),
+                };
                 for o in outputs {
                     self.edge(&o, to);
                 }

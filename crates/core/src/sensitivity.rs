@@ -87,7 +87,7 @@ impl Sensitivity {
         e.references_with_attribute().into_iter().any(|(r, attr)| match r {
             Reference::Var(n) => self.nodes.contains(&NodeKey::Variable(module.clone(), n)),
             Reference::Local(n) => self.nodes.contains(&NodeKey::Local(module.clone(), n)),
-            Reference::Module { name } => {
+            Reference::Module { name, .. } => {
                 let child = module.child(&name);
                 match attr {
                     Some(out) => self.nodes.contains(&NodeKey::Output(child, out)),

@@ -127,6 +127,8 @@ pub enum Reference {
     },
     Module {
         name: String,
+        /// The output named (`module.net.vpc_id`), if the traversal names one.
+        output: Option<String>,
     },
     CountIndex,
     Each,
@@ -144,7 +146,7 @@ impl Reference {
             Reference::Local(n) => format!("local.{n}"),
             Reference::Resource { mode: Mode::Managed, type_, name } => format!("{type_}.{name}"),
             Reference::Resource { mode: Mode::Data, type_, name } => format!("data.{type_}.{name}"),
-            Reference::Module { name } => format!("module.{name}"),
+            Reference::Module { name, .. } => format!("module.{name}"),
             Reference::CountIndex => "count.index".into(),
             Reference::Each => "each".into(),
             Reference::Path => "path".into(),
@@ -172,7 +174,9 @@ pub fn classify(root: &str, ops: &[TraversalOperator]) -> Reference {
     match root {
         "var" => first.map(|n| Reference::Var(n.into())).unwrap_or(Reference::Unknown("var".into())),
         "local" => first.map(|n| Reference::Local(n.into())).unwrap_or(Reference::Unknown("local".into())),
-        "module" => first.map(|n| Reference::Module { name: n.into() }).unwrap_or(Reference::Unknown("module".into())),
+        "module" => first
+            .map(|n| Reference::Module { name: n.into(), output: second.map(String::from) })
+            .unwrap_or(Reference::Unknown("module".into())),
         "data" => match (first, second) {
             (Some(t), Some(n)) => Reference::Resource { mode: Mode::Data, type_: t.into(), name: n.into() },
             _ => Reference::Unknown("data".into()),

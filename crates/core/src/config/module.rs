@@ -151,7 +151,7 @@ fn parse_depends_on(node: &RawNode) -> Result<Vec<(Reference, Span)>, Diagnostic
         let text = text.trim_start_matches("${").trim_end_matches('}');
         let parts: Vec<&str> = text.split('.').collect();
         let r = match parts.as_slice() {
-            ["module", m, ..] => Reference::Module { name: m.to_string() },
+            ["module", m, ..] => Reference::Module { name: m.to_string(), output: None },
             ["data", t, n, ..] => Reference::Resource { mode: Mode::Data, type_: t.to_string(), name: n.to_string() },
             [t, n, ..] if t.contains('_') => {
                 Reference::Resource { mode: Mode::Managed, type_: t.to_string(), name: n.to_string() }

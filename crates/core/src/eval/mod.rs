@@ -161,7 +161,7 @@ impl Evaluator<'_> {
         match reference {
             Reference::Var(n) => s.var(&n).map(|v| (v, 1)).ok_or_else(|| missing(format!("input variable \"{n}\""))),
             Reference::Local(n) => s.local(&n).map(|v| (v, 1)).ok_or_else(|| missing(format!("local value \"{n}\""))),
-            Reference::Module { name: m } => {
+            Reference::Module { name: m, .. } => {
                 s.module(&m).map(|v| (v, 1)).ok_or_else(|| missing(format!("module \"{m}\"")))
             }
             Reference::Resource { mode, type_, name: n } => {
