@@ -150,6 +150,38 @@ fn iam_types_full_lifecycle() {
     w.ok(&["apply", "-auto-approve"]);
     no_changes(&w);
 
+    // A new policy document is a new default version of the managed policy.
+    let policy_arn = state_id(&w, "aws_iam_policy.read");
+    let with_list = w
+        .read("main.toml")
+        .replace(r#"Action = \"s3:GetObject\""#, r#"Action = [\"s3:GetObject\", \"s3:ListBucket\"]"#);
+    assert_ne!(with_list, w.read("main.toml"));
+    w.write("main.toml", &with_list);
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &["# aws_iam_policy.read will be updated in-place", "+ \"s3:ListBucket\""],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    let policy = block(iam.get_policy().policy_arn(&policy_arn).send()).expect("policy");
+    assert_eq!(policy.policy().and_then(|p| p.default_version_id()), Some("v2"));
+    no_changes(&w);
+
+    // Drift on the role itself and on the instance profile.
+    block(iam.update_role().role_name("ecs-instance-life2").description("edited by hand").send()).expect("update role");
+    block(
+        iam.remove_role_from_instance_profile()
+            .instance_profile_name("ecs-instance-life")
+            .role_name("ecs-instance-life2")
+            .send(),
+    )
+    .expect("remove role");
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &["~ description = \"edited by hand\" -> \"second\"", "+ role = \"ecs-instance-life2\""],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    no_changes(&w);
+
     // Import into a fresh state finds the same objects.
     let w2 = Workdir::new(&[("main.toml", &w.read("main.toml"))]).with_aws(moto);
     w2.ok(&["import", "aws_iam_role.instance", "ecs-instance-life2"]);
@@ -312,6 +344,13 @@ fn logs_sns_and_events_full_lifecycle() {
         delivered["events"].as_array().into_iter().flatten().filter_map(|e| e["message"].as_str()).collect();
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(messages[0].contains(dev) && messages[0].contains("\"INACTIVE\""), "{}", messages[0]);
+    let topic_arn = state_id(&w, "aws_sns_topic.alerts");
+    block(
+        sns.set_topic_attributes().topic_arn(&topic_arn).attribute_name("DisplayName").attribute_value("hand").send(),
+    )
+    .expect("display name");
+    block(sns.unsubscribe().subscription_arn(state_id(&w, "aws_sns_topic_subscription.ops")).send())
+        .expect("unsubscribe");
     let drift = w.run(&["plan", "-detailed-exitcode"]);
     expect_changes(
         &drift,
@@ -319,6 +358,8 @@ fn logs_sns_and_events_full_lifecycle() {
             "~ retention_in_days = 1 -> 14",
             "~ state = \"DISABLED\" -> \"ENABLED\"",
             "# aws_cloudwatch_event_target.inactive will be created",
+            "~ display_name = \"hand\" -> \"ECS alerts dev\"",
+            "# aws_sns_topic_subscription.ops will be created",
         ],
     );
     w.ok(&["apply", "-auto-approve"]);
@@ -340,9 +381,38 @@ fn logs_sns_and_events_full_lifecycle() {
     }
     no_changes(&w2);
 
+    // Replace: names follow the environment, so renaming it replaces log groups, the rule,
+    // its targets and the subscription; the old rule is gone.
+    w.write("main.toml", &events_config("dev2", dev, "\"INACTIVE\", \"DRAINING\"", 14, "alerts2-dev"));
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &[
+            "# aws_cloudwatch_log_group.agent must be replaced",
+            "# aws_cloudwatch_event_rule.inactive must be replaced",
+            "# aws_cloudwatch_event_target.inactive must be replaced",
+            "# aws_sns_topic_subscription.ops must be replaced",
+        ],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    assert!(block(events.describe_rule().name("instance-inactive-dev").send()).is_err(), "old rule deleted");
+    assert!(
+        block(logs.describe_log_groups().log_group_name_prefix("/ecs/dev/").send())
+            .expect("groups")
+            .log_groups()
+            .is_empty()
+    );
+    no_changes(&w);
+
     // Destroy: all gone.
     let topic = state_id(&w, "aws_sns_topic.alerts");
     w.ok(&["destroy", "-auto-approve"]);
+    assert!(block(events.describe_rule().name("instance-inactive-dev2").send()).is_err());
+    assert!(
+        block(logs.describe_log_groups().log_group_name_prefix("/ecs/dev2/").send())
+            .expect("groups")
+            .log_groups()
+            .is_empty()
+    );
     assert!(
         block(logs.describe_log_groups().log_group_name_prefix("/ecs/dev/").send())
             .expect("groups")
@@ -437,9 +507,18 @@ fn s3_and_ecr_full_lifecycle() {
             .send(),
     )
     .expect("mutability");
+    let tagging = aws_sdk_s3::types::Tagging::builder()
+        .tag_set(aws_sdk_s3::types::Tag::builder().key("Env").value("hand").build().expect("tag"))
+        .build()
+        .expect("tagging");
+    block(s3.put_bucket_tagging().bucket("artifacts-dev-1").tagging(tagging).send()).expect("bucket tags");
     expect_changes(
         &w.run(&["plan", "-detailed-exitcode"]),
-        &["~ block_public_policy = false -> true", "~ image_tag_mutability = \"MUTABLE\" -> \"IMMUTABLE\""],
+        &[
+            "~ block_public_policy = false -> true",
+            "~ image_tag_mutability = \"MUTABLE\" -> \"IMMUTABLE\"",
+            "~ Env = \"hand\" -> \"dev\"",
+        ],
     );
     w.ok(&["apply", "-auto-approve"]);
     no_changes(&w);
@@ -686,9 +765,44 @@ fn ecs_compute_and_load_balancing_full_lifecycle() {
     block(asg.update_auto_scaling_group().auto_scaling_group_name("ecs-hosts-cmp").max_size(3).send()).expect("asg");
     let pair = aws_sdk_elasticloadbalancingv2::types::RulePriorityPair::builder().rule_arn(&rule).priority(20).build();
     block(elb.set_rule_priorities().rule_priorities(pair).send()).expect("priority");
+    // ... and the load balancer's idle timeout, a target group's deregistration delay, the
+    // listener's default action and the cluster's setting.
+    let lb = state_id(&w, "aws_lb.main");
+    let idle = aws_sdk_elasticloadbalancingv2::types::LoadBalancerAttribute::builder()
+        .key("idle_timeout.timeout_seconds")
+        .value("120")
+        .build();
+    block(elb.modify_load_balancer_attributes().load_balancer_arn(&lb).attributes(idle).send()).expect("idle");
+    let delay = aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
+        .key("deregistration_delay.timeout_seconds")
+        .value("5")
+        .build();
+    let not_found = state_id(&w, "aws_lb_target_group.not_found");
+    block(elb.modify_target_group_attributes().target_group_arn(&not_found).attributes(delay).send()).expect("delay");
+    let web_tg = state_id(&w, "aws_lb_target_group.web");
+    let forward_web = aws_sdk_elasticloadbalancingv2::types::Action::builder()
+        .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+        .target_group_arn(&web_tg)
+        .build();
+    let listener = state_id(&w, "aws_lb_listener.http");
+    block(elb.modify_listener().listener_arn(&listener).default_actions(forward_web).send()).expect("listener");
+    let insights = aws_sdk_ecs::types::ClusterSetting::builder()
+        .name(aws_sdk_ecs::types::ClusterSettingName::ContainerInsights)
+        .value("enabled")
+        .build();
+    block(ecs.update_cluster().cluster(&cluster_arn).settings(insights).send()).expect("cluster");
     expect_changes(
         &w.run(&["plan", "-detailed-exitcode"]),
-        &["~ desired_count = 5 -> 2", "~ max_size = 3 -> 1", "~ priority = 20 -> 10"],
+        &[
+            "~ desired_count = 5 -> 2",
+            "~ max_size = 3 -> 1",
+            "~ priority = 20 -> 10",
+            "~ idle_timeout = 120 -> 60",
+            "~ deregistration_delay = 5 -> 30",
+            "# aws_lb_listener.http will be updated in-place",
+            "# aws_ecs_cluster.main will be updated in-place",
+            "+ value = \"disabled\"",
+        ],
     );
     w.ok(&["apply", "-auto-approve"]);
     no_changes(&w);
@@ -736,6 +850,37 @@ fn ecs_compute_and_load_balancing_full_lifecycle() {
         after_import.stdout
     );
 
+    // Replace: a new environment name replaces every named object; the old ones are gone.
+    w.write("main.toml", &compute_config(&Compute { env: "cmp2", image: "php:8.3", ..next }));
+    expect_changes(
+        &w.run(&["plan", "-detailed-exitcode"]),
+        &[
+            "# aws_launch_template.hosts must be replaced",
+            "# aws_autoscaling_group.hosts must be replaced",
+            "# aws_ecs_cluster.main must be replaced",
+            "# aws_ecs_capacity_provider.hosts must be replaced",
+            "# aws_ecs_cluster_capacity_providers.main must be replaced",
+            "# aws_lb.main must be replaced",
+            "# aws_lb_target_group.web must be replaced",
+            "# aws_lb_listener.http must be replaced",
+            "# aws_lb_listener_rule.web must be replaced",
+            "# aws_ecs_service.web must be replaced",
+        ],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    no_changes(&w);
+    assert!(block(elb.describe_load_balancers().names("alb-cmp").send()).is_err(), "old load balancer deleted");
+    assert!(
+        block(asg.describe_auto_scaling_groups().auto_scaling_group_names("ecs-hosts-cmp").send())
+            .expect("asg")
+            .auto_scaling_groups()
+            .is_empty(),
+        "old group deleted"
+    );
+    let old_cluster = block(ecs.describe_clusters().clusters(&cluster_arn).send()).expect("clusters");
+    assert!(old_cluster.clusters().iter().all(|c| c.status() == Some("INACTIVE")), "old cluster deleted");
+    let cluster_arn = state_id(&w, "aws_ecs_cluster.main");
+
     // Destroy: nothing left.
     w.ok(&["destroy", "-auto-approve"]);
     let svc = block(ecs.describe_services().cluster(&cluster_arn).services("web").send()).expect("service");
@@ -743,13 +888,13 @@ fn ecs_compute_and_load_balancing_full_lifecycle() {
     let clusters = block(ecs.describe_clusters().clusters(&cluster_arn).send()).expect("clusters");
     assert!(clusters.clusters().iter().all(|c| c.status() == Some("INACTIVE")));
     assert!(
-        block(asg.describe_auto_scaling_groups().auto_scaling_group_names("ecs-hosts-cmp").send())
+        block(asg.describe_auto_scaling_groups().auto_scaling_group_names("ecs-hosts-cmp2").send())
             .expect("asg")
             .auto_scaling_groups()
             .is_empty()
     );
-    assert!(block(elb.describe_load_balancers().names("alb-cmp").send()).is_err());
-    assert!(block(elb.describe_target_groups().names("web-cmp").send()).is_err());
+    assert!(block(elb.describe_load_balancers().names("alb-cmp2").send()).is_err());
+    assert!(block(elb.describe_target_groups().names("web-cmp2").send()).is_err());
 }
 
 fn codebuild_config(project: &str) -> String {
