@@ -801,7 +801,8 @@ fn ecs_compute_and_load_balancing_full_lifecycle() {
             "~ deregistration_delay = 5 -> 30",
             "# aws_lb_listener.http will be updated in-place",
             "# aws_ecs_cluster.main will be updated in-place",
-            "+ value = \"disabled\"",
+            // One block's attribute changed in place, as Terraform shows it.
+            "~ value = \"enabled\" -> \"disabled\"",
         ],
     );
     w.ok(&["apply", "-auto-approve"]);

@@ -462,23 +462,45 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, color: Color) -> String 
             let diff = TextDiff::from_lines(&bt, &at);
             let (mut bi, mut ai) = (0, 0);
             let mut hidden = 0;
+            // A removed object followed by an added one is one object changed
+            // in place (a block's attribute): shown as its own key-by-key diff.
+            let mut removed: std::collections::VecDeque<&Value> = std::collections::VecDeque::new();
+            let flush = |removed: &mut std::collections::VecDeque<&Value>, out: &mut String| {
+                for v in removed.drain(..) {
+                    out.push_str(&element(Sym::Delete, v, indent, color));
+                }
+            };
             for change in diff.iter_all_changes() {
                 match change.tag() {
                     ChangeTag::Equal => {
+                        flush(&mut removed, &mut out);
                         hidden += 1;
                         bi += 1;
                         ai += 1;
                     }
                     ChangeTag::Delete => {
-                        out.push_str(&element(Sym::Delete, &bl[bi], indent, color));
+                        removed.push_back(&bl[bi]);
                         bi += 1;
                     }
                     ChangeTag::Insert => {
-                        out.push_str(&element(Sym::Create, &al[ai], indent, color));
+                        let new = &al[ai];
                         ai += 1;
+                        match removed.pop_front() {
+                            Some(old @ Value::Map(_)) if matches!(new, Value::Map(_)) => {
+                                out.push_str(&format!("{pad}{} {{\n", Sym::Update.paint(color)));
+                                out.push_str(&collection_diff(old, new, indent + 4, color));
+                                out.push_str(&format!("{pad}  }},\n"));
+                            }
+                            Some(old) => {
+                                out.push_str(&element(Sym::Delete, old, indent, color));
+                                out.push_str(&element(Sym::Create, new, indent, color));
+                            }
+                            None => out.push_str(&element(Sym::Create, new, indent, color)),
+                        }
                     }
                 }
             }
+            flush(&mut removed, &mut out);
             if hidden > 0 {
                 out.push_str(&format!(
                     "{pad}  # ({hidden} unchanged element{} hidden)\n",
