@@ -961,3 +961,80 @@ fn codebuild_project_lifecycle() {
     w.ok(&["destroy", "-auto-approve"]);
     assert!(block(cb.batch_get_projects().names("web-build-2").send()).expect("batch").projects().is_empty());
 }
+
+/// Objects keyed by name, created just before ecspoc died (the journal has
+/// only the intent, with the name), are found by name and marker and adopted.
+#[test]
+fn name_keyed_objects_created_just_before_a_crash_are_adopted() {
+    let moto = Moto::shared();
+    let sdk = moto.sdk();
+    let (iam, ecr, logs) =
+        (aws_sdk_iam::Client::new(&sdk), aws_sdk_ecr::Client::new(&sdk), aws_sdk_cloudwatchlogs::Client::new(&sdk));
+    let lineage = "5a1e7c2d-0000-4000-8000-0000000ad0b2";
+    let config = r#"
+[provider.aws]
+region = "us-east-1"
+
+[resource.aws_iam_role.adopted]
+name = "adopted-role"
+assume_role_policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+
+[resource.aws_ecr_repository.adopted]
+name = "adopted-repo"
+
+[resource.aws_cloudwatch_log_group.adopted]
+name = "/ecspoc-test/adopted"
+"#;
+    let intent = |addr: &str, name: &str| {
+        format!(
+            "{{\"op\":\"intent\",\"addr\":\"{addr}\",\"marker\":{{\"address\":\"{addr}\",\"lineage\":\"{lineage}\",\"name\":\"{name}\"}}}}\n"
+        )
+    };
+    let journal = format!(
+        "{{\"op\":\"begin\",\"lineage\":\"{lineage}\"}}\n{}{}{}",
+        intent("aws_iam_role.adopted", "adopted-role"),
+        intent("aws_ecr_repository.adopted", "adopted-repo"),
+        intent("aws_cloudwatch_log_group.adopted", "/ecspoc-test/adopted")
+    );
+    let w = Workdir::new(&[("main.toml", config), ("terraform.tfstate.journal", &journal)]).with_aws(moto);
+
+    // What the interrupted apply had made, with its marker.
+    let iam_tag = |k: &str, v: &str| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().expect("tag");
+    block(
+        iam.create_role()
+            .role_name("adopted-role")
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+            .tags(iam_tag("ecspoc:address", "aws_iam_role.adopted"))
+            .tags(iam_tag("ecspoc:lineage", lineage))
+            .send(),
+    )
+    .expect("role");
+    let ecr_tag = |k: &str, v: &str| aws_sdk_ecr::types::Tag::builder().key(k).value(v).build().expect("tag");
+    block(
+        ecr.create_repository()
+            .repository_name("adopted-repo")
+            .tags(ecr_tag("ecspoc:address", "aws_ecr_repository.adopted"))
+            .tags(ecr_tag("ecspoc:lineage", lineage))
+            .send(),
+    )
+    .expect("repo");
+    block(
+        logs.create_log_group()
+            .log_group_name("/ecspoc-test/adopted")
+            .tags("ecspoc:address", "aws_cloudwatch_log_group.adopted")
+            .tags("ecspoc:lineage", lineage)
+            .send(),
+    )
+    .expect("group");
+
+    let plan = w.ok(&["plan"]).stdout;
+    for addr in ["aws_iam_role.adopted", "aws_ecr_repository.adopted", "aws_cloudwatch_log_group.adopted"] {
+        assert!(plan.contains(&format!("# {addr} will be recorded in state")), "{plan}");
+    }
+    w.ok(&["apply", "-auto-approve"]);
+    assert_eq!(state_id(&w, "aws_iam_role.adopted"), "adopted-role");
+    assert_eq!(state_id(&w, "aws_ecr_repository.adopted"), "adopted-repo");
+    no_changes(&w);
+    w.ok(&["destroy", "-auto-approve"]);
+    assert!(block(iam.get_role().role_name("adopted-role").send()).is_err());
+}
