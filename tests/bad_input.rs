@@ -169,3 +169,44 @@ fn prevent_destroy_stops_the_plan() {
     assert!(r.stderr.contains("Instance cannot be destroyed"), "{}", r.stderr);
     assert_eq!(w.state_list(), vec!["terraform_data.a"]);
 }
+
+/// A typo inside a block, a malformed policy and an unknown container setting
+/// are refused before any AWS call (no credentials, no emulator needed).
+#[test]
+fn mistakes_inside_aws_blocks_and_documents_are_named() {
+    let e = plan_error(&[(
+        "main.toml",
+        r#"
+[provider.aws]
+region = "us-east-1"
+
+[resource.aws_lb_target_group.web]
+name = "web"
+port = 80
+protocol = "HTTP"
+vpc_id = "vpc-1"
+health_check = { pth = "/health" }
+"#,
+    )]);
+    assert!(e.contains("Error: Unsupported argument"), "{e}");
+    assert!(e.contains("aws_lb_target_group has no argument health_check.pth"), "{e}");
+    assert!(e.contains("on main.toml line 10"), "{e}");
+
+    let e = plan_error(&[(
+        "main.toml",
+        r#"
+[provider.aws]
+region = "us-east-1"
+
+[resource.aws_iam_role.r]
+name = "r"
+assume_role_policy = "{ not json"
+
+[resource.aws_ecs_task_definition.t]
+family = "t"
+container_definitions = '[{"name": "web", "image": "php:8", "memroy": 256}]'
+"#,
+    )]);
+    assert!(e.contains("assume_role_policy is not valid JSON"), "{e}");
+    assert!(e.contains("container_definitions[0].memroy is not a container setting ecspoc knows"), "{e}");
+}
