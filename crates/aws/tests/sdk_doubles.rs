@@ -393,3 +393,66 @@ fn unreachable_create() -> aws_sdk_ecs::operation::create_cluster::CreateCluster
         ErrorMetadata::builder().code("TestFailure").message("CreateCluster must not be called").build(),
     )
 }
+
+fn ecs_service(running: i32) -> aws_sdk_ecs::types::Service {
+    aws_sdk_ecs::types::Service::builder()
+        .service_name("web")
+        .service_arn("arn:aws:ecs:us-east-1:123456789012:service/ecs-cluster-dev/web")
+        .cluster_arn("arn:aws:ecs:us-east-1:123456789012:cluster/ecs-cluster-dev")
+        .status("ACTIVE")
+        .desired_count(2)
+        .running_count(running)
+        .deployments(aws_sdk_ecs::types::Deployment::builder().status("PRIMARY").build())
+        .build()
+}
+
+fn service_with_clients(
+    describe: &aws_smithy_mocks::Rule,
+    max_wait: Duration,
+) -> (AwsProvider, aws_smithy_mocks::Rule) {
+    use aws_sdk_ecs::operation::create_service::CreateServiceOutput;
+    let create = mock!(aws_sdk_ecs::Client::create_service)
+        .match_requests(|r| r.client_token().is_some_and(|t| t.len() == 32))
+        .then_output(|| CreateServiceOutput::builder().service(ecs_service(0)).build());
+    // A real clock and sleep, which waiters measure their time against.
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&create, describe], |c| c
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new()));
+    let mut clients = Clients::from_sdk_config(&shared());
+    clients.ecs = ecs;
+    (AwsProvider::with_clients(clients, settings(max_wait)), create)
+}
+
+fn service_planned() -> Value {
+    v(serde_json::json!({
+        "name": "web", "cluster": "ecs-cluster-dev", "task_definition": "web-dev:1", "desired_count": 2,
+        "scheduling_strategy": "REPLICA", "propagate_tags": "NONE", "wait_for_steady_state": true
+    }))
+}
+
+// The emulator's services never run tasks: waiting for a steady state is
+// shown here, against answers as AWS gives them.
+#[tokio::test]
+async fn a_service_create_waits_until_its_tasks_run() {
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    let describe = mock!(aws_sdk_ecs::Client::describe_services)
+        .then_output(|| DescribeServicesOutput::builder().services(ecs_service(2)).build());
+    let (p, create) = service_with_clients(&describe, Duration::from_secs(30));
+    let state = p.create("aws_ecs_service", &service_planned(), &marker()).await.expect("steady");
+    assert_eq!(create.num_calls(), 1, "created once, with an idempotency token");
+    assert!(describe.num_calls() >= 2, "the waiter polled, then the service was read back");
+    assert_eq!(state.get("desired_count"), Some(&Value::Number(2.0)));
+}
+
+#[tokio::test]
+async fn a_service_that_never_becomes_steady_is_a_clear_error() {
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    let describe = mock!(aws_sdk_ecs::Client::describe_services)
+        .then_output(|| DescribeServicesOutput::builder().services(ecs_service(0)).build());
+    let (p, _) = service_with_clients(&describe, Duration::from_secs(1));
+    let err = tokio::time::timeout(Duration::from_secs(60), p.create("aws_ecs_service", &service_planned(), &marker()))
+        .await
+        .expect("the waiter gives up by itself")
+        .expect_err("times out");
+    assert_eq!(err.operation.as_deref(), Some("ServicesStable"), "{}", err.describe());
+}
