@@ -57,9 +57,49 @@ async fn tags_of(ctx: &Ctx<'_>, arns: &[String]) -> Result<HashMap<String, Tags>
     Ok(out)
 }
 
-async fn tag_attributes(ctx: &Ctx<'_>, arn: &str) -> Result<(Value, Value), ProviderError> {
-    let all = tags_of(ctx, &[arn.to_string()]).await?.remove(arn).unwrap_or_default();
-    Ok(tags::attributes_from_map(&all, &ctx.settings.default_tags))
+/// `tags` and `tags_all` of one object, from tags fetched for many.
+fn tag_attributes(ctx: &Ctx<'_>, tags: &HashMap<String, Tags>, arn: &str) -> (Value, Value) {
+    tags::attributes_from_map(&tags.get(arn).cloned().unwrap_or_default(), &ctx.settings.default_tags)
+}
+
+/// Read many ELB objects: one describe call for all (`describe` maps ARNs to
+/// objects), one DescribeTags per 20, then `value` for each.
+async fn read_elb<T, D, DFut, V, VFut>(
+    ctx: &Ctx<'_>,
+    states: &[Value],
+    describe: D,
+    value: V,
+) -> Vec<Result<Option<Value>, ProviderError>>
+where
+    D: Fn(Vec<String>) -> DFut + Copy,
+    DFut: std::future::Future<Output = Result<Vec<(String, T)>, ProviderError>>,
+    V: Fn(T, HashMap<String, Tags>, Value) -> VFut + Copy,
+    VFut: std::future::Future<Output = Result<Value, ProviderError>>,
+{
+    super::ec2util::batched(
+        states,
+        |arns| async move {
+            let found_ = describe(arns).await?;
+            let tags = tags_of(ctx, &found_.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>()).await?;
+            let mut out = HashMap::new();
+            for (arn, object) in found_ {
+                let prior = states.iter().find(|st| st.get("id").and_then(Value::as_str) == Some(arn.as_str()));
+                out.insert(arn.clone(), value(object, tags.clone(), prior.cloned().unwrap_or(Value::Null)).await?);
+            }
+            Ok(out)
+        },
+        |st| async move {
+            let Some(arn) = st.get("id").and_then(Value::as_str).map(String::from) else {
+                return Err(ProviderError::new("id is required"));
+            };
+            let Some((_, object)) = found(describe(vec![arn.clone()]).await)?.and_then(|mut v| v.pop()) else {
+                return Ok(None);
+            };
+            let tags = tags_of(ctx, std::slice::from_ref(&arn)).await?;
+            value(object, tags, st).await.map(Some)
+        },
+    )
+    .await
 }
 
 async fn sync_tags(ctx: &Ctx<'_>, arn: &str, prior: &Value, planned: &Value) -> Result<(), ProviderError> {
@@ -100,9 +140,9 @@ fn sort_strings(planned: &mut Value, keys: &[&str]) {
 
 // ---------------------------------------------------------------- load balancer
 
-async fn lb_value(ctx: &Ctx<'_>, lb: &LoadBalancer) -> Result<Value, ProviderError> {
+async fn lb_value(ctx: &Ctx<'_>, lb: &LoadBalancer, tags: &HashMap<String, Tags>) -> Result<Value, ProviderError> {
     let arn = lb.load_balancer_arn().unwrap_or_default();
-    let (t, all) = tag_attributes(ctx, arn).await?;
+    let (t, all) = tag_attributes(ctx, tags, arn);
     let attrs = ctx
         .clients
         .elbv2
@@ -237,8 +277,9 @@ impl ResourceType for AwsLb {
             found(describe_lbs(ctx, None, Some(vec![name.to_string()])).await)?.unwrap_or_default().first()
         {
             let arn = lb.load_balancer_arn().unwrap_or_default();
-            if tags::has_marker(&tags_of(ctx, &[arn.to_string()]).await?.remove(arn).unwrap_or_default(), marker) {
-                return lb_value(ctx, lb).await;
+            let remote = tags_of(ctx, &[arn.to_string()]).await?;
+            if tags::has_marker(&remote.get(arn).cloned().unwrap_or_default(), marker) {
+                return lb_value(ctx, lb, &remote).await;
             }
             return Err(ProviderError::api(
                 "CreateLoadBalancer",
@@ -285,11 +326,19 @@ impl ResourceType for AwsLb {
             .ok_or_else(|| ProviderError::new(format!("the new load balancer {arn} could not be read back")))
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
-        let lbs = found(describe_lbs(ctx, Some(vec![id(state)?.to_string()]), None).await)?.unwrap_or_default();
-        match lbs.first() {
-            Some(lb) => Ok(Some(lb_value(ctx, lb).await?)),
-            None => Ok(None),
-        }
+        self.read_many(ctx, std::slice::from_ref(state)).await.pop().unwrap_or(Ok(None))
+    }
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        read_elb(
+            ctx,
+            states,
+            |arns| async move {
+                let lbs = describe_lbs(ctx, Some(arns), None).await?;
+                Ok(lbs.into_iter().map(|l| (l.load_balancer_arn().unwrap_or_default().to_string(), l)).collect())
+            },
+            |lb, tags, _| async move { lb_value(ctx, &lb, &tags).await },
+        )
+        .await
     }
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let arn = id(prior)?;
@@ -345,8 +394,9 @@ impl ResourceType for AwsLb {
         let lbs = found(describe_lbs(ctx, None, Some(vec![name.clone()])).await)?.unwrap_or_default();
         for lb in &lbs {
             let arn = lb.load_balancer_arn().unwrap_or_default();
-            if tags::has_marker(&tags_of(ctx, &[arn.to_string()]).await?.remove(arn).unwrap_or_default(), marker) {
-                return Ok(Some(lb_value(ctx, lb).await?));
+            let remote = tags_of(ctx, &[arn.to_string()]).await?;
+            if tags::has_marker(&remote.get(arn).cloned().unwrap_or_default(), marker) {
+                return Ok(Some(lb_value(ctx, lb, &remote).await?));
             }
         }
         Ok(None)
@@ -375,9 +425,13 @@ fn health_check_type() -> T {
 const HEALTH_CHECK_DEFAULTS: &[(&str, f64)] =
     &[("interval", 30.0), ("timeout", 5.0), ("healthy_threshold", 3.0), ("unhealthy_threshold", 3.0)];
 
-async fn target_group_value(ctx: &Ctx<'_>, tg: &TargetGroup) -> Result<Value, ProviderError> {
+async fn target_group_value(
+    ctx: &Ctx<'_>,
+    tg: &TargetGroup,
+    tags: &HashMap<String, Tags>,
+) -> Result<Value, ProviderError> {
     let arn = tg.target_group_arn().unwrap_or_default();
-    let (t, all) = tag_attributes(ctx, arn).await?;
+    let (t, all) = tag_attributes(ctx, tags, arn);
     let attrs = ctx
         .clients
         .elbv2
@@ -510,8 +564,9 @@ impl ResourceType for AwsLbTargetGroup {
         let name = req(planned, "name")?;
         if let Some(tg) = describe_target_group(ctx, None, Some(name)).await? {
             let arn = tg.target_group_arn().unwrap_or_default();
-            if tags::has_marker(&tags_of(ctx, &[arn.to_string()]).await?.remove(arn).unwrap_or_default(), marker) {
-                return target_group_value(ctx, &tg).await;
+            let remote = tags_of(ctx, &[arn.to_string()]).await?;
+            if tags::has_marker(&remote.get(arn).cloned().unwrap_or_default(), marker) {
+                return target_group_value(ctx, &tg, &remote).await;
             }
             return Err(ProviderError::api(
                 "CreateTargetGroup",
@@ -556,10 +611,30 @@ impl ResourceType for AwsLbTargetGroup {
             .ok_or_else(|| ProviderError::new(format!("the new target group {arn} could not be read back")))
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
-        match describe_target_group(ctx, Some(id(state)?), None).await? {
-            Some(tg) => Ok(Some(target_group_value(ctx, &tg).await?)),
-            None => Ok(None),
-        }
+        self.read_many(ctx, std::slice::from_ref(state)).await.pop().unwrap_or(Ok(None))
+    }
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        read_elb(
+            ctx,
+            states,
+            |arns| async move {
+                let out = ctx
+                    .clients
+                    .elbv2
+                    .describe_target_groups()
+                    .set_target_group_arns(Some(arns))
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeTargetGroups", e))?;
+                Ok(out
+                    .target_groups()
+                    .iter()
+                    .map(|t| (t.target_group_arn().unwrap_or_default().to_string(), t.clone()))
+                    .collect())
+            },
+            |tg, tags, _| async move { target_group_value(ctx, &tg, &tags).await },
+        )
+        .await
     }
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let arn = id(prior)?;
@@ -610,8 +685,9 @@ impl ResourceType for AwsLbTargetGroup {
         let Some(name) = &marker.name else { return Ok(None) };
         let Some(tg) = describe_target_group(ctx, None, Some(name)).await? else { return Ok(None) };
         let arn = tg.target_group_arn().unwrap_or_default();
-        if tags::has_marker(&tags_of(ctx, &[arn.to_string()]).await?.remove(arn).unwrap_or_default(), marker) {
-            Ok(Some(target_group_value(ctx, &tg).await?))
+        let remote = tags_of(ctx, &[arn.to_string()]).await?;
+        if tags::has_marker(&remote.get(arn).cloned().unwrap_or_default(), marker) {
+            Ok(Some(target_group_value(ctx, &tg, &remote).await?))
         } else {
             Ok(None)
         }
@@ -866,30 +942,45 @@ impl ResourceType for AwsLbListener {
             .ok_or_else(|| ProviderError::new(format!("the new listener {arn} could not be read back")))
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
-        let arn = id(state)?;
-        let out = found(
-            ctx.clients
-                .elbv2
-                .describe_listeners()
-                .listener_arns(arn)
-                .send()
-                .await
-                .map_err(|e| api("DescribeListeners", e)),
-        )?;
-        let Some(l) = out.as_ref().and_then(|o| o.listeners().first()) else { return Ok(None) };
-        let (t, all) = tag_attributes(ctx, arn).await?;
-        Ok(Some(obj(vec![
-            ("id", Value::str(arn)),
-            ("arn", Value::str(arn)),
-            ("load_balancer_arn", opt_str(l.load_balancer_arn())),
-            ("port", int_value(l.port())),
-            ("protocol", opt_str(l.protocol().map(|p| p.as_str()))),
-            ("certificate_arn", opt_str(l.certificates().first().and_then(|c| c.certificate_arn()))),
-            ("ssl_policy", opt_str(l.ssl_policy())),
-            ("default_action", actions_value(l.default_actions())),
-            ("tags", t),
-            ("tags_all", all),
-        ])))
+        self.read_many(ctx, std::slice::from_ref(state)).await.pop().unwrap_or(Ok(None))
+    }
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        read_elb(
+            ctx,
+            states,
+            |arns| async move {
+                let out = ctx
+                    .clients
+                    .elbv2
+                    .describe_listeners()
+                    .set_listener_arns(Some(arns))
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeListeners", e))?;
+                Ok(out
+                    .listeners()
+                    .iter()
+                    .map(|l| (l.listener_arn().unwrap_or_default().to_string(), l.clone()))
+                    .collect())
+            },
+            |l, tags, _| async move {
+                let arn = l.listener_arn().unwrap_or_default();
+                let (t, all) = tag_attributes(ctx, &tags, arn);
+                Ok(obj(vec![
+                    ("id", Value::str(arn)),
+                    ("arn", Value::str(arn)),
+                    ("load_balancer_arn", opt_str(l.load_balancer_arn())),
+                    ("port", int_value(l.port())),
+                    ("protocol", opt_str(l.protocol().map(|p| p.as_str()))),
+                    ("certificate_arn", opt_str(l.certificates().first().and_then(|c| c.certificate_arn()))),
+                    ("ssl_policy", opt_str(l.ssl_policy())),
+                    ("default_action", actions_value(l.default_actions())),
+                    ("tags", t),
+                    ("tags_all", all),
+                ]))
+            },
+        )
+        .await
     }
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let arn = id(prior)?;
@@ -985,26 +1076,47 @@ impl ResourceType for AwsLbListenerRule {
         .ok_or_else(|| ProviderError::new(format!("the new rule {arn} could not be read back")))
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
-        let arn = id(state)?;
-        let out =
-            found(ctx.clients.elbv2.describe_rules().rule_arns(arn).send().await.map_err(|e| api("DescribeRules", e)))?;
-        let Some(r) = out.as_ref().and_then(|o| o.rules().first()) else { return Ok(None) };
-        let (t, all) = tag_attributes(ctx, arn).await?;
-        // A rule's ARN names its listener: .../listener-rule/app/LB/ID/LISTENER/RULE.
-        let listener = s(state, "listener_arn").map(String::from).unwrap_or_else(|| {
-            let base = arn.replacen(":listener-rule/", ":listener/", 1);
-            base.rsplit_once('/').map(|(l, _)| l.to_string()).unwrap_or(base)
-        });
-        Ok(Some(obj(vec![
-            ("id", Value::str(arn)),
-            ("arn", Value::str(arn)),
-            ("listener_arn", Value::String(listener)),
-            ("priority", r.priority().and_then(|p| p.parse::<f64>().ok()).map(Value::Number).unwrap_or(Value::Null)),
-            ("action", actions_value(r.actions())),
-            ("condition", conditions_value(r.conditions())),
-            ("tags", t),
-            ("tags_all", all),
-        ])))
+        self.read_many(ctx, std::slice::from_ref(state)).await.pop().unwrap_or(Ok(None))
+    }
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        read_elb(
+            ctx,
+            states,
+            |arns| async move {
+                let out = ctx
+                    .clients
+                    .elbv2
+                    .describe_rules()
+                    .set_rule_arns(Some(arns))
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeRules", e))?;
+                Ok(out.rules().iter().map(|r| (r.rule_arn().unwrap_or_default().to_string(), r.clone())).collect())
+            },
+            |r, tags, prior| async move {
+                let arn = r.rule_arn().unwrap_or_default();
+                let (t, all) = tag_attributes(ctx, &tags, arn);
+                // A rule's ARN names its listener: .../listener-rule/app/LB/ID/LISTENER/RULE.
+                let listener = s(&prior, "listener_arn").map(String::from).unwrap_or_else(|| {
+                    let base = arn.replacen(":listener-rule/", ":listener/", 1);
+                    base.rsplit_once('/').map(|(l, _)| l.to_string()).unwrap_or(base)
+                });
+                Ok(obj(vec![
+                    ("id", Value::str(arn)),
+                    ("arn", Value::str(arn)),
+                    ("listener_arn", Value::String(listener)),
+                    (
+                        "priority",
+                        r.priority().and_then(|p| p.parse::<f64>().ok()).map(Value::Number).unwrap_or(Value::Null),
+                    ),
+                    ("action", actions_value(r.actions())),
+                    ("condition", conditions_value(r.conditions())),
+                    ("tags", t),
+                    ("tags_all", all),
+                ]))
+            },
+        )
+        .await
     }
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let arn = id(prior)?;
