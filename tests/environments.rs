@@ -314,3 +314,25 @@ fn drift_in_a_security_group_rule_and_a_route_is_shown_and_repaired() {
     let table = block(ec2.describe_route_tables().route_table_ids(&rtb).send()).expect("rtb");
     assert!(table.route_tables()[0].routes().iter().any(|r| r.destination_cidr_block() == Some("0.0.0.0/0")));
 }
+
+/// An environment's easy mistakes are caught at plan time: a CIDR that is not
+/// a /16 is refused before any change, and SSH open to the world is warned about.
+#[test]
+fn environment_inputs_are_checked_and_risky_ones_warned_about() {
+    let moto = Moto::dedicated();
+    let w = stack(&["dev"], &moto);
+    let file = "environments/dev/main.toml";
+    let good = w.read(file);
+
+    w.write(file, &good.replace("vpc_cidr = \"10.60.0.0/16\"", "vpc_cidr = \"10.60.0.0/24\""));
+    let r = w.run(&["-e", "dev", "plan"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("vpc_cidr must be an IPv4 /16 block such as 10.60.0.0/16."), "{}", r.stderr);
+    assert!(!w.file("environments/dev/terraform.tfstate").exists());
+
+    w.write(file, &good.replace("ssh_from = \"203.0.113.10/32\"", "ssh_from = \"0.0.0.0/0\""));
+    let r = w.run(&["-e", "dev", "plan"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let warning = r.all().lines().filter(|l| l.contains("0.0.0.0/0") && l.contains("22")).count();
+    assert!(warning > 0, "no warning about SSH from anywhere:\n{}", r.all());
+}
