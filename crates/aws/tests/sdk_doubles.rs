@@ -202,7 +202,10 @@ fn planned_as_engine(p: &AwsProvider, type_: &str, config: Value) -> Value {
     let converted: std::collections::BTreeMap<String, Value> = m
         .into_iter()
         .map(|(k, val)| {
-            let c = schema.attributes.get(k.as_str()).map(|a| a.ty.convert(&val).expect("config matches the schema"));
+            let c = schema
+                .attributes
+                .get(k.as_str())
+                .map(|a| a.ty.convert_argument(&val).expect("config matches the schema"));
             (k, c.unwrap_or(val))
         })
         .collect();

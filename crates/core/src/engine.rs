@@ -415,7 +415,7 @@ impl Engine {
                         );
                     }
                 }
-                Ok(v) => match attr.ty.convert(&v) {
+                Ok(v) => match attr.ty.convert_argument(&v) {
                     Ok(c) => {
                         out.insert(k.clone(), c);
                     }
@@ -498,7 +498,7 @@ fn check_arguments(config: &Config, providers: &ProviderSet) -> Diagnostics {
             // Literal values can be type-checked now.
             for (k, _, e) in &r.body {
                 if let (Some(a), Some(v)) = (schema.attributes.get(k.as_str()), e.as_literal())
-                    && let Err(msg) = a.ty.convert(&v)
+                    && let Err(msg) = a.ty.convert_argument(&v)
                 {
                     diags.push(
                         Diagnostic::error("Incorrect attribute value type")

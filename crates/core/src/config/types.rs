@@ -102,6 +102,33 @@ impl TypeConstraint {
         }
     }
 
+    /// A resource argument's conversion: as `convert`, but a block that
+    /// appears once may be written as one object (Terraform's JSON syntax),
+    /// at any depth. Variables' types stay strict.
+    pub fn convert_argument(&self, v: &Value) -> Result<Value, String> {
+        self.convert(&self.blocks_as_lists(v))
+    }
+
+    fn blocks_as_lists(&self, v: &Value) -> Value {
+        match (self, v) {
+            (TypeConstraint::List(inner), Value::Map(_)) if matches!(**inner, TypeConstraint::Object(_)) => {
+                Value::List(vec![inner.blocks_as_lists(v)])
+            }
+            (TypeConstraint::List(inner), Value::List(items)) => {
+                Value::List(items.iter().map(|i| inner.blocks_as_lists(i)).collect())
+            }
+            (TypeConstraint::Object(attrs), Value::Map(m)) => Value::Map(
+                m.iter()
+                    .map(|(k, item)| {
+                        let item = attrs.get(k).map(|(ty, _)| ty.blocks_as_lists(item)).unwrap_or_else(|| item.clone());
+                        (k.clone(), item)
+                    })
+                    .collect(),
+            ),
+            _ => v.clone(),
+        }
+    }
+
     pub fn convert(&self, v: &Value) -> Result<Value, String> {
         if v.is_unknown() || v.is_null() {
             return Ok(v.clone());
@@ -131,10 +158,6 @@ impl TypeConstraint {
                     .map(|(i, item)| inner.convert(item).map_err(|e| format!("element {i}: {e}")))
                     .collect::<Result<_, _>>()
                     .map(Value::List),
-                // Terraform's JSON syntax writes a block that appears once as one object.
-                Value::Map(_) if matches!(**inner, TypeConstraint::Object(_)) => {
-                    inner.convert(v).map(|one| Value::List(vec![one]))
-                }
                 other => Err(format!("list required, got {}", other.type_name())),
             },
             TypeConstraint::Tuple(types) => match v {
@@ -193,5 +216,16 @@ mod tests {
         assert!(o.convert(&Value::object([])).is_err());
         assert!(TypeConstraint::parse("strng").is_err());
         assert!(TypeConstraint::Number.convert(&Value::str("abc")).is_err());
+    }
+
+    #[test]
+    fn a_block_written_once_is_a_list_of_one_for_arguments_only() {
+        let block = TypeConstraint::List(Box::new(TypeConstraint::Object(
+            [("path".to_string(), (TypeConstraint::String, true))].into_iter().collect(),
+        )));
+        let one = Value::object([("path".into(), Value::str("/"))]);
+        let converted = block.convert_argument(&one).expect("argument");
+        assert_eq!(converted, Value::List(vec![Value::object([("path".into(), Value::str("/"))])]));
+        assert!(block.convert(&one).is_err(), "a variable of type list(object) takes a list");
     }
 }
