@@ -336,3 +336,24 @@ fn environment_inputs_are_checked_and_risky_ones_warned_about() {
     let warning = r.all().lines().filter(|l| l.contains("0.0.0.0/0") && l.contains("22")).count();
     assert!(warning > 0, "no warning about SSH from anywhere:\n{}", r.all());
 }
+
+/// Every environment in the repository is a valid root module.
+#[test]
+fn every_environment_validates() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut envs: Vec<String> = std::fs::read_dir(root.join("environments"))
+        .expect("environments")
+        .flatten()
+        .map(|d| d.file_name().to_string_lossy().to_string())
+        .collect();
+    envs.sort();
+    assert_eq!(envs, ["dev", "prod", "staging"]);
+    let moto = Moto::shared();
+    let refs: Vec<&str> = envs.iter().map(String::as_str).collect();
+    let w = stack(&refs, moto);
+    for e in &envs {
+        let r = w.run(&["-e", e, "validate"]);
+        assert_eq!(r.code, 0, "{e}:\n{}", r.all());
+        assert!(r.stdout.contains("Success! The configuration is valid."), "{e}: {}", r.stdout);
+    }
+}
