@@ -540,6 +540,47 @@ impl ResourceType for AwsEcsService {
         let (cluster, service) = service_key(state)?;
         Ok(describe_service(ctx, &cluster, &service).await?.map(|svc| service_value(ctx, &svc, state)))
     }
+    /// DescribeServices takes ten services of one cluster per call.
+    async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
+        let mut out: Vec<Option<Result<Option<Value>, ProviderError>>> = states.iter().map(|_| None).collect();
+        let mut by_cluster: std::collections::BTreeMap<String, Vec<(usize, String)>> = Default::default();
+        for (i, st) in states.iter().enumerate() {
+            match service_key(st) {
+                Ok((cluster, service)) => by_cluster.entry(cluster).or_default().push((i, service)),
+                Err(e) => out[i] = Some(Err(e)),
+            }
+        }
+        for (cluster, members) in by_cluster {
+            for chunk in members.chunks(10) {
+                let answer = ctx
+                    .clients
+                    .ecs
+                    .describe_services()
+                    .cluster(&cluster)
+                    .set_services(Some(chunk.iter().map(|(_, s)| s.clone()).collect()))
+                    .include(ServiceField::Tags)
+                    .send()
+                    .await
+                    .map_err(|e| api("DescribeServices", e));
+                for (i, service) in chunk {
+                    out[*i] = Some(match &answer {
+                        Ok(o) => Ok(o
+                            .services()
+                            .iter()
+                            .find(|s| {
+                                s.status() != Some("INACTIVE")
+                                    && (s.service_arn() == Some(service) || s.service_name() == Some(service))
+                            })
+                            .map(|svc| service_value(ctx, svc, &states[*i]))),
+                        // A cluster that is gone has no services.
+                        Err(e) if crate::error::is_not_found(e) => Ok(None),
+                        Err(e) => Err(e.clone()),
+                    });
+                }
+            }
+        }
+        out.into_iter().map(|r| r.unwrap_or(Ok(None))).collect()
+    }
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let (cluster, arn) = service_key(prior)?;
         let changed = |k: &str| planned.get(k) != prior.get(k);
