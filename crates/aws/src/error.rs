@@ -16,10 +16,13 @@ where
             let message = match e.message() {
                 Some(m) => m.to_string(),
                 // No code and no message: the answer itself could not be read.
-                None => format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err))
-                    .chars()
-                    .take(400)
-                    .collect(),
+                // Only the kind of failure is kept: details quote the answer,
+                // which may hold a secret (a decrypted parameter).
+                None => {
+                    let full = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err));
+                    let kind: Vec<&str> = full.split(": ").take(3).collect();
+                    format!("the answer could not be read: {}", kind.join(": "))
+                }
             };
             ProviderError::api(operation, e.code(), message)
         }
