@@ -15,8 +15,13 @@ pub fn name_or_generated(planned: &Value, marker: &Marker) -> String {
 }
 
 pub fn generated_name(marker: &Marker) -> String {
-    let digest = sha1_smol::Sha1::from(format!("{}/{}", marker.lineage, marker.address)).digest().to_string();
-    format!("ecspoc-{}", &digest[..20])
+    format!("ecspoc-{}", &client_token(marker)[..20])
+}
+
+/// An idempotency token derived from the marker: a retry after a crash sends
+/// the same one, so AWS answers with the object it made instead of a second.
+pub fn client_token(marker: &Marker) -> String {
+    sha1_smol::Sha1::from(format!("{}/{}", marker.lineage, marker.address)).digest().to_string()[..32].to_string()
 }
 
 /// The name adoption looks for: the configured one, or the generated one.

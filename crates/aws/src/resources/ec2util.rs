@@ -2,7 +2,7 @@
 //! waiting out eventual consistency.
 
 use crate::error::api;
-use crate::tags::{self, Tags};
+use crate::tags;
 use aws_sdk_ec2::types::Filter;
 use ecspoc_core::provider::{Marker, ProviderError};
 use ecspoc_core::value::Value;
@@ -20,31 +20,6 @@ pub fn marker_filters(marker: &Marker) -> Vec<Filter> {
         filter(&format!("tag:{}", tags::MARKER_ADDRESS), &[&marker.address]),
         filter(&format!("tag:{}", tags::MARKER_LINEAGE), &[&marker.lineage]),
     ]
-}
-
-/// Make the object's tags equal `new_all` (marker tags are left alone).
-pub async fn update_tags(
-    ec2: &aws_sdk_ec2::Client,
-    id: &str,
-    old_all: &Tags,
-    new_all: &Tags,
-) -> Result<(), ProviderError> {
-    let removed: Vec<&String> = old_all.keys().filter(|k| !new_all.contains_key(*k)).collect();
-    if !removed.is_empty() {
-        let keys = removed.iter().map(|k| aws_sdk_ec2::types::Tag::builder().key(*k).build()).collect();
-        ec2.delete_tags().resources(id).set_tags(Some(keys)).send().await.map_err(|e| api("DeleteTags", e))?;
-    }
-    let changed: Tags =
-        new_all.iter().filter(|(k, v)| old_all.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    if !changed.is_empty() {
-        ec2.create_tags()
-            .resources(id)
-            .set_tags(Some(tags::ec2_tags(&changed)))
-            .send()
-            .await
-            .map_err(|e| api("CreateTags", e))?;
-    }
-    Ok(())
 }
 
 pub fn waiter<E: std::fmt::Debug>(what: &str, e: E) -> ProviderError {
@@ -102,10 +77,24 @@ where
     out
 }
 
-/// Bring an object's tags from what `prior` recorded to what `planned` wants.
+/// Bring an object's tags from what `prior` recorded to what `planned` wants
+/// (marker tags are left alone).
 pub async fn sync_tags(ctx: &crate::Ctx<'_>, id: &str, prior: &Value, planned: &Value) -> Result<(), ProviderError> {
-    let new_all = tags::all(&ctx.settings.default_tags, &tags::from_value(planned.get("tags")));
-    update_tags(&ctx.clients.ec2, id, &tags::from_value(prior.get("tags_all")), &new_all).await
+    let ec2 = &ctx.clients.ec2;
+    let change = tags::change(prior, planned, &ctx.settings.default_tags);
+    if !change.removed.is_empty() {
+        let keys = change.removed.iter().map(|k| aws_sdk_ec2::types::Tag::builder().key(k).build()).collect();
+        ec2.delete_tags().resources(id).set_tags(Some(keys)).send().await.map_err(|e| api("DeleteTags", e))?;
+    }
+    if !change.set.is_empty() {
+        ec2.create_tags()
+            .resources(id)
+            .set_tags(Some(tags::ec2_tags(&change.set)))
+            .send()
+            .await
+            .map_err(|e| api("CreateTags", e))?;
+    }
+    Ok(())
 }
 
 /// A delete that finds the object already gone has done its job.

@@ -411,11 +411,6 @@ async fn wait_stable(ctx: &Ctx<'_>, planned: &Value, cluster: &str, arn: &str) -
     Ok(())
 }
 
-/// A retry after a crash sends the same token, so ECS does not make a second service.
-fn client_token(marker: &Marker) -> String {
-    sha1_smol::Sha1::from(format!("{}/{}", marker.lineage, marker.address)).digest().to_string()[..32].to_string()
-}
-
 #[async_trait]
 impl ResourceType for AwsEcsService {
     fn name(&self) -> &'static str {
@@ -522,7 +517,7 @@ impl ResourceType for AwsEcsService {
             .enable_execute_command(b(planned, "enable_execute_command").unwrap_or(false))
             .enable_ecs_managed_tags(b(planned, "enable_ecs_managed_tags").unwrap_or(false))
             .propagate_tags(PropagateTags::from(s(planned, "propagate_tags").unwrap_or("NONE")))
-            .client_token(client_token(marker))
+            .client_token(super::common::client_token(marker))
             .set_tags(Some(ecs_tags(&t)))
             .send()
             .await
@@ -537,8 +532,7 @@ impl ResourceType for AwsEcsService {
         Ok(service_value(ctx, &svc, planned))
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
-        let (cluster, service) = service_key(state)?;
-        Ok(describe_service(ctx, &cluster, &service).await?.map(|svc| service_value(ctx, &svc, state)))
+        self.read_many(ctx, std::slice::from_ref(state)).await.pop().unwrap_or(Ok(None))
     }
     /// DescribeServices takes ten services of one cluster per call.
     async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {

@@ -16,12 +16,6 @@ pub struct AwsEip;
 pub struct AwsEipAssociation;
 pub struct AwsNatGateway;
 
-/// A deterministic idempotency token: a create retried after a crash (same
-/// address, same lineage) is answered with the object the first try made.
-pub fn client_token(marker: &Marker) -> String {
-    sha1_smol::Sha1::from(format!("{}/{}", marker.lineage, marker.address)).digest().to_string()[..32].to_string()
-}
-
 fn eip_value(ctx: &Ctx<'_>, a: &Address) -> Value {
     let (tags_value, tags_all) = tags::attributes(a.tags(), &ctx.settings.default_tags);
     obj(vec![
@@ -318,7 +312,7 @@ impl ResourceType for AwsNatGateway {
             .connectivity_type(aws_sdk_ec2::types::ConnectivityType::from(
                 s(planned, "connectivity_type").unwrap_or("public"),
             ))
-            .client_token(client_token(marker))
+            .client_token(super::common::client_token(marker))
             .tag_specifications(tags::for_create(Rt::Natgateway, planned, &ctx.settings.default_tags, marker))
             .send()
             .await

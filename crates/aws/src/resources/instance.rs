@@ -254,7 +254,7 @@ impl ResourceType for AwsInstance {
             .instance_type(InstanceType::from(req(planned, "instance_type")?))
             .min_count(1)
             .max_count(1)
-            .client_token(super::eip::client_token(marker))
+            .client_token(super::common::client_token(marker))
             .set_key_name(s(planned, "key_name").map(String::from))
             .set_user_data(s(planned, "user_data").map(|u| base64::engine::general_purpose::STANDARD.encode(u)))
             .tag_specifications(tags::for_create(Rt::Instance, planned, &ctx.settings.default_tags, marker));

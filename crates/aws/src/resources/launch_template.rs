@@ -181,9 +181,6 @@ impl ResourceType for AwsLaunchTemplate {
         }
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
-        if let Some(found_) = self.adopt(ctx, marker).await? {
-            return Ok(found_);
-        }
         let out = ctx
             .clients
             .ec2

@@ -364,7 +364,7 @@ impl ResourceType for AwsSecurityGroup {
         let ec2 = &ctx.clients.ec2;
         let name = s(planned, "name")
             .map(String::from)
-            .unwrap_or_else(|| format!("terraform-{}", &super::eip::client_token(marker)[..20]));
+            .unwrap_or_else(|| format!("terraform-{}", &super::common::client_token(marker)[..20]));
         let out = ec2
             .create_security_group()
             .group_name(&name)
