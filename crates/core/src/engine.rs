@@ -405,27 +405,33 @@ impl Engine {
         for (k, _, e) in &r.body {
             // Names were checked by `check_arguments` when the engine was built.
             let Some(attr) = schema.attributes.get(k.as_str()) else { continue };
-            match eval::eval(e, &scope) {
-                Ok(v) if !attr.ty.unknown_attributes(&v, k).is_empty() => {
-                    for path in attr.ty.unknown_attributes(&v, k) {
-                        diags.push(
-                            Diagnostic::error("Unsupported argument")
-                                .with_detail(format!("{} has no argument {path}.", r.type_))
-                                .with_span(e.span()),
-                        );
-                    }
+            let v = match eval::eval(e, &scope) {
+                Ok(v) => v,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
                 }
-                Ok(v) => match attr.ty.convert_argument(&v) {
-                    Ok(c) => {
-                        out.insert(k.clone(), c);
-                    }
-                    Err(msg) => diags.push(
-                        Diagnostic::error("Incorrect attribute value type")
-                            .with_detail(format!("{k:?}: {msg}."))
+            };
+            let unknown = attr.ty.unknown_attributes(&v, k);
+            if !unknown.is_empty() {
+                for path in unknown {
+                    diags.push(
+                        Diagnostic::error("Unsupported argument")
+                            .with_detail(format!("{} has no argument {path}.", r.type_))
                             .with_span(e.span()),
-                    ),
-                },
-                Err(d) => diags.push(d),
+                    );
+                }
+                continue;
+            }
+            match attr.ty.convert_argument(&v) {
+                Ok(c) => {
+                    out.insert(k.clone(), c);
+                }
+                Err(msg) => diags.push(
+                    Diagnostic::error("Incorrect attribute value type")
+                        .with_detail(format!("{k:?}: {msg}."))
+                        .with_span(e.span()),
+                ),
             }
         }
         for (name, attr) in &schema.attributes {
