@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod planfile;
 mod session;
+mod signals;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -41,6 +42,7 @@ fn json_flag(c: &Command) -> bool {
 }
 
 async fn run(cli: Cli) -> i32 {
+    signals::get();
     let ui = Ui { color: ecspoc_render::Color::Off, json: json_flag(&cli.command) };
     let dir = match (&cli.chdir, &cli.env) {
         (Some(_), Some(_)) => {

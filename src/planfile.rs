@@ -104,8 +104,10 @@ pub fn write(path: &Path, plan: &Plan) -> CliResult<()> {
         "prior_state": plan.prior_state.to_file(),
     });
     let text = serde_json::to_string(&doc).map_err(|e| CliError::Message(e.to_string()))?;
-    std::fs::write(path, text)
-        .map_err(|e| CliError::Message(format!("Failed to write the plan file {}: {e}", path.display())))
+    // A plan holds the variables and state it was made from: secrets included.
+    let written = ecspoc_core::state::private_file::create(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+    written.map_err(|e| CliError::Message(format!("Failed to write the plan file {}: {e}", path.display())))
 }
 
 pub fn read(path: &Path) -> CliResult<Plan> {

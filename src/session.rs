@@ -224,12 +224,16 @@ pub async fn with_lock<T>(
     f: impl AsyncFnOnce() -> CliResult<T>,
 ) -> CliResult<T> {
     if args.lock {
-        backend.lock(&lock_info(operation, backend), lock_timeout(args)?).await?;
+        let interrupted = &crate::signals::get().first;
+        let (info, timeout) = (lock_info(operation, backend), lock_timeout(args)?);
+        tokio::select! {
+            r = backend.lock(&info, timeout) => r?,
+            _ = interrupted.cancelled() => return fail("Interrupted while waiting for the state lock; nothing was changed."),
+        }
     }
     let r = f().await;
-    if args.lock {
-        backend.unlock().await?;
-    }
+    // Also releases a lock taken without waiting to write under -lock=false.
+    backend.unlock().await?;
     r
 }
 
@@ -297,6 +301,10 @@ pub fn confirm(question: &str, detail: &str) -> CliResult<bool> {
     print!("\n{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer).map_err(|e| CliError::Message(e.to_string()))?;
+    let at_prompt = &crate::signals::get().at_prompt;
+    at_prompt.store(true, std::sync::atomic::Ordering::SeqCst);
+    let read = std::io::stdin().read_line(&mut answer);
+    at_prompt.store(false, std::sync::atomic::Ordering::SeqCst);
+    read.map_err(|e| CliError::Message(e.to_string()))?;
     Ok(answer.trim() == "yes")
 }

@@ -210,3 +210,25 @@ container_definitions = '[{"name": "web", "image": "php:8", "memroy": 256}]'
     assert!(e.contains("assume_role_policy is not valid JSON"), "{e}");
     assert!(e.contains("container_definitions[0].memroy is not a container setting ecspoc knows"), "{e}");
 }
+
+#[test]
+fn a_function_failing_on_a_secret_does_not_quote_it() {
+    let files = [(
+        "main.toml",
+        "[variable.db_password]\ntype = \"string\"\nsensitive = true\n\n[resource.terraform_data.a]\ninput = \"${cidrsubnet(var.db_password, 4, 1)}\"\n\n[resource.terraform_data.b]\ninput = \"${format(\\\"%d\\\", var.db_password)}\"\n",
+    )];
+    let w = Workdir::new(&files);
+    let r = w.run(&["plan", "-var", "db_password=hunter2-Secret"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("cidrsubnet() failed") && r.stderr.contains("details are hidden"), "{}", r.stderr);
+    assert!(!r.all().contains("hunter2"), "the secret leaked:\n{}", r.all());
+    // The same error on a value that is not secret says everything.
+    let r = w.run(&["plan", "-var", "db_password=x"]);
+    assert!(r.stderr.contains("cidrsubnet() failed"), "{}", r.stderr);
+    let plain = Workdir::new(&[(
+        "main.toml",
+        "[resource.terraform_data.a]\ninput = \"${cidrsubnet(\\\"not-a-cidr\\\", 4, 1)}\"\n",
+    )]);
+    let r = plain.run(&["plan"]);
+    assert!(r.stderr.contains("not-a-cidr"), "{}", r.stderr);
+}

@@ -11,7 +11,6 @@ use ecspoc_core::plan::planner::{self, PlanOptions};
 use ecspoc_core::plan::{Plan, PlanMode};
 use ecspoc_render::human;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 fn plan_options(args: &PlanArgs, destroy: bool) -> CliResult<PlanOptions> {
     let targets = args
@@ -57,7 +56,11 @@ async fn make_plan(engine: &Arc<Engine>, backend: &dyn StateStore, opts: PlanOpt
         ui.line(&ecspoc_render::ui::version());
     }
     let observer = Arc::new(Printer { ui });
-    let plan = planner::plan(engine.clone(), state, opts, observer).await?;
+    let interrupted = &crate::signals::get().first;
+    let plan = tokio::select! {
+        p = planner::plan(engine.clone(), state, opts, observer) => p?,
+        _ = interrupted.cancelled() => return session::fail("Interrupted: planning stopped; nothing was changed."),
+    };
     if ui.json {
         for m in ecspoc_render::ui::plan_messages(&plan) {
             ui.line(&m);
@@ -91,16 +94,7 @@ pub async fn plan(args: PlanArgs) -> CliResult<i32> {
 
 pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
     let ui = Ui::new(&args.plan.common);
-    let stop = Arc::new(AtomicBool::new(false));
-    let s2 = stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            s2.store(true, Ordering::SeqCst);
-            eprintln!(
-                "\nInterrupt received.\nPlease wait for ecspoc to exit or data loss may occur.\nGracefully shutting down..."
-            );
-        }
-    });
+    let interrupts = crate::signals::get();
     if let Some(file) = &args.planfile {
         if destroy {
             return session::fail(
@@ -120,7 +114,7 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
                     state.serial, state.lineage, plan.base_serial, plan.prior_state.lineage
                 ));
             }
-            run_apply(&engine, backend.as_ref(), &plan, state, inputs, &args, stop.clone(), ui).await
+            run_apply(&engine, backend.as_ref(), &plan, state, inputs, &args, interrupts, ui).await
         })
         .await;
     }
@@ -156,7 +150,7 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
             return session::fail("-json apply needs -auto-approve or a saved plan file.");
         }
         let state = backend.read().await?;
-        run_apply(&engine, backend.as_ref(), &plan, state, inputs.clone(), &args, stop.clone(), ui).await
+        run_apply(&engine, backend.as_ref(), &plan, state, inputs.clone(), &args, interrupts, ui).await
     })
     .await;
     session::report_api_calls(ui, &engine.providers);
@@ -171,14 +165,20 @@ async fn run_apply(
     state: ecspoc_core::state::State,
     inputs: InputVariables,
     args: &ApplyArgs,
-    stop: Arc<AtomicBool>,
+    interrupts: &crate::signals::Interrupts,
     ui: Ui,
 ) -> CliResult<i32> {
     let journal: Arc<dyn ecspoc_core::state::journal::JournalSink> = Arc::from(backend.open_journal(&state)?);
     if !ui.json {
         ui.line("");
     }
-    let opts = ApplyOptions { parallelism: args.plan.parallelism.max(1), inputs, stop, ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        parallelism: args.plan.parallelism.max(1),
+        inputs,
+        stop: interrupts.stop.clone(),
+        cancel: interrupts.second.clone(),
+        ..ApplyOptions::default()
+    };
     let ApplyOutcome { mut state, diags, added, changed, destroyed, interrupted } =
         ecspoc_core::apply::apply(engine.clone(), plan, state, journal, opts, Arc::new(Printer { ui })).await;
     // Persist whatever succeeded, even when something failed.

@@ -68,7 +68,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         total += n * factor;
         rest = &rest[unit_end..];
     }
-    Ok(Duration::from_secs_f64(total))
+    // Go's durations (Terraform's) stop at 2^63 ns, about 292 years.
+    Duration::try_from_secs_f64(total)
+        .ok()
+        .filter(|d| d.as_nanos() <= i64::MAX as u128)
+        .ok_or_else(|| format!("{s:?} is longer than the longest duration, about 292 years (2562047h)"))
 }
 
 fn duration(v: &Value, key: &str) -> Result<Duration, ProviderError> {
@@ -153,5 +157,15 @@ mod tests {
         assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("5 days").is_err());
+    }
+
+    #[test]
+    fn durations_past_gos_limit_are_errors() {
+        assert!(parse_duration("2562047h").is_ok());
+        let inf = format!("{}s", "9".repeat(400));
+        for huge in ["2562048h", "99999999999999999999h", inf.as_str()] {
+            let e = parse_duration(huge).expect_err(huge);
+            assert!(e.contains("longest duration"), "{huge}: {e}");
+        }
     }
 }

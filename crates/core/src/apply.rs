@@ -24,6 +24,9 @@ pub struct ApplyOptions {
     pub inputs: InputVariables,
     /// Set on Ctrl-C: no new operation starts; running ones finish.
     pub stop: Arc<AtomicBool>,
+    /// Cancelled on a second Ctrl-C: operations in flight are abandoned
+    /// (a create's intent stays, so the next run finds its object).
+    pub cancel: tokio_util::sync::CancellationToken,
     /// How often a running operation reports it is still going.
     pub progress_every: Duration,
 }
@@ -34,6 +37,7 @@ impl Default for ApplyOptions {
             parallelism: 10,
             inputs: BTreeMap::new(),
             stop: Arc::new(AtomicBool::new(false)),
+            cancel: tokio_util::sync::CancellationToken::new(),
             progress_every: Duration::from_secs(10),
         }
     }
@@ -89,6 +93,10 @@ struct Ctx {
     counts: Mutex<(usize, usize, usize)>,
     /// Old objects of create-before-destroy replacements, kept until deleted.
     deposed: HashMap<InstanceAddr, Instance>,
+    stop: Arc<AtomicBool>,
+    cancel: tokio_util::sync::CancellationToken,
+    /// Operations that had a slot coming but were not started after a stop.
+    not_started: std::sync::atomic::AtomicUsize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -177,11 +185,14 @@ pub async fn apply(
         diags: Mutex::new(Diagnostics::default()),
         counts: Mutex::new((0, 0, 0)),
         deposed,
+        stop: opts.stop.clone(),
+        cancel: opts.cancel.clone(),
+        not_started: Default::default(),
     });
     let nodes = Arc::new(nodes);
     let (c, n2) = (ctx.clone(), nodes.clone());
     let gate = ctx.global.clone();
-    let status = walk(&wg, opts.stop.clone(), Some(gate), move |i, ticket| {
+    let outcome = walk(&wg, opts.stop.clone(), Some(gate), move |i, ticket| {
         let ctx = c.clone();
         let node = n2[i].clone();
         async move {
@@ -203,7 +214,12 @@ pub async fn apply(
         }
     })
     .await;
-    let interrupted = opts.stop.load(std::sync::atomic::Ordering::SeqCst) && status.contains(&NodeStatus::Skipped);
+    report_unfinished(&ctx, &nodes, &wg, &outcome);
+    let status = &outcome.status;
+    let interrupted = opts.stop.load(std::sync::atomic::Ordering::SeqCst)
+        && (status.contains(&NodeStatus::Skipped)
+            || ctx.not_started.load(std::sync::atomic::Ordering::SeqCst) > 0
+            || ctx.cancel.is_cancelled());
     let ctx = Arc::try_unwrap(ctx).unwrap_or_else(|_| unreachable!("the walk has ended, so no task holds the context"));
     let mut state = ctx.state.into_inner().unwrap_or_else(|p| p.into_inner());
     if ctx.mode == PlanMode::Destroy {
@@ -229,6 +245,46 @@ pub async fn apply(
         changed,
         destroyed,
         interrupted,
+    }
+}
+
+impl std::fmt::Display for ApplyNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApplyNode::Config(k) => write!(f, "{k}"),
+            ApplyNode::Delete(a) => write!(f, "{a} (destroy)"),
+            ApplyNode::DestroyBeforeCreate(a) => write!(f, "{a} (destroy before replacement)"),
+            ApplyNode::DestroyDeposed(a) => write!(f, "{a} (destroy the replaced object)"),
+        }
+    }
+}
+
+/// No node vanishes from a run: a panic is an internal error naming its
+/// node, and what was skipped because of it (or of any failure) is named.
+fn report_unfinished(ctx: &Ctx, nodes: &[ApplyNode], wg: &WalkGraph, outcome: &crate::walk::WalkOutcome) {
+    let mut diags = lock(&ctx.diags);
+    for (i, message) in &outcome.panics {
+        let mut d = Diagnostic::error("Internal error: an operation panicked").with_detail(format!(
+            "ecspoc stopped working on {} because of a bug: {message}\n\nEverything completed before it is recorded in state. Please report this.",
+            nodes[*i]
+        ));
+        if let ApplyNode::Config(NodeKey::Resource(r)) = &nodes[*i] {
+            d = d.with_address(r.to_string());
+        }
+        diags.push(d);
+    }
+    let skipped: Vec<String> = outcome
+        .skipped_by_failure(wg)
+        .into_iter()
+        .filter(|&i| !matches!(&nodes[i], ApplyNode::Config(k) if !matches!(k, NodeKey::Resource(_))))
+        .filter(|&i| wg.weight[i] > 0)
+        .map(|i| nodes[i].to_string())
+        .collect();
+    if !skipped.is_empty() && diags.has_errors() {
+        diags.push(Diagnostic::error("Changes not applied").with_detail(format!(
+            "These were not changed because something they depend on failed; run apply again once it is fixed:\n  {}",
+            skipped.join("\n  ")
+        )));
     }
 }
 
@@ -409,6 +465,8 @@ struct Op {
     /// state, so deleting it records nothing there.
     deposed: bool,
     planned: Value,
+    /// The evaluated configuration, to converge an object adopted after a failed create.
+    config: Value,
     prior: Option<Instance>,
     dependencies: Vec<String>,
     each: Option<String>,
@@ -449,6 +507,7 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Tick
                     action: Action::Read,
                     deposed: false,
                     planned: cfg,
+                    config: Value::Null,
                     prior: None,
                     dependencies: Vec::new(),
                     each: each_mode(r),
@@ -483,6 +542,7 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Tick
                 action,
                 deposed: false,
                 planned: ip.planned,
+                config: cfg,
                 prior: if action == Action::Create { None } else { prior },
                 dependencies: change.dependencies.clone(),
                 each: each_mode(r),
@@ -498,6 +558,7 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Tick
                     action: Action::Delete,
                     deposed: false,
                     planned: Value::Null,
+                    config: Value::Null,
                     prior,
                     dependencies: Vec::new(),
                     each: None,
@@ -539,6 +600,7 @@ async fn delete_objects(
                     action: Action::Delete,
                     deposed: which == Deletion::Deposed,
                     planned: Value::Null,
+                    config: Value::Null,
                     prior: Some(prior),
                     dependencies: Vec::new(),
                     each: None,
@@ -622,6 +684,11 @@ async fn run_op(
         Some(s) => Some(s.acquire(priority).await),
         None => None,
     };
+    if ctx.stop.load(std::sync::atomic::Ordering::SeqCst) {
+        // Interrupted while waiting for a slot: this operation never begins.
+        ctx.not_started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        return Ok(());
+    }
     let started = Instant::now();
     ctx.observer.on(Event::ApplyStart { addr: op.addr.clone(), action: op.action });
     let work = execute(ctx, provider, type_, &op);
@@ -630,6 +697,14 @@ async fn run_op(
     let result = loop {
         tokio::select! {
             r = &mut work => break r,
+            _ = ctx.cancel.cancelled() => break Err(format!(
+                "cancelled by a second interrupt before it finished{}",
+                if op.action == Action::Create || op.action.is_replace() {
+                    "; if the object was made, the next run finds it by its marker"
+                } else {
+                    "; the next run reads the object as it is now"
+                }
+            )),
             _ = ticker.tick() => ctx.observer.on(Event::ApplyProgress { addr: op.addr.clone(), action: op.action, elapsed: started.elapsed() }),
         }
     };
@@ -664,6 +739,12 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
     let record = async |r: Record| {
         ctx.journal.append(&r).await.map_err(|e| format!("the journal could not be written, so ecspoc stopped: {e}"))
     };
+    let new_instance = |attrs: Value| Instance {
+        sensitive_attributes: crate::sensitivity::Sensitivity::with_echoes(&attrs, &sensitive),
+        dependencies: op.dependencies.clone(),
+        create_before_destroy: op.create_before_destroy,
+        ..Instance::new(attrs, provider.source(), op.each.clone(), Vec::new())
+    };
     let create = || async {
         let marker = Marker {
             address: op.addr.to_string(),
@@ -671,13 +752,26 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
             name: provider.created_name(type_, &op.planned),
         };
         record(Record::Intent { addr: op.addr.to_string(), marker: marker.clone() }).await?;
-        let attrs = provider.create(type_, &op.planned, &marker).await.map_err(|e| e.describe())?;
-        let echoed = crate::sensitivity::Sensitivity::with_echoes(&attrs, &sensitive);
-        let inst = Instance {
-            dependencies: op.dependencies.clone(),
-            create_before_destroy: op.create_before_destroy,
-            ..Instance::new(attrs, provider.source(), op.each.clone(), echoed)
+        // Until the object is recorded, its intent stays: the next run looks for it by marker.
+        lock(&ctx.state).pending_creates.insert(op.addr.clone(), marker.clone());
+        let mut attempt = 0;
+        let attrs = loop {
+            let failure = match provider.create(type_, &op.planned, &marker).await {
+                Ok(attrs) => break attrs,
+                Err(e) => e,
+            };
+            if failure.transient && attempt < CREATE_ATTEMPTS {
+                // The remote side may still be making it visible: wait before looking.
+                tokio::time::sleep(create_backoff(attempt)).await;
+            }
+            match adopt_after_failed_create(ctx, provider, type_, op, &marker, &failure, &new_instance).await {
+                Adoption::Done(id) => return Ok(id),
+                Adoption::Failed(message) => return Err(message),
+                Adoption::NotFound if failure.transient && attempt < CREATE_ATTEMPTS => attempt += 1,
+                Adoption::NotFound => return Err(failure.describe()),
+            }
         };
+        let inst = new_instance(attrs);
         record(Record::put(&op.addr, &inst)).await?;
         let id = inst.id().map(String::from);
         let mut st = lock(&ctx.state);
@@ -735,4 +829,94 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         Action::DeleteThenCreate | Action::CreateThenDelete => create().await,
         Action::NoOp => Ok(None),
     }
+}
+
+/// A create failed, but AWS may have acted before the answer was lost (or an
+/// SDK retry met "already exists"): an object carrying this run's marker is
+/// ours. It is recorded, then brought to the configuration in place when it
+/// can be; otherwise the failure stands and the next plan shows what remains.
+async fn adopt_after_failed_create(
+    ctx: &Ctx,
+    provider: &dyn Provider,
+    type_: &str,
+    op: &Op,
+    marker: &Marker,
+    failure: &crate::provider::ProviderError,
+    new_instance: &impl Fn(Value) -> Instance,
+) -> Adoption {
+    let found = match provider.adopt(type_, marker).await {
+        Ok(Some(attrs)) => attrs,
+        // Nothing found: the intent stays for the next run (or a retry).
+        Ok(None) => return Adoption::NotFound,
+        Err(e) => {
+            return Adoption::Failed(format!(
+                "{} (looking for the object by its marker failed too: {}; the next run looks again)",
+                failure.describe(),
+                e.describe()
+            ));
+        }
+    };
+    let adopted = new_instance(found);
+    let journal_err = |e: crate::state::StateError| format!("the journal could not be written, so ecspoc stopped: {e}");
+    if let Err(e) = ctx.journal.append(&Record::put(&op.addr, &adopted)).await {
+        return Adoption::Failed(journal_err(e));
+    }
+    {
+        let mut st = lock(&ctx.state);
+        st.pending_creates.remove(&op.addr);
+        st.instances.insert(op.addr.clone(), adopted.clone());
+    }
+    let Some((r, schema)) = ctx.engine.resource_config(&op.addr.resource).zip(provider.schema().resources.get(type_))
+    else {
+        return Adoption::Failed(failure.describe());
+    };
+    let converge = plan_instance(InstanceInputs {
+        provider,
+        schema,
+        type_,
+        prior: Some(&adopted),
+        config: &op.config,
+        lifecycle: &r.lifecycle,
+        replace_requested: None,
+    });
+    let recorded = "an object carrying this run's marker was found and recorded in state";
+    match converge {
+        Ok(p) if p.action == Action::NoOp => Adoption::Done(adopted.id().map(String::from)),
+        Ok(p) if p.action == Action::Update => {
+            let attrs = match provider.update(type_, &adopted.attributes, &p.planned).await {
+                Ok(attrs) => attrs,
+                Err(e) => {
+                    return Adoption::Failed(format!(
+                        "{} ({recorded}; bringing it up to date failed: {})",
+                        failure.describe(),
+                        e.describe()
+                    ));
+                }
+            };
+            let inst = new_instance(attrs);
+            if let Err(e) = ctx.journal.append(&Record::put(&op.addr, &inst)).await {
+                return Adoption::Failed(journal_err(e));
+            }
+            let id = inst.id().map(String::from);
+            lock(&ctx.state).instances.insert(op.addr.clone(), inst);
+            Adoption::Done(id)
+        }
+        _ => Adoption::Failed(format!("{} ({recorded}; the next plan shows what it still needs)", failure.describe())),
+    }
+}
+
+enum Adoption {
+    /// The object was ours, is recorded, and matches the configuration.
+    Done(Option<String>),
+    /// Nothing carries the marker: the create had no effect, as far as can be seen.
+    NotFound,
+    Failed(String),
+}
+
+/// How often a create that failed for now is tried again, each time after
+/// checking by marker that the failed try made nothing.
+const CREATE_ATTEMPTS: u32 = 6;
+
+fn create_backoff(attempt: u32) -> Duration {
+    Duration::from_millis(250u64 << attempt.min(5)).min(Duration::from_secs(8))
 }

@@ -56,6 +56,9 @@ pub struct NodeScope<'a> {
 }
 
 impl Scope for NodeScope<'_> {
+    fn uses_secret(&self, expr: &crate::config::Expr) -> bool {
+        self.engine.sensitivity.tainted(expr, self.module, &self.engine.config, &self.engine.providers)
+    }
     fn var(&self, name: &str) -> Option<Value> {
         self.values.get(&NodeKey::Variable(self.module.clone(), name.into())).cloned()
     }

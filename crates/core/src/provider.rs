@@ -107,14 +107,27 @@ pub struct ProviderError {
     /// The API's error code, e.g. `InvalidParameterValue`.
     pub code: Option<String>,
     pub message: String,
+    /// The failure may pass on a later try (throttling, a 5xx answer, a lost
+    /// connection, a timeout): whether the remote side acted is unknown.
+    pub transient: bool,
 }
 
 impl ProviderError {
     pub fn new(message: impl Into<String>) -> Self {
-        ProviderError { operation: None, code: None, message: message.into() }
+        ProviderError { operation: None, code: None, message: message.into(), transient: false }
     }
     pub fn api(operation: &str, code: Option<&str>, message: impl Into<String>) -> Self {
-        ProviderError { operation: Some(operation.into()), code: code.map(Into::into), message: message.into() }
+        ProviderError {
+            operation: Some(operation.into()),
+            code: code.map(Into::into),
+            message: message.into(),
+            transient: false,
+        }
+    }
+    /// Mark the failure as one that may pass on a later try.
+    pub fn transient(mut self) -> Self {
+        self.transient = true;
+        self
     }
     /// `CreateVpc: InvalidParameterValue: message`, as much as is known.
     pub fn describe(&self) -> String {

@@ -83,7 +83,8 @@ impl Sensitivity {
         if diags.has_errors() { Err(diags) } else { Ok(s) }
     }
 
-    fn tainted(&self, e: &Expr, module: &ModulePath, config: &Config, providers: &ProviderSet) -> bool {
+    /// Whether `e` reads anything secret.
+    pub fn tainted(&self, e: &Expr, module: &ModulePath, config: &Config, providers: &ProviderSet) -> bool {
         e.references_with_attribute().into_iter().any(|(r, attr)| match r {
             Reference::Var(n) => self.nodes.contains(&NodeKey::Variable(module.clone(), n)),
             Reference::Local(n) => self.nodes.contains(&NodeKey::Local(module.clone(), n)),

@@ -14,6 +14,8 @@ pub enum NodeStatus {
     Pending,
     Done,
     Failed,
+    /// The node's task panicked (a bug): a failure that names itself.
+    Panicked,
     /// A dependency failed, or the walk was stopped before this node began.
     Skipped,
 }
@@ -68,6 +70,47 @@ impl WalkGraph {
     }
 }
 
+/// What a walk did: each node's status, and the message of each panic.
+pub struct WalkOutcome {
+    pub status: Vec<NodeStatus>,
+    pub panics: Vec<(usize, String)>,
+}
+
+impl WalkOutcome {
+    /// Nodes skipped because something they depend on failed or panicked
+    /// (not because the walk was stopped).
+    pub fn skipped_by_failure(&self, graph: &WalkGraph) -> Vec<usize> {
+        let failed = |i: usize| matches!(self.status[i], NodeStatus::Failed | NodeStatus::Panicked);
+        let mut out = Vec::new();
+        let mut seen = vec![false; graph.len()];
+        let dependents = graph.dependents();
+        let mut stack: Vec<usize> = (0..graph.len()).filter(|&i| failed(i)).collect();
+        while let Some(n) = stack.pop() {
+            for &d in &dependents[n] {
+                if !seen[d] && self.status[d] == NodeStatus::Skipped {
+                    seen[d] = true;
+                    out.push(d);
+                    stack.push(d);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+}
+
+fn panic_message(e: tokio::task::JoinError) -> String {
+    if e.is_cancelled() {
+        return "the task was cancelled".into();
+    }
+    let payload = e.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with no message".into())
+}
+
 /// Run `run(node, ticket)` for every node once its dependencies are done.
 /// `run` returns whether the node succeeded. `stop` set to true starts no new
 /// node. With a `gate`, every node of non-zero weight gets a place in the
@@ -78,7 +121,7 @@ pub async fn walk<F, Fut>(
     stop: Arc<AtomicBool>,
     gate: Option<Arc<PrioritySemaphore>>,
     run: F,
-) -> Vec<NodeStatus>
+) -> WalkOutcome
 where
     F: Fn(usize, Option<Ticket>) -> Fut,
     Fut: Future<Output = bool> + Send + 'static,
@@ -91,6 +134,9 @@ where
     let mut ready: BinaryHeap<(u64, std::cmp::Reverse<usize>)> =
         (0..n).filter(|&i| waiting[i] == 0).map(|i| (prio[i], std::cmp::Reverse(i))).collect();
     let mut running: JoinSet<(usize, bool)> = JoinSet::new();
+    // A panicking task loses its return value: its task id still names the node.
+    let mut task_node: std::collections::HashMap<tokio::task::Id, usize> = std::collections::HashMap::new();
+    let mut panics = Vec::new();
     loop {
         while let Some((_, std::cmp::Reverse(i))) = ready.pop() {
             if stop.load(Ordering::SeqCst) {
@@ -99,7 +145,8 @@ where
             }
             let ticket = gate.as_ref().filter(|_| graph.weight[i] > 0).map(|g| g.enqueue(prio[i]));
             let fut = run(i, ticket);
-            running.spawn(async move { (i, fut.await) });
+            let handle = running.spawn(async move { (i, fut.await) });
+            task_node.insert(handle.id(), i);
         }
         if let Some(g) = &gate {
             g.dispatch();
@@ -109,10 +156,17 @@ where
         };
         let (i, ok) = match joined {
             Ok(r) => r,
-            // A panicking node is a bug; treat it as a failure of an unknown node.
-            Err(_) => continue,
+            Err(e) => {
+                let Some(&i) = task_node.get(&e.id()) else { continue };
+                panics.push((i, panic_message(e)));
+                (i, false)
+            }
         };
-        status[i] = if ok { NodeStatus::Done } else { NodeStatus::Failed };
+        status[i] = match (ok, panics.last()) {
+            (true, _) => NodeStatus::Done,
+            (false, Some((p, _))) if *p == i => NodeStatus::Panicked,
+            (false, _) => NodeStatus::Failed,
+        };
         if ok {
             for &d in &dependents[i] {
                 waiting[d] -= 1;
@@ -135,7 +189,7 @@ where
             *s = NodeStatus::Skipped;
         }
     }
-    status
+    WalkOutcome { status, panics }
 }
 
 #[cfg(test)]
@@ -164,7 +218,8 @@ mod tests {
                 true
             }
         })
-        .await;
+        .await
+        .status;
         assert!(status.iter().all(|s| *s == NodeStatus::Done));
         let order = order.lock().unwrap().clone();
         let pos = |x| order.iter().position(|&y| y == x).unwrap();
@@ -174,11 +229,27 @@ mod tests {
     #[tokio::test]
     async fn failure_skips_only_dependents() {
         let g = chain_and_fan();
-        let status = walk(&g, Arc::new(AtomicBool::new(false)), None, |i, _| async move { i != 1 }).await;
+        let status = walk(&g, Arc::new(AtomicBool::new(false)), None, |i, _| async move { i != 1 }).await.status;
         assert_eq!(
             status,
             vec![NodeStatus::Done, NodeStatus::Failed, NodeStatus::Skipped, NodeStatus::Done, NodeStatus::Done]
         );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_node_is_named_and_its_dependents_skipped() {
+        let g = chain_and_fan();
+        let out = walk(&g, Arc::new(AtomicBool::new(false)), None, |i, _| async move {
+            if i == 1 {
+                panic!("boom in node one");
+            }
+            true
+        })
+        .await;
+        assert_eq!(out.status[1], NodeStatus::Panicked);
+        assert_eq!(out.panics, vec![(1, "boom in node one".to_string())]);
+        assert_eq!(out.skipped_by_failure(&g), vec![2]);
+        assert_eq!(out.status[3], NodeStatus::Done);
     }
 
     #[test]

@@ -27,6 +27,7 @@ struct TestProvider {
     running: AtomicUsize,
     max_running: AtomicUsize,
     creates: AtomicUsize,
+    flaky_failures: AtomicUsize,
     cloud: Mutex<HashMap<String, Value>>,
 }
 
@@ -51,6 +52,7 @@ impl TestProvider {
             running: AtomicUsize::new(0),
             max_running: AtomicUsize::new(0),
             creates: AtomicUsize::new(0),
+            flaky_failures: AtomicUsize::new(0),
             cloud: Mutex::new(HashMap::new()),
         })
     }
@@ -79,12 +81,25 @@ impl Provider for TestProvider {
         let ms = planned.get("delay_ms").and_then(Value::as_number).unwrap_or(0.0);
         tokio::time::sleep(Duration::from_millis(ms as u64)).await;
         self.running.fetch_sub(1, Ordering::SeqCst);
+        let fault = planned.get("input").and_then(Value::as_str).unwrap_or_default();
+        if fault == "panic" {
+            panic!("injected panic in create");
+        }
+        if fault == "flaky" && self.flaky_failures.fetch_add(1, Ordering::SeqCst) < 2 {
+            return Err(ProviderError::api("CreateThing", Some("ServiceUnavailable"), "try later").transient());
+        }
+        if fault == "refused" {
+            return Err(ProviderError::api("CreateThing", Some("InvalidParameter"), "refused before acting"));
+        }
         let n = self.creates.fetch_add(1, Ordering::SeqCst);
         let mut v = planned.clone();
         if let Value::Map(m) = &mut v {
             m.insert("id".into(), Value::String(format!("thing-{n}")));
         }
         self.cloud.lock().unwrap().insert(marker.address.clone(), v.clone());
+        if fault == "answer lost" {
+            return Err(ProviderError::api("CreateThing", Some("RequestTimeout"), "the answer was lost"));
+        }
         Ok(v)
     }
     async fn update(&self, _: &str, _: &Value, planned: &Value) -> Result<Value, ProviderError> {
@@ -262,4 +277,70 @@ async fn replacements_destroy_dependents_old_objects_first_and_create_in_depende
         vec!["Delete test_thing.nat", "Delete test_thing.subnet", "Create test_thing.subnet", "Create test_thing.nat"],
         "the NAT goes before its subnet, and comes back after it"
     );
+}
+
+fn addr(name: &str) -> InstanceAddr {
+    InstanceAddr {
+        resource: ResourceAddr {
+            module: ModulePath::root(),
+            mode: Mode::Managed,
+            type_: "test_thing".into(),
+            name: name.into(),
+        },
+        key: InstanceKey::None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_is_an_internal_error_that_names_the_resource_and_what_it_blocked() {
+    let cfg = r#"
+[resource.test_thing.bad]
+input = "panic"
+[resource.test_thing.after_bad]
+input = "${test_thing.bad.id}"
+[resource.test_thing.fine]
+input = 1
+"#;
+    let p = TestProvider::new(10);
+    let (e, _d) = engine(cfg, p);
+    let (out, _) = plan_and_apply(&e, State::new(), 10, Duration::from_secs(10)).await;
+    let text = out.diags.to_string();
+    assert!(out.diags.has_errors());
+    assert!(text.contains("panicked") && text.contains("injected panic in create"), "{text}");
+    assert!(text.contains("test_thing.bad"), "{text}");
+    assert!(text.contains("Changes not applied") && text.contains("test_thing.after_bad"), "{text}");
+    assert!(out.state.instances.contains_key(&addr("fine")), "completed work is kept");
+    assert!(!out.state.instances.contains_key(&addr("after_bad")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_was_lost_adopts_the_object_it_made() {
+    let p = TestProvider::new(10);
+    let (e, _d) = engine("[resource.test_thing.x]\ninput = \"answer lost\"\n", p.clone());
+    let (out, _) = plan_and_apply(&e, State::new(), 10, Duration::from_secs(10)).await;
+    assert!(out.diags.is_empty(), "{}", out.diags);
+    assert_eq!(p.creates.load(Ordering::SeqCst), 1, "one object, not two");
+    let recorded = out.state.instances.get(&addr("x")).expect("the object is in state");
+    assert_eq!(recorded.id(), Some("thing-0"));
+    assert!(out.state.pending_creates.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_create_keeps_its_intent_for_the_next_run() {
+    let p = TestProvider::new(10);
+    let (e, _d) = engine("[resource.test_thing.x]\ninput = \"refused\"\n", p.clone());
+    let (out, _) = plan_and_apply(&e, State::new(), 10, Duration::from_secs(10)).await;
+    assert!(out.diags.to_string().contains("InvalidParameter"), "{}", out.diags);
+    assert!(out.state.pending_creates.contains_key(&addr("x")), "the next run looks for it by marker");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_refused_for_now_is_tried_again_once_nothing_carries_its_marker() {
+    let p = TestProvider::new(10);
+    let (e, _d) = engine("[resource.test_thing.x]\ninput = \"flaky\"\n", p.clone());
+    let (out, _) = plan_and_apply(&e, State::new(), 10, Duration::from_secs(10)).await;
+    assert!(out.diags.is_empty(), "{}", out.diags);
+    assert_eq!(p.flaky_failures.load(Ordering::SeqCst), 3, "two refusals, then success");
+    assert_eq!(p.creates.load(Ordering::SeqCst), 1);
+    assert!(out.state.instances.contains_key(&addr("x")));
 }

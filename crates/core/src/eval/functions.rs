@@ -152,7 +152,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, scope: &dyn Scope) -> FResult {
                 offset += s.len() as i64;
             }
             let start = offset.clamp(0, s.len() as i64) as usize;
-            let end = if length < 0 { s.len() } else { (start + length as usize).min(s.len()) };
+            let end = if length < 0 { s.len() } else { start.saturating_add(length as usize).min(s.len()) };
             Ok(Value::String(s[start..end].iter().collect()))
         }
         "regex" => {
@@ -470,10 +470,14 @@ fn to_ip(bits: u128, v4: bool) -> IpAddr {
 
 fn cidrsubnet(prefix: &str, newbits: f64, netnum: f64) -> FResult {
     let (base, width, len, v4) = parse_net(prefix)?;
-    let new_len = len as u32 + newbits as u32;
-    if newbits < 0.0 || new_len > width {
-        return fail(format!("cannot extend prefix /{len} by {newbits} bits: only {} bits remain", width - len as u32));
+    let room = width - len as u32;
+    if !(0.0..=room as f64).contains(&newbits) || newbits.fract() != 0.0 {
+        return fail(format!(
+            "cannot extend prefix /{len} by {} bits: newbits must be a whole number from 0 to {room}",
+            format_number(newbits)
+        ));
     }
+    let new_len = len as u32 + newbits as u32;
     if netnum < 0.0 || (newbits as u32) < 64 && netnum as u128 >= (1u128 << newbits as u32) {
         return fail(format!("netnum {} does not fit in {newbits} bits", format_number(netnum)));
     }
@@ -491,6 +495,18 @@ fn cidrhost(prefix: &str, hostnum: f64) -> FResult {
         return fail(format!("host number {} does not fit in prefix {prefix}", format_number(hostnum)));
     }
     Ok(Value::String(to_ip(base + n as u128, v4).to_string()))
+}
+
+/// The widest width or precision format() takes: enough for any real use,
+/// small enough that a typo cannot ask for gigabytes.
+const MAX_FORMAT_SIZE: usize = 10_000;
+
+fn format_size(digits: &str, what: &str) -> Result<usize, EvalError> {
+    match digits.parse::<usize>() {
+        Ok(n) if n <= MAX_FORMAT_SIZE => Ok(n),
+        _ if digits.is_empty() => Ok(0),
+        _ => fail(format!("a format {what} must be at most {MAX_FORMAT_SIZE}, got {digits}")),
+    }
 }
 
 /// Terraform's format verbs: %s %d %f %v %q %t %%, with width and precision.
@@ -530,7 +546,7 @@ fn format(f: &str, args: &[Value]) -> FResult {
                 p.push(c);
                 chars.next();
             }
-            precision = Some(p.parse::<usize>().unwrap_or(0));
+            precision = Some(format_size(&p, "precision")?);
         }
         let verb = chars.next().ok_or_else(|| EvalError("format string ends inside a verb".into()))?;
         let arg =
@@ -550,7 +566,7 @@ fn format(f: &str, args: &[Value]) -> FResult {
             'x' => format!("{:x}", number(arg, "a %x argument")? as i64),
             other => return fail(format!("unsupported format verb %{other}")),
         };
-        let width: usize = width.parse().unwrap_or(0);
+        let width: usize = if width.is_empty() { 0 } else { format_size(&width, "width")? };
         let pad = width.saturating_sub(text.chars().count());
         if flags.contains('-') {
             out.push_str(&text);
@@ -592,6 +608,23 @@ mod tests {
         assert_eq!(ev("${cidrhost(\"10.0.0.0/24\", -2)}"), s("10.0.0.254"));
         assert_eq!(ev("${cidrsubnet(\"fd00::/56\", 8, 3)}"), s("fd00:0:0:3::/64"));
         assert!(eval_str("${cidrsubnet(\"10.0.0.0/30\", 4, 0)}", &EmptyScope(std::env::temp_dir())).is_err());
+    }
+
+    #[test]
+    fn huge_arguments_are_errors_not_panics() {
+        let scope = EmptyScope(std::env::temp_dir());
+        for (expr, says) in [
+            ("${cidrsubnet(\"10.0.0.0/8\", 1e300, 0)}", "newbits must be a whole number from 0 to 24"),
+            ("${cidrsubnet(\"10.0.0.0/8\", 4294967295, 0)}", "newbits"),
+            ("${cidrsubnet(\"10.0.0.0/8\", -1, 0)}", "newbits"),
+            ("${format(\"%99999999999999999999d\", 1)}", "width must be at most"),
+            ("${format(\"%2000000000s\", \"x\")}", "width must be at most"),
+            ("${format(\"%.99999999f\", 1)}", "precision must be at most"),
+        ] {
+            let err = eval_str(expr, &scope).expect_err(expr).to_string();
+            assert!(err.contains(says), "{expr}: {err}");
+        }
+        assert_eq!(ev("${substr(\"hello\", 1, 1e300)}"), s("ello"));
     }
 
     #[test]

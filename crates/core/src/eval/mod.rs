@@ -34,6 +34,10 @@ pub trait Scope {
     fn path(&self, which: &str) -> Option<Value>;
     /// The folder that relative paths in `file()` are read from.
     fn base_dir(&self) -> &Path;
+    /// Whether `expr` reads a secret: its errors then quote no value.
+    fn uses_secret(&self, _expr: &Expr) -> bool {
+        false
+    }
 }
 
 /// An evaluation failure: a message, placed at the expression's span by `eval`.
@@ -49,7 +53,26 @@ fn fail<T>(msg: impl Into<String>) -> Result<T, EvalError> {
 /// Evaluate a configuration expression.
 pub fn eval(expr: &Expr, scope: &dyn Scope) -> Result<Value, Diagnostic> {
     let mut ev = Evaluator { scope, bound: Vec::new() };
-    ev.expr(expr).map_err(|e| Diagnostic::error("Invalid expression").with_detail(e.0).with_span(expr.span()))
+    ev.expr(expr).map_err(|e| {
+        let detail = if scope.uses_secret(expr) { hide_values(&e.0) } else { e.0 };
+        Diagnostic::error("Invalid expression").with_detail(detail).with_span(expr.span())
+    })
+}
+
+/// An error about an expression that reads a secret: messages quote the
+/// values they fail on, so only the function's name is kept.
+fn hide_values(message: &str) -> String {
+    let function = message
+        .split_once("(): ")
+        .map(|(name, _)| name)
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    let what = match function {
+        Some(name) => format!("{name}() failed"),
+        None => "The expression failed".to_string(),
+    };
+    format!(
+        "{what} on a value computed from a sensitive value; the details are hidden so that the secret is not printed."
+    )
 }
 
 /// Evaluate with extra names bound (templatefile's variables).

@@ -98,7 +98,7 @@ pub async fn plan(
     let nodes = Arc::new(nodes);
     let c = ctx.clone();
     let n2 = nodes.clone();
-    walk(&wg, Arc::new(AtomicBool::new(false)), None, move |i, _| {
+    let outcome = walk(&wg, Arc::new(AtomicBool::new(false)), None, move |i, _| {
         let ctx = c.clone();
         let key = n2[i].clone();
         async move {
@@ -112,6 +112,12 @@ pub async fn plan(
         }
     })
     .await;
+    for (i, message) in outcome.panics {
+        lock(&ctx.acc).diags.push(Diagnostic::error("Internal error: planning panicked").with_detail(format!(
+            "ecspoc stopped planning {} because of a bug: {message}. Please report this.",
+            nodes[i]
+        )));
+    }
     plan_orphans(&ctx).await;
     finish(ctx)
 }

@@ -6,8 +6,8 @@ use super::{Instance, InstanceFile, State, StateError, instance_from_file, insta
 use crate::addr::{InstanceAddr, Target};
 use crate::provider::Marker;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -64,7 +64,7 @@ impl FileJournal {
     pub fn open(path: &Path, lineage: &str) -> Result<FileJournal, StateError> {
         let io = |e| StateError::Io { context: format!("opening the journal {}", path.display()), source: e };
         let fresh = !path.exists();
-        let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
+        let mut file = super::private_file::options().create(true).append(true).open(path).map_err(io)?;
         if fresh {
             file.write_all(&line(&Record::Begin { lineage: lineage.to_string() }, path)?).map_err(io)?;
             file.sync_data().map_err(io)?;
@@ -112,7 +112,7 @@ pub fn rewrite(path: &Path, lineage: &str, records: &[Record]) -> Result<(), Sta
     for r in records {
         bytes.extend(line(r, path)?);
     }
-    let mut f = File::create(path).map_err(io)?;
+    let mut f = super::private_file::create(path).map_err(io)?;
     f.write_all(&bytes).map_err(io)?;
     f.sync_all().map_err(io)
 }
@@ -129,32 +129,36 @@ impl JournalSink for MemoryJournal {
     }
 }
 
-/// Read a journal's records. A torn last line (a crash mid-write) is dropped;
-/// a bad line before the end means corruption.
+/// Read a journal's records. A torn last line (a crash mid-write, even in
+/// the middle of a UTF-8 character) is dropped; a bad line before the end
+/// means corruption.
 pub fn read_records(path: &Path) -> Result<Vec<Record>, StateError> {
-    let file = match File::open(path) {
-        Ok(f) => f,
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => {
             return Err(StateError::Io { context: format!("reading the journal {}", path.display()), source: e });
         }
     };
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|e| StateError::Io { context: format!("reading the journal {}", path.display()), source: e })?;
+    parse_records(&bytes, path)
+}
+
+fn parse_records(bytes: &[u8], path: &Path) -> Result<Vec<Record>, StateError> {
+    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_str(line) {
+        // Only the last line can be torn: every record ends with a newline.
+        let last = i + 1 == lines.len();
+        match serde_json::from_slice(line) {
             Ok(r) => out.push(r),
-            Err(_) if i + 1 == lines.len() => break,
+            Err(_) if last => break,
             Err(e) => {
                 return Err(StateError::Corrupt {
                     path: path.display().to_string(),
-                    reason: format!("line {}: {e}", i + 1),
+                    reason: format!("journal line {}: {e}", i + 1),
                 });
             }
         }
@@ -199,4 +203,34 @@ pub fn replay(state: &mut State, records: &[Record], path: &Path) -> Result<bool
         }
     }
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put_line(addr: &str) -> Vec<u8> {
+        let r = Record::Remove { addr: addr.into() };
+        let mut l = serde_json::to_vec(&r).unwrap();
+        l.push(b'\n');
+        l
+    }
+
+    #[test]
+    fn a_tear_inside_a_utf8_character_drops_only_the_last_line() {
+        let mut bytes = put_line("terraform_data.a");
+        let torn = put_line("terraform_data.\u{e9}t\u{e9}");
+        let cut = torn.iter().position(|&b| b == 0xc3).unwrap() + 1;
+        bytes.extend_from_slice(&torn[..cut]);
+        let records = parse_records(&bytes, Path::new("j")).unwrap();
+        assert_eq!(records, vec![Record::Remove { addr: "terraform_data.a".into() }]);
+    }
+
+    #[test]
+    fn a_bad_line_before_the_end_is_corruption() {
+        let mut bytes = b"{not json\n".to_vec();
+        bytes.extend(put_line("terraform_data.a"));
+        let err = parse_records(&bytes, Path::new("j")).unwrap_err().to_string();
+        assert!(err.contains("journal line 1"), "{err}");
+    }
 }

@@ -1,10 +1,17 @@
 //! The local backend: `terraform.tfstate` (+ `.backup`), written atomically,
 //! an OS file lock that dies with its process, and the apply journal beside it.
+//!
+//! The journal belongs to the process holding the lock: only that process
+//! replays it into the state file, compacts or deletes it. Any other reader
+//! (`show`, `output`, `-lock=false`) sees state plus journal in memory and
+//! changes neither. A command that writes state or the journal without having
+//! taken the lock (`-lock=false`) takes it then, without waiting, or fails.
 
 use super::journal::{self, FileJournal, JournalSink, Record};
+use super::private_file;
 use super::{State, StateError, StateFile};
 use crate::backend::{LockInfo, StateStore};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -52,12 +59,16 @@ impl LocalBackend {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io("reading", e)),
         };
+        let path = self.path.display().to_string();
         if text.trim().is_empty() {
+            // An empty file where objects were recorded is a lost state, not a new one.
+            if self.backup_has_objects() || self.journal_has_objects() {
+                return Err(StateError::Corrupt { path, reason: self.restore_hint("the file is empty") });
+            }
             return Ok(None);
         }
-        let path = self.path.display().to_string();
         let raw: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| StateError::Corrupt { path: path.clone(), reason: e.to_string() })?;
+            .map_err(|e| StateError::Corrupt { path: path.clone(), reason: self.restore_hint(&e.to_string()) })?;
         if let Some(v) = raw.get("version").and_then(|v| v.as_u64())
             && v != super::STATE_VERSION
         {
@@ -71,12 +82,14 @@ impl LocalBackend {
     fn write_file(&self, state: &State) -> Result<(), StateError> {
         let text = serde_json::to_string_pretty(&state.to_file())
             .map_err(|e| StateError::Corrupt { path: self.path.display().to_string(), reason: e.to_string() })?;
-        if self.path.exists() {
-            fs::copy(&self.path, self.backup_path()).map_err(|e| self.io("backing up", e))?;
+        if self.should_back_up() {
+            let backup = self.backup_path();
+            fs::copy(&self.path, &backup).map_err(|e| self.io("backing up", e))?;
+            private_file::restrict(&backup).map_err(|e| self.io("backing up", e))?;
         }
         let tmp = self.sibling(".tmp");
         {
-            let mut f = File::create(&tmp).map_err(|e| self.io("writing", e))?;
+            let mut f = private_file::create(&tmp).map_err(|e| self.io("writing", e))?;
             f.write_all(text.as_bytes()).map_err(|e| self.io("writing", e))?;
             f.write_all(b"\n").map_err(|e| self.io("writing", e))?;
             f.sync_all().map_err(|e| self.io("syncing", e))?;
@@ -102,34 +115,15 @@ impl StateStore for LocalBackend {
         let start = Instant::now();
         let mut delay = Duration::from_millis(50);
         loop {
-            let mut f = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&lock_path)
-                .map_err(|e| self.io("opening the lock file for", e))?;
-            match f.try_lock() {
-                Ok(()) => {
-                    let text = serde_json::to_string(info).unwrap_or_default();
-                    f.set_len(0).map_err(|e| self.io("writing the lock for", e))?;
-                    f.rewind().map_err(|e| self.io("writing the lock for", e))?;
-                    f.write_all(text.as_bytes()).map_err(|e| self.io("writing the lock for", e))?;
-                    let _ = f.sync_data();
-                    *self.lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
-                    return Ok(());
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
+            match self.try_lock(info)? {
+                Ok(()) => return Ok(()),
+                Err(holder) => {
                     if start.elapsed() >= timeout {
-                        let mut held = String::new();
-                        let _ = f.read_to_string(&mut held);
-                        let holder: Option<LockInfo> = serde_json::from_str(&held).ok();
                         return Err(StateError::Locked(LockInfo::describe_conflict(holder.as_ref(), &lock_path)));
                     }
                     tokio::time::sleep(delay.min(timeout.saturating_sub(start.elapsed()))).await;
                     delay = (delay * 2).min(Duration::from_secs(2));
                 }
-                Err(std::fs::TryLockError::Error(e)) => return Err(self.io("locking", e)),
             }
         }
     }
@@ -154,6 +148,10 @@ impl StateStore for LocalBackend {
         let records = journal::read_records(&jpath)?;
         if !records.is_empty() {
             let changed = journal::replay(&mut state, &records, &jpath)?;
+            // Without the lock the journal may be a running apply's: look, never touch.
+            if !self.holds_lock() {
+                return Ok(state);
+            }
             if changed {
                 state.serial += 1;
                 self.write_file(&state)?;
@@ -168,6 +166,7 @@ impl StateStore for LocalBackend {
     }
 
     async fn write(&self, state: &mut State) -> Result<(), StateError> {
+        self.claim()?;
         let current = self.read_file()?;
         if let Some(cur) = &current {
             if cur.lineage != state.lineage && !cur.is_empty() {
@@ -193,6 +192,7 @@ impl StateStore for LocalBackend {
     }
 
     fn open_journal(&self, state: &State) -> Result<Box<dyn JournalSink>, StateError> {
+        self.claim()?;
         Ok(Box::new(FileJournal::open(&self.journal_path(), &state.lineage)?))
     }
 }
@@ -220,5 +220,104 @@ impl LocalBackend {
 
     pub fn exists(path: &Path) -> bool {
         path.exists()
+    }
+
+    fn holds_lock(&self) -> bool {
+        self.lock.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// One attempt at the OS lock: `Err(holder)` when another process has it.
+    fn try_lock(&self, info: &LockInfo) -> Result<Result<(), Option<LockInfo>>, StateError> {
+        let lock_path = self.lock_path();
+        let mut f = private_file::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| self.io("opening the lock file for", e))?;
+        match f.try_lock() {
+            Ok(()) => {
+                let text = serde_json::to_string(info).unwrap_or_default();
+                f.set_len(0).map_err(|e| self.io("writing the lock for", e))?;
+                f.rewind().map_err(|e| self.io("writing the lock for", e))?;
+                f.write_all(text.as_bytes()).map_err(|e| self.io("writing the lock for", e))?;
+                let _ = f.sync_data();
+                *self.lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+                Ok(Ok(()))
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut held = String::new();
+                let _ = f.read_to_string(&mut held);
+                Ok(Err(serde_json::from_str(&held).ok()))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(self.io("locking", e)),
+        }
+    }
+
+    /// Writing state or the journal needs the lock even under `-lock=false`:
+    /// take it now without waiting, or refuse rather than write beside another run.
+    fn claim(&self) -> Result<(), StateError> {
+        if self.holds_lock() {
+            return Ok(());
+        }
+        let info = LockInfo {
+            id: format!("claim-{}", std::process::id()),
+            operation: "OperationTypeWrite".into(),
+            info: format!("pid {} (-lock=false)", std::process::id()),
+            who: String::new(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            created: crate::events::now_rfc3339(),
+            path: self.describe(),
+        };
+        match self.try_lock(&info)? {
+            Ok(()) => Ok(()),
+            Err(holder) => Err(StateError::Locked(format!(
+                "{}\n\nWith -lock=false ecspoc still never writes the state or its journal while another process holds the lock: that process's journal would be lost.",
+                LockInfo::describe_conflict(holder.as_ref(), &self.lock_path())
+            ))),
+        }
+    }
+
+    fn backup_has_objects(&self) -> bool {
+        fs::read_to_string(self.backup_path())
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v.get("resources").and_then(|r| r.as_array()).map(|r| !r.is_empty()))
+            .unwrap_or(false)
+    }
+
+    fn journal_has_objects(&self) -> bool {
+        journal::read_records(&self.journal_path())
+            .map(|rs| rs.iter().any(|r| matches!(r, Record::Put { .. })))
+            .unwrap_or(false)
+    }
+
+    fn restore_hint(&self, reason: &str) -> String {
+        let backup = self.backup_path();
+        let mut s = format!("{reason}. Nothing was changed.");
+        if backup.exists() {
+            s.push_str(&format!(
+                " The previous state is in {}: check it, then restore it with `cp {} {}` (a journal beside it, if any, is replayed on the next run).",
+                backup.display(),
+                backup.display(),
+                self.path.display()
+            ));
+        }
+        s
+    }
+
+    /// The backup keeps the last state that held something: an empty or
+    /// unreadable file never replaces it.
+    fn should_back_up(&self) -> bool {
+        let Ok(text) = fs::read_to_string(&self.path) else {
+            return false;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+            return false;
+        };
+        let empty = v.get("resources").and_then(|r| r.as_array()).is_none_or(|r| r.is_empty())
+            && v.get("outputs").and_then(|o| o.as_object()).is_none_or(|o| o.is_empty());
+        !empty || !self.backup_has_objects()
     }
 }
