@@ -1,6 +1,7 @@
 //! Runs the real `ecspoc` binary in a temporary root module folder.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod moto;
 
 use std::path::{Path, PathBuf};

@@ -5,6 +5,17 @@ use crate::error::is_not_found;
 use ecspoc_core::provider::{Marker, ProviderError};
 use ecspoc_core::value::Value;
 
+/// SDK settings for a create that AWS cannot de-duplicate (no client token,
+/// no unique name): sent once, since an SDK retry after a lost answer would
+/// make a second object. The engine tries again itself, after looking for
+/// the first by its marker. Use: `.customize().config_override(once!(aws_sdk_ec2))`.
+macro_rules! once {
+    ($sdk:ident) => {
+        $sdk::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled())
+    };
+}
+pub(crate) use once;
+
 /// The configured `name`, or one derived from the marker, so that a retry
 /// after a crash asks for the same name and finds the object it left.
 pub fn name_or_generated(planned: &Value, marker: &Marker) -> String {

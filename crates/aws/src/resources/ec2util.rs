@@ -15,11 +15,21 @@ pub fn filter(name: &str, values: &[&str]) -> Filter {
 }
 
 /// Filters that find objects carrying ecspoc's marker for `marker`.
+/// Filters for objects of this state's lineage. The address is matched by
+/// `carries`, not by a filter: EC2 reads `*` and `?` in filter values as
+/// wildcards (and the emulator `[...]` too), and instance keys may hold them.
 pub fn marker_filters(marker: &Marker) -> Vec<Filter> {
     vec![
-        filter(&format!("tag:{}", tags::MARKER_ADDRESS), &[&marker.address]),
         filter(&format!("tag:{}", tags::MARKER_LINEAGE), &[&marker.lineage]),
+        filter("tag-key", &[tags::MARKER_ADDRESS]),
     ]
+}
+
+/// Does an object with these tags carry exactly this marker?
+pub fn carries(object_tags: &[aws_sdk_ec2::types::Tag], marker: &Marker) -> bool {
+    let get = |k: &str| object_tags.iter().find(|t| t.key() == Some(k)).and_then(|t| t.value());
+    get(tags::MARKER_ADDRESS) == Some(marker.address.as_str())
+        && get(tags::MARKER_LINEAGE) == Some(marker.lineage.as_str())
 }
 
 pub fn waiter<E: std::fmt::Debug>(what: &str, e: E) -> ProviderError {
@@ -98,6 +108,16 @@ pub async fn sync_tags(ctx: &crate::Ctx<'_>, id: &str, prior: &Value, planned: &
 }
 
 /// A delete that finds the object already gone has done its job.
+/// A call that SDK retries may repeat after AWS acted: an error with one of
+/// `codes` means the first try did it (`Ok(None)`).
+pub fn done_already<T>(r: Result<T, ProviderError>, codes: &[&str]) -> Result<Option<T>, ProviderError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.code.as_deref().is_some_and(|c| codes.contains(&c)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 pub fn gone_is_fine<T>(r: Result<T, ProviderError>) -> Result<(), ProviderError> {
     match r {
         Err(e) if !crate::error::is_not_found(&e) => Err(e),

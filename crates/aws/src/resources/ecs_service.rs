@@ -159,6 +159,8 @@ impl ResourceType for AwsEcsTaskDefinition {
             .set_cpu(s(planned, "cpu").map(String::from))
             .set_memory(s(planned, "memory").map(String::from))
             .set_tags(Some(ecs_tags(&t)))
+            .customize()
+            .config_override(super::common::once!(aws_sdk_ecs))
             .send()
             .await
             .map_err(|e| api("RegisterTaskDefinition", e))?;

@@ -1,6 +1,6 @@
 //! aws_eip, aws_eip_association and aws_nat_gateway
 
-use super::ec2util::{batched, filter, gone_is_fine, marker_filters, sync_tags, waiter};
+use super::ec2util::{batched, carries, filter, gone_is_fine, marker_filters, sync_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s};
@@ -75,6 +75,8 @@ impl ResourceType for AwsEip {
             .allocate_address()
             .domain(DomainType::from(s(planned, "domain").unwrap_or("vpc")))
             .tag_specifications(tags::for_create(Rt::ElasticIp, planned, &ctx.settings.default_tags, marker))
+            .customize()
+            .config_override(super::common::once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(|e| api("AllocateAddress", e))?;
@@ -127,11 +129,13 @@ impl ResourceType for AwsEip {
         let ec2 = &ctx.clients.ec2;
         if s(prior, "instance") != s(planned, "instance") {
             if let Some(assoc) = s(prior, "association_id") {
-                ec2.disassociate_address()
-                    .association_id(assoc)
-                    .send()
-                    .await
-                    .map_err(|e| api("DisassociateAddress", e))?;
+                gone_is_fine(
+                    ec2.disassociate_address()
+                        .association_id(assoc)
+                        .send()
+                        .await
+                        .map_err(|e| api("DisassociateAddress", e)),
+                )?;
             }
             if let Some(instance) = s(planned, "instance") {
                 ec2.associate_address()
@@ -153,7 +157,14 @@ impl ResourceType for AwsEip {
         if let Some(a) = describe_eip(ctx, alloc).await?
             && let Some(assoc) = a.association_id()
         {
-            ec2.disassociate_address().association_id(assoc).send().await.map_err(|e| api("DisassociateAddress", e))?;
+            // Gone already: an SDK retry of this very call may have found it done.
+            gone_is_fine(
+                ec2.disassociate_address()
+                    .association_id(assoc)
+                    .send()
+                    .await
+                    .map_err(|e| api("DisassociateAddress", e)),
+            )?;
         }
         gone_is_fine(ec2.release_address().allocation_id(alloc).send().await.map_err(|e| api("ReleaseAddress", e)))
     }
@@ -166,7 +177,7 @@ impl ResourceType for AwsEip {
             .send()
             .await
             .map_err(|e| api("DescribeAddresses", e))?;
-        Ok(o.addresses().first().map(|a| eip_value(ctx, a)))
+        Ok(o.addresses().iter().find(|a| carries(a.tags(), marker)).map(|a| eip_value(ctx, a)))
     }
 }
 
@@ -391,7 +402,10 @@ impl ResourceType for AwsNatGateway {
             .map_err(|e| api("DescribeNatGateways", e))?;
         Ok(o.nat_gateways()
             .iter()
-            .find(|n| !matches!(n.state(), Some(NatGatewayState::Deleted | NatGatewayState::Deleting)))
+            .find(|n| {
+                carries(n.tags(), marker)
+                    && !matches!(n.state(), Some(NatGatewayState::Deleted | NatGatewayState::Deleting))
+            })
             .map(|n| nat_value(ctx, n)))
     }
 }

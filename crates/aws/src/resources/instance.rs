@@ -1,6 +1,6 @@
 //! aws_key_pair and aws_instance
 
-use super::ec2util::{batched, gone_is_fine, marker_filters, sync_tags, waiter};
+use super::ec2util::{batched, carries, gone_is_fine, marker_filters, sync_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s, strings};
@@ -99,6 +99,15 @@ impl ResourceType for AwsKeyPair {
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         Ok(describe_key(ctx, id(state)?).await?.map(|k| key_value(ctx, &k, state.get("public_key"))))
+    }
+    fn name_attribute(&self) -> &'static str {
+        "key_name"
+    }
+    /// Key pairs are keyed by name: a retried ImportKeyPair meets "Duplicate"
+    /// on the key the first try made, found here by name and marker.
+    async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
+        let Some(name) = &marker.name else { return Ok(None) };
+        Ok(describe_key(ctx, name).await?.filter(|k| carries(k.tags(), marker)).map(|k| key_value(ctx, &k, None)))
     }
     async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
         let public: HashMap<String, Value> = states
@@ -435,10 +444,11 @@ impl ResourceType for AwsInstance {
             .iter()
             .flat_map(|r| r.instances())
             .find(|i| {
-                !matches!(
-                    i.state().and_then(|s| s.name()),
-                    Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown)
-                )
+                carries(i.tags(), marker)
+                    && !matches!(
+                        i.state().and_then(|s| s.name()),
+                        Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown)
+                    )
             })
             .cloned();
         Ok(found.map(|i| instance_value(ctx, &i, None)))

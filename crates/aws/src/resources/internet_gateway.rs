@@ -1,6 +1,6 @@
 //! aws_internet_gateway and aws_internet_gateway_attachment
 
-use super::ec2util::{batched, gone_is_fine, marker_filters, retry_while, sync_tags};
+use super::ec2util::{batched, carries, done_already, gone_is_fine, marker_filters, retry_while, sync_tags};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s};
@@ -50,14 +50,27 @@ async fn describe(ctx: &Ctx<'_>, gid: &str) -> Result<Option<InternetGateway>, P
 }
 
 async fn attach(ctx: &Ctx<'_>, gid: &str, vpc: &str) -> Result<(), ProviderError> {
-    ctx.clients
+    let r = ctx
+        .clients
         .ec2
         .attach_internet_gateway()
         .internet_gateway_id(gid)
         .vpc_id(vpc)
         .send()
         .await
-        .map_err(|e| api("AttachInternetGateway", e))?;
+        .map_err(|e| api("AttachInternetGateway", e));
+    if done_already(r, &["Resource.AlreadyAssociated"])?.is_none() {
+        // Attached already: fine if to this VPC (a retried call), not if to another.
+        let attached =
+            describe(ctx, gid).await?.is_some_and(|g| g.attachments().iter().any(|a| a.vpc_id() == Some(vpc)));
+        if !attached {
+            return Err(ProviderError::api(
+                "AttachInternetGateway",
+                Some("Resource.AlreadyAssociated"),
+                format!("{gid} is attached to another VPC"),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -108,6 +121,8 @@ impl ResourceType for AwsInternetGateway {
             .ec2
             .create_internet_gateway()
             .tag_specifications(tags::for_create(Rt::InternetGateway, planned, &ctx.settings.default_tags, marker))
+            .customize()
+            .config_override(super::common::once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(|e| api("CreateInternetGateway", e))?;
@@ -195,7 +210,7 @@ impl ResourceType for AwsInternetGateway {
             .send()
             .await
             .map_err(|e| api("DescribeInternetGateways", e))?;
-        Ok(o.internet_gateways().first().map(|g| to_value(ctx, g)))
+        Ok(o.internet_gateways().iter().find(|g| carries(g.tags(), marker)).map(|g| to_value(ctx, g)))
     }
 }
 

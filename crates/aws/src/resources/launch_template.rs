@@ -2,7 +2,7 @@
 //! (AWS never edits one); `update_default_version` makes it the default.
 
 use super::common::{block_list, blocks, found, int, int_value};
-use super::ec2util::{filter, marker_filters, sync_tags};
+use super::ec2util::{carries, filter, marker_filters, sync_tags};
 use crate::error::api;
 use crate::tags;
 use crate::values::{b, id, obj, opt_str, req, s, strings};
@@ -271,7 +271,7 @@ impl ResourceType for AwsLaunchTemplate {
             .send()
             .await
             .map_err(|e| api("DescribeLaunchTemplates", e))?;
-        match out.launch_templates().first() {
+        match out.launch_templates().iter().find(|lt| carries(lt.tags(), marker)) {
             Some(lt) => {
                 let latest = latest_version(ctx, lt.launch_template_id().unwrap_or_default()).await?;
                 Ok(Some(to_value(ctx, lt, latest.as_ref())))

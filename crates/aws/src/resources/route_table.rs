@@ -1,6 +1,6 @@
 //! aws_route_table, aws_route and aws_route_table_association
 
-use super::ec2util::{batched, filter, gone_is_fine, marker_filters, retry_while, sync_tags};
+use super::ec2util::{batched, carries, done_already, filter, gone_is_fine, marker_filters, retry_while, sync_tags};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s};
@@ -69,6 +69,8 @@ impl ResourceType for AwsRouteTable {
             .create_route_table()
             .vpc_id(req(planned, "vpc_id")?)
             .tag_specifications(tags::for_create(Rt::RouteTable, planned, &ctx.settings.default_tags, marker))
+            .customize()
+            .config_override(super::common::once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(|e| api("CreateRouteTable", e))?;
@@ -125,7 +127,7 @@ impl ResourceType for AwsRouteTable {
             .send()
             .await
             .map_err(|e| api("DescribeRouteTables", e))?;
-        Ok(o.route_tables().first().map(|t| table_value(ctx, t)))
+        Ok(o.route_tables().iter().find(|t| carries(t.tags(), marker)).map(|t| table_value(ctx, t)))
     }
 }
 
@@ -176,7 +178,8 @@ impl ResourceType for AwsRoute {
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, _: &Marker) -> Result<Value, ProviderError> {
         let (rtb, dest) = (req(planned, "route_table_id")?, req(planned, "destination_cidr_block")?);
-        ctx.clients
+        let made = ctx
+            .clients
             .ec2
             .create_route()
             .route_table_id(rtb)
@@ -187,10 +190,25 @@ impl ResourceType for AwsRoute {
             .set_vpc_peering_connection_id(s(planned, "vpc_peering_connection_id").map(String::from))
             .send()
             .await
-            .map_err(|e| api("CreateRoute", e))?;
-        self.read(ctx, &obj(vec![("route_table_id", Value::str(rtb)), ("destination_cidr_block", Value::str(dest))]))
+            .map_err(|e| api("CreateRoute", e));
+        let made = done_already(made, &["RouteAlreadyExists"])?.is_some();
+        let route = self
+            .read(ctx, &obj(vec![("route_table_id", Value::str(rtb)), ("destination_cidr_block", Value::str(dest))]))
             .await?
-            .ok_or_else(|| ProviderError::new(format!("the new route to {dest} in {rtb} could not be read back")))
+            .ok_or_else(|| ProviderError::new(format!("the new route to {dest} in {rtb} could not be read back")))?;
+        // The route existed: an SDK retry of this call made it if it goes where
+        // this one was to go; otherwise it is someone else's.
+        let same_target = ["gateway_id", "nat_gateway_id", "network_interface_id", "vpc_peering_connection_id"]
+            .iter()
+            .all(|k| s(planned, k).is_none() || s(planned, k) == s(&route, k));
+        if !made && !same_target {
+            return Err(ProviderError::api(
+                "CreateRoute",
+                Some("RouteAlreadyExists"),
+                format!("{rtb} already has a route to {dest} with another target: import it or remove it"),
+            ));
+        }
+        Ok(route)
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         let (rtb, dest) = (req(state, "route_table_id")?, req(state, "destination_cidr_block")?);
@@ -282,6 +300,22 @@ fn association_value(a: &aws_sdk_ec2::types::RouteTableAssociation) -> Value {
     ])
 }
 
+async fn association_of_subnet(ctx: &Ctx<'_>, subnet: &str) -> Result<Option<Value>, ProviderError> {
+    let o = ctx
+        .clients
+        .ec2
+        .describe_route_tables()
+        .filters(filter("association.subnet-id", &[subnet]))
+        .send()
+        .await
+        .map_err(|e| api("DescribeRouteTables", e))?;
+    Ok(o.route_tables()
+        .iter()
+        .flat_map(|t| t.associations())
+        .find(|a| a.subnet_id() == Some(subnet))
+        .map(association_value))
+}
+
 async fn find_association(ctx: &Ctx<'_>, assoc: &str) -> Result<Option<Value>, ProviderError> {
     let o = ctx
         .clients
@@ -327,7 +361,20 @@ impl ResourceType for AwsRouteTableAssociation {
             .set_gateway_id(s(planned, "gateway_id").map(String::from))
             .send()
             .await
-            .map_err(|e| api("AssociateRouteTable", e))?;
+            .map_err(|e| api("AssociateRouteTable", e));
+        let rtb = req(planned, "route_table_id")?;
+        let Some(out) = done_already(out, &["Resource.AlreadyAssociated"])? else {
+            // Associated already: an SDK retry of this call did it if it is with this table.
+            let subnet = s(planned, "subnet_id").unwrap_or_default();
+            return match association_of_subnet(ctx, subnet).await? {
+                Some(a) if s(&a, "route_table_id") == Some(rtb) => Ok(a),
+                _ => Err(ProviderError::api(
+                    "AssociateRouteTable",
+                    Some("Resource.AlreadyAssociated"),
+                    format!("{subnet} is associated with another route table: import the association or remove it"),
+                )),
+            };
+        };
         let assoc = out.association_id().ok_or_else(|| ProviderError::new("AssociateRouteTable returned no id"))?;
         find_association(ctx, assoc)
             .await?

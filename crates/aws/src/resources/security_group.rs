@@ -1,7 +1,7 @@
 //! aws_security_group (with inline ingress/egress blocks) and the one-rule
 //! resources aws_vpc_security_group_ingress_rule / _egress_rule.
 
-use super::ec2util::{batched, gone_is_fine, marker_filters, retry_while, sync_tags};
+use super::ec2util::{batched, carries, done_already, gone_is_fine, marker_filters, retry_while, sync_tags};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{b, id, obj, opt_str, req, s, strings};
@@ -250,6 +250,10 @@ async fn describe(ctx: &Ctx<'_>, gid: &str) -> Result<Option<SecurityGroup>, Pro
     }
 }
 
+/// What EC2 answers when a retried authorize or revoke finds its work done.
+const RULE_EXISTS: &str = "InvalidPermission.Duplicate";
+const RULE_GONE: &str = "InvalidPermission.NotFound";
+
 /// Make the group's rules in one direction equal `want`.
 async fn sync_rules(ctx: &Ctx<'_>, gid: &str, egress: bool, have: &[Rule], want: &[Rule]) -> Result<(), ProviderError> {
     let ec2 = &ctx.clients.ec2;
@@ -257,36 +261,44 @@ async fn sync_rules(ctx: &Ctx<'_>, gid: &str, egress: bool, have: &[Rule], want:
     let grant: Vec<IpPermission> = want.iter().filter(|r| !have.contains(r)).map(|r| r.permission(gid)).collect();
     if !revoke.is_empty() {
         if egress {
-            ec2.revoke_security_group_egress()
+            let r = ec2
+                .revoke_security_group_egress()
                 .group_id(gid)
                 .set_ip_permissions(Some(revoke))
                 .send()
                 .await
-                .map_err(|e| api("RevokeSecurityGroupEgress", e))?;
+                .map_err(|e| api("RevokeSecurityGroupEgress", e));
+            done_already(r, &[RULE_GONE])?;
         } else {
-            ec2.revoke_security_group_ingress()
+            let r = ec2
+                .revoke_security_group_ingress()
                 .group_id(gid)
                 .set_ip_permissions(Some(revoke))
                 .send()
                 .await
-                .map_err(|e| api("RevokeSecurityGroupIngress", e))?;
+                .map_err(|e| api("RevokeSecurityGroupIngress", e));
+            done_already(r, &[RULE_GONE])?;
         }
     }
     if !grant.is_empty() {
         if egress {
-            ec2.authorize_security_group_egress()
+            let r = ec2
+                .authorize_security_group_egress()
                 .group_id(gid)
                 .set_ip_permissions(Some(grant))
                 .send()
                 .await
-                .map_err(|e| api("AuthorizeSecurityGroupEgress", e))?;
+                .map_err(|e| api("AuthorizeSecurityGroupEgress", e));
+            done_already(r, &[RULE_EXISTS])?;
         } else {
-            ec2.authorize_security_group_ingress()
+            let r = ec2
+                .authorize_security_group_ingress()
                 .group_id(gid)
                 .set_ip_permissions(Some(grant))
                 .send()
                 .await
-                .map_err(|e| api("AuthorizeSecurityGroupIngress", e))?;
+                .map_err(|e| api("AuthorizeSecurityGroupIngress", e));
+            done_already(r, &[RULE_EXISTS])?;
         }
     }
     Ok(())
@@ -467,7 +479,7 @@ impl ResourceType for AwsSecurityGroup {
             .send()
             .await
             .map_err(|e| api("DescribeSecurityGroups", e))?;
-        Ok(o.security_groups().first().map(|g| group_value(ctx, g, false)))
+        Ok(o.security_groups().iter().find(|g| carries(g.tags(), marker)).map(|g| group_value(ctx, g, false)))
     }
 }
 

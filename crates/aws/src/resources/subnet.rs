@@ -1,6 +1,6 @@
 //! aws_subnet
 
-use super::ec2util::{batched, gone_is_fine, marker_filters, retry_while, sync_tags, waiter};
+use super::ec2util::{batched, carries, gone_is_fine, marker_filters, retry_while, sync_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{b, id, obj, opt_str, req, s};
@@ -75,6 +75,8 @@ impl ResourceType for AwsSubnet {
             .cidr_block(req(planned, "cidr_block")?)
             .set_availability_zone(s(planned, "availability_zone").map(String::from))
             .tag_specifications(tags::for_create(Rt::Subnet, planned, &ctx.settings.default_tags, marker))
+            .customize()
+            .config_override(super::common::once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(|e| api("CreateSubnet", e))?;
@@ -166,6 +168,6 @@ impl ResourceType for AwsSubnet {
             .send()
             .await
             .map_err(|e| api("DescribeSubnets", e))?;
-        Ok(o.subnets().first().map(|sn| to_value(ctx, sn)))
+        Ok(o.subnets().iter().find(|sn| carries(sn.tags(), marker)).map(|sn| to_value(ctx, sn)))
     }
 }

@@ -1,6 +1,6 @@
 //! aws_vpc
 
-use super::ec2util::{batched, filter, marker_filters, retry_while, sync_tags, waiter};
+use super::ec2util::{batched, carries, filter, marker_filters, retry_while, sync_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{b, id, obj, opt_str, req, s};
@@ -170,6 +170,8 @@ impl ResourceType for AwsVpc {
             .cidr_block(req(planned, "cidr_block")?)
             .instance_tenancy(Tenancy::from(s(planned, "instance_tenancy").unwrap_or("default")))
             .tag_specifications(tags::for_create(Rt::Vpc, planned, &ctx.settings.default_tags, marker))
+            .customize()
+            .config_override(super::common::once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(|e| api("CreateVpc", e))?;
@@ -275,7 +277,7 @@ impl ResourceType for AwsVpc {
             .send()
             .await
             .map_err(|e| api("DescribeVpcs", e))?;
-        match out.vpcs().first() {
+        match out.vpcs().iter().find(|v| carries(v.tags(), marker)) {
             Some(v) => Ok(Some(to_value(ctx, v).await?)),
             None => Ok(None),
         }
