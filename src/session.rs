@@ -277,18 +277,8 @@ pub fn input_variables(args: &VarArgs) -> CliResult<InputVariables> {
 fn read_var_file(path: &Path) -> CliResult<Vec<(String, Value)>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::Message(format!("Failed to read variables file {}: {e}", path.display())))?;
-    let name = path.to_string_lossy();
-    let bad = |e: String| CliError::Message(format!("Invalid variables file {}: {e}", path.display()));
-    let json: serde_json::Value = if name.ends_with(".json") {
-        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?
-    } else if name.ends_with(".toml") {
-        let t: toml::Table = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        serde_json::to_value(t).map_err(|e| bad(e.to_string()))?
-    } else {
-        hcl::from_str::<serde_json::Value>(&text).map_err(|e| bad(e.to_string()))?
-    };
-    let obj = json.as_object().ok_or_else(|| bad("the file must hold name = value pairs".into()))?;
-    Ok(obj.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+    ecspoc_core::config::var_file::parse(&path.to_string_lossy(), &text)
+        .map_err(|e| CliError::Message(format!("Invalid variables file {}: {e}", path.display())))
 }
 
 /// Ask on a terminal; refuse where nobody can answer.

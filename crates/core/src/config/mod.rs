@@ -4,6 +4,7 @@ pub mod expr;
 pub mod module;
 pub mod raw;
 pub mod types;
+pub mod var_file;
 
 use crate::addr::ModulePath;
 use crate::diag::{Diagnostic, Diagnostics};

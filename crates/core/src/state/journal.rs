@@ -143,7 +143,8 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, StateError> {
     parse_records(&bytes, path)
 }
 
-fn parse_records(bytes: &[u8], path: &Path) -> Result<Vec<Record>, StateError> {
+/// Records from a journal's bytes (see `read_records`).
+pub fn parse_records(bytes: &[u8], path: &Path) -> Result<Vec<Record>, StateError> {
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {

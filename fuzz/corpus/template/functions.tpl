@@ -1,0 +1,1 @@
+${try(element([], 0), lookup({a = 1}, "b", 2))}${merge({a = 1}, {b = 2})}${base64encode("x")}${cidrhost("fd00::/120", -1)}

@@ -1,0 +1,1 @@
+%{ for i, v in ["a", "b"] }${i}=${upper(v)};%{ endfor }${jsonencode({a = [1, true, null]})}${range(0, 10, 3)}

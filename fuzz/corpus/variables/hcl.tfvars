@@ -1,0 +1,5 @@
+azs = ["a", "b"]
+tags = { Name = "x", Env = "dev" }
+count = 3
+enabled = true
+nested = { a = "s", b = [1, 2] }

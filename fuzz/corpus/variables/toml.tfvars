@@ -1,0 +1,3 @@
+azs = ["a", "b"]
+[tags]
+Name = "x"
