@@ -160,3 +160,67 @@ fn faults_past_the_retry_budget_fail_clearly_keep_state_and_the_rerun_converges(
     assert_eq!(w.run(&["plan", "-detailed-exitcode"]).code, 0);
     assert_eq!(w.run(&["destroy", "-auto-approve"]).code, 0);
 }
+
+/// A benchmark, not a test (`scripts/bench` runs it): apply time of
+/// examples/network through the proxy at several fault rates, in the standard
+/// retry mode ecspoc uses and the adaptive one it used before.
+#[test]
+#[ignore = "a benchmark: run by scripts/bench"]
+fn bench_apply_time_under_faults() {
+    let moto = Moto::shared();
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
+    println!(
+        "| retry mode | faults | apply wall time (each run, sorted) | requests | injected faults | API calls that were retries |"
+    );
+    println!("|---|---|---|---|---|---|");
+    // One apply and destroy first, so the emulator's first-use costs are not in the figures.
+    let warm = Workdir::new(&[("main.toml", &network("benchwarm", "10.79.0.0/16", None))]).with_aws(moto);
+    assert_eq!(warm.run(&["apply", "-auto-approve"]).code, 0);
+    assert_eq!(warm.run(&["destroy", "-auto-approve"]).code, 0);
+    let cases = [("standard", 0.0), ("standard", 0.1), ("standard", 0.3), ("adaptive", 0.3)];
+    for (i, (mode, rate)) in cases.iter().enumerate() {
+        let mut times = Vec::new();
+        let (mut requests, mut injected, mut calls) = (0, 0, 0);
+        for run in 0..runs {
+            let proxy = FaultProxy::start(&moto.endpoint, *rate, 0xbe00 + (i * 16 + run) as u64);
+            let mut config = network(&format!("bench{i}x{run}"), &format!("10.{}.0.0/16", 80 + i * 4 + run), None);
+            config = config.replacen(
+                "region = \"us-east-1\"",
+                &format!("region = \"us-east-1\"\nretry_mode = \"{mode}\""),
+                1,
+            );
+            let mut w = Workdir::new(&[("main.toml", &config)]).with_aws(moto);
+            w.env.push(("AWS_ENDPOINT_URL".into(), proxy.endpoint()));
+            let started = Instant::now();
+            let r = w.run(&["apply", "-auto-approve", "-json"]);
+            times.push(started.elapsed());
+            assert_eq!(r.code, 0, "{}", r.all());
+            requests += proxy.requests();
+            injected += proxy.injected_total();
+            calls += api_calls(&r.stdout);
+            proxy.set_rate(0.0);
+            assert_eq!(w.run(&["destroy", "-auto-approve"]).code, 0);
+        }
+        times.sort();
+        let each: Vec<String> = times.iter().map(|t| format!("{:.1} s", t.as_secs_f64())).collect();
+        // Requests the proxy saw beyond the operations ecspoc made were retries.
+        println!(
+            "| {mode} | {:.0}% | {} | {} | {} | {} |",
+            rate * 100.0,
+            each.join(", "),
+            requests / runs as u64,
+            injected / runs as u64,
+            requests.saturating_sub(calls) / runs as u64
+        );
+    }
+}
+
+/// The operations a run made, from its `-json` API-call log message.
+fn api_calls(stream: &str) -> u64 {
+    stream
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["type"] == "log" && m.get("api_calls").is_some())
+        .filter_map(|m| m["total"].as_u64())
+        .sum()
+}

@@ -344,3 +344,25 @@ async fn a_create_refused_for_now_is_tried_again_once_nothing_carries_its_marker
     assert_eq!(p.creates.load(Ordering::SeqCst), 1);
     assert!(out.state.instances.contains_key(&addr("x")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfinished_create_of_a_removed_block_is_found_and_destroyed() {
+    let p = TestProvider::new(10);
+    // The object was made just before a crash; then its block was deleted.
+    let mut state = State::new();
+    let gone = addr("removed");
+    let marker = Marker { address: gone.to_string(), lineage: state.lineage.clone(), name: None };
+    p.create("test_thing", &Value::object([("input".into(), Value::str("x"))]), &marker).await.unwrap();
+    state.pending_creates.insert(gone.clone(), marker);
+    let (e, _d) = engine("[resource.test_thing.kept]\ninput = 1\n", p.clone());
+    let rec = Arc::new(Recorder::default());
+    let planned =
+        plan(e.clone(), state.clone(), PlanOptions::default(), rec.clone()).await.unwrap_or_else(|d| panic!("{d}"));
+    let change = planned.change(&gone).expect("the found object is planned");
+    assert_eq!(change.action, Action::Delete);
+    let out = apply(e.clone(), &planned, state, Arc::new(MemoryJournal::default()), ApplyOptions::default(), rec).await;
+    assert!(out.diags.is_empty(), "{}", out.diags);
+    assert_eq!(out.destroyed, 1);
+    assert!(!out.state.instances.contains_key(&gone));
+    assert!(out.state.pending_creates.is_empty(), "nothing is left pending");
+}
