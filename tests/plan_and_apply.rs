@@ -168,6 +168,11 @@ fn saved_plan_is_refused_when_state_changed_since() {
     let r = w.run(&["apply", "first.plan"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("Saved plan is stale"), "{}", r.all());
+    assert!(
+        r.stderr.contains("made before any state existed") && r.stderr.contains("serial 1"),
+        "says why: {}",
+        r.stderr
+    );
     assert_eq!(w.read("terraform.tfstate"), before, "a refused apply changes nothing");
     w.ok(&["plan", "-out=second.plan"]);
     let a = w.ok(&["apply", "second.plan"]);
@@ -232,4 +237,49 @@ fn chdir_and_env_select_the_root_module() {
     let missing = w.run(&["-e", "nope", "plan"]);
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("environments/nope"), "{}", missing.stderr);
+}
+
+#[test]
+fn a_plan_saved_before_any_state_existed_applies_on_the_first_run() {
+    let w = fixture();
+    w.ok(&["plan", "-out=first.plan"]);
+    let r = w.ok(&["apply", "first.plan"]);
+    assert!(r.stdout.contains("Apply complete! Resources: 6 added"), "{}", r.stdout);
+    assert_eq!(w.run(&["plan", "-detailed-exitcode"]).code, 0);
+    // And every later run: a plan saved now applies until the state changes.
+    w.write("main.toml", &ROOT.replace("default = \"dev\"", "default = \"qa\""));
+    w.ok(&["plan", "-out=second.plan"]);
+    let r = w.ok(&["apply", "second.plan"]);
+    assert!(r.stdout.contains("Apply complete!"), "{}", r.stdout);
+    let r = w.run(&["apply", "second.plan"]);
+    assert!(r.stderr.contains("Saved plan is stale") && r.stderr.contains("serial"), "{}", r.all());
+}
+
+#[test]
+fn destroying_nothing_says_so_and_succeeds() {
+    let w = fixture();
+    let r = w.ok(&["plan", "-destroy", "-detailed-exitcode"]);
+    assert!(r.stdout.contains("No changes. No objects need to be destroyed."), "{}", r.stdout);
+    let r = w.ok(&["destroy", "-auto-approve"]);
+    assert!(r.stdout.contains("Destroy complete! Resources: 0 destroyed."), "{}", r.stdout);
+    // A partial state: what exists is destroyed, references to the rest wait.
+    w.ok(&["apply", "-auto-approve", "-target=terraform_data.policy"]);
+    let r = w.ok(&["destroy", "-auto-approve"]);
+    assert!(r.stdout.contains("Destroy complete! Resources: 1 destroyed."), "{}", r.stdout);
+}
+
+#[test]
+fn a_corrupt_or_foreign_plan_file_is_refused_and_changes_nothing() {
+    let w = fixture();
+    w.ok(&["plan", "-out=good.plan"]);
+    let good = w.read("good.plan");
+    w.write("truncated.plan", &good[..good.len() / 2]);
+    w.write("other.plan", &good.replacen("\"ecspoc_plan_format\":", "\"ecspoc_plan_format\":99,\"was\":", 1));
+    for (file, says) in [("truncated.plan", "not valid"), ("other.plan", "version"), ("missing.plan", "Failed to read")]
+    {
+        let r = w.run(&["apply", file]);
+        assert_eq!(r.code, 1, "{file}: {}", r.all());
+        assert!(r.stderr.contains(says), "{file}: {}", r.stderr);
+        assert!(!w.file("terraform.tfstate").exists(), "{file}: nothing written");
+    }
 }

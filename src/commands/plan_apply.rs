@@ -107,13 +107,8 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
         let inputs: InputVariables =
             plan.variables.iter().map(|(k, v)| (k.clone(), InputValue::Typed(v.clone()))).collect();
         return session::with_lock(backend.as_ref(), &args.plan.lock, "OperationTypeApply", async || {
-            let state = backend.read().await?;
-            if state.lineage != plan.prior_state.lineage || state.serial != plan.base_serial {
-                return session::fail(format!(
-                    "Saved plan is stale\n\nThe given plan file can no longer be applied because the state was changed by another operation after the plan was created (state serial {} lineage {}, plan made at serial {} lineage {}). Run plan again.",
-                    state.serial, state.lineage, plan.base_serial, plan.prior_state.lineage
-                ));
-            }
+            let mut state = backend.read().await?;
+            check_not_stale(&mut state, &plan)?;
             run_apply(&engine, backend.as_ref(), &plan, state, inputs, &args, interrupts, ui).await
         })
         .await;
@@ -127,10 +122,11 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
         let plan = make_plan(&engine, backend.as_ref(), opts, ui).await?;
         if !plan.has_changes() {
             if !ui.json {
-                ui.line(&format!(
-                    "\n{} complete! Resources: 0 added, 0 changed, 0 destroyed.",
-                    if destroy { "Destroy" } else { "Apply" }
-                ));
+                ui.line(if destroy {
+                    "\nDestroy complete! Resources: 0 destroyed."
+                } else {
+                    "\nApply complete! Resources: 0 added, 0 changed, 0 destroyed."
+                });
             }
             return Ok(0);
         }
@@ -155,6 +151,40 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
     .await;
     session::report_api_calls(ui, &engine.providers);
     result
+}
+
+/// A saved plan applies only to the state it was made from. A plan made
+/// before any state existed applies while there is still none, and the new
+/// state takes the plan's lineage.
+fn check_not_stale(state: &mut ecspoc_core::state::State, plan: &Plan) -> CliResult<()> {
+    let never_written = |serial: u64, empty: bool| serial == 0 && empty;
+    if never_written(plan.base_serial, plan.prior_state.is_empty())
+        && never_written(state.serial, state.is_empty() && state.pending_creates.is_empty())
+    {
+        state.lineage = plan.prior_state.lineage.clone();
+        return Ok(());
+    }
+    let why = if never_written(plan.base_serial, plan.prior_state.is_empty()) {
+        format!(
+            "the plan was made before any state existed, and the state has been written since (serial {})",
+            state.serial
+        )
+    } else if state.lineage != plan.prior_state.lineage {
+        format!(
+            "the state now has lineage {} but the plan was made from lineage {}: it is another configuration's state",
+            state.lineage, plan.prior_state.lineage
+        )
+    } else if state.serial != plan.base_serial {
+        format!(
+            "the state is at serial {} but the plan was made at serial {}: another operation changed it since",
+            state.serial, plan.base_serial
+        )
+    } else {
+        return Ok(());
+    };
+    session::fail(format!(
+        "Saved plan is stale\n\nThe given plan file can no longer be applied because {why}. Run plan again."
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]

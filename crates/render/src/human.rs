@@ -71,6 +71,13 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
         }
         return out;
     }
+    if changes.is_empty() && output_changes.is_empty() && plan.mode == PlanMode::Destroy {
+        out.push_str(&color.bold("No changes."));
+        out.push_str(" No objects need to be destroyed.\n\n");
+        out.push_str(&format!("Either you have not created any objects yet or the existing objects were already deleted outside of {TOOL}.\n"));
+        out.push_str(&render_warnings(plan));
+        return out;
+    }
     if changes.is_empty() && output_changes.is_empty() {
         out.push_str(&color.bold("No changes."));
         out.push_str(" Your infrastructure matches the configuration.\n\n");

@@ -421,7 +421,14 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
         c.sensitive = all;
     }
     instance_values.sort_by(|a, b| a.0.cmp(&b.0));
-    let value = aggregate(r, instance_values);
+    // A destroy plan needs no value of an object that is not there (data not
+    // read, resources never made): unknown, so whatever refers to it waits
+    // instead of failing on a null.
+    let value = if ctx.opts.mode == PlanMode::Destroy && instance_values.is_empty() {
+        Value::Unknown
+    } else {
+        aggregate(r, instance_values)
+    };
     ctx.values.set(NodeKey::Resource(addr.clone()), value);
     let mut acc = lock(&ctx.acc);
     acc.changes.extend(changes);
@@ -491,8 +498,16 @@ async fn plan_orphans(ctx: &Ctx) {
         .keys()
         .filter_map(|k| if let NodeKey::Resource(r) = k { Some(r.clone()) } else { None })
         .collect();
-    let orphans: BTreeSet<ResourceAddr> =
-        ctx.stored.instances.keys().map(|a| a.resource.clone()).filter(|r| !in_config.contains(r)).collect();
+    // A create left unfinished for a block since removed is looked for too:
+    // if its object exists, it is an orphan like any other.
+    let orphans: BTreeSet<ResourceAddr> = ctx
+        .stored
+        .instances
+        .keys()
+        .chain(ctx.stored.pending_creates.keys())
+        .map(|a| a.resource.clone())
+        .filter(|r| !in_config.contains(r))
+        .collect();
     for addr in orphans {
         let refreshed = if addr.mode == Mode::Managed && ctx.engine.provider_for(&addr.type_, addr.mode).is_ok() {
             match refresh(ctx, &addr).await {
