@@ -251,7 +251,17 @@ fn drift_in_a_security_group_rule_and_a_route_is_shown_and_repaired() {
     let moto = Moto::dedicated();
     let ec2 = moto.ec2();
     let w = stack(&["dev"], &moto);
-    let r = w.run(&["-e", "dev", "apply", "-auto-approve"]);
+    // The first run of the environment through a saved plan, as CI does it.
+    let r = w.run(&["-e", "dev", "plan", "-out=first.plan"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let shown = w.run(&["-e", "dev", "show", "-json", "first.plan"]);
+    assert_eq!(shown.code, 0, "{}", shown.all());
+    let doc: serde_json::Value = serde_json::from_str(&shown.stdout).expect("plan JSON");
+    let calls = doc["configuration"]["root_module"]["module_calls"].as_object().expect("module calls");
+    for m in ["network", "bastion", "cluster", "events", "service_404", "pipeline_php_hello"] {
+        assert!(calls[m]["module"]["resources"].as_array().is_some_and(|r| !r.is_empty()), "{m} in configuration");
+    }
+    let r = w.run(&["-e", "dev", "apply", "first.plan"]);
     assert_eq!(r.code, 0, "{}", r.all());
     let st = state(&w, "dev");
     let attr = |module: &str, addr: &str, index: usize, key: &str| -> String {

@@ -158,13 +158,15 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
 /// state takes the plan's lineage.
 fn check_not_stale(state: &mut ecspoc_core::state::State, plan: &Plan) -> CliResult<()> {
     let never_written = |serial: u64, empty: bool| serial == 0 && empty;
-    if never_written(plan.base_serial, plan.prior_state.is_empty())
+    // A plan's prior state holds the data sources it read: only managed objects count.
+    let plan_from_nothing = plan.prior_state.managed().next().is_none() && plan.prior_state.outputs.is_empty();
+    if never_written(plan.base_serial, plan_from_nothing)
         && never_written(state.serial, state.is_empty() && state.pending_creates.is_empty())
     {
         state.lineage = plan.prior_state.lineage.clone();
         return Ok(());
     }
-    let why = if never_written(plan.base_serial, plan.prior_state.is_empty()) {
+    let why = if never_written(plan.base_serial, plan_from_nothing) {
         format!(
             "the plan was made before any state existed, and the state has been written since (serial {})",
             state.serial

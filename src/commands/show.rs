@@ -11,8 +11,9 @@ pub async fn show(args: ShowArgs) -> CliResult<i32> {
     if let Some(file) = &args.planfile {
         let plan = planfile::read(file)?;
         if ui.json {
-            let engine = session::engine_from_snapshot(&plan.config_files).ok();
-            let doc = json_plan::render(&plan, engine.as_ref().map(|e| e.config.as_ref()));
+            // No section is silently missing: a configuration that cannot be rebuilt is an error.
+            let engine = session::engine_from_snapshot(&plan.config_files)?;
+            let doc = json_plan::render(&plan, Some(&engine.config));
             ui.line(&doc.to_string());
         } else {
             ui.out(&human::render_plan(&plan, ui.color));

@@ -40,10 +40,14 @@ impl Config {
 
     /// Load from in-memory files (a saved plan carries its configuration this way).
     pub fn load_snapshot(files: &[(PathBuf, String)], root: &Path) -> Result<Config, Diagnostics> {
-        let by_dir: BTreeMap<PathBuf, Vec<(PathBuf, String)>> = files.iter().fold(BTreeMap::new(), |mut m, (p, t)| {
-            m.entry(normalize(p.parent().unwrap_or(Path::new(".")))).or_default().push((p.clone(), t.clone()));
-            m
-        });
+        // A module called twice has its files in the snapshot once (older plan
+        // files hold them once per call): each path is read once.
+        let mut seen = std::collections::BTreeSet::new();
+        let by_dir: BTreeMap<PathBuf, Vec<(PathBuf, String)>> =
+            files.iter().filter(|(p, _)| seen.insert(normalize(p))).fold(BTreeMap::new(), |mut m, (p, t)| {
+                m.entry(normalize(p.parent().unwrap_or(Path::new(".")))).or_default().push((p.clone(), t.clone()));
+                m
+            });
         let mut config = Config::default();
         let mut diags = Diagnostics::default();
         config.load_module(&normalize(root), ModulePath::root(), &mut diags, Some(&by_dir));
@@ -52,7 +56,12 @@ impl Config {
 
     /// The files of every module, for a saved plan's snapshot.
     pub fn snapshot(&self) -> Vec<(PathBuf, String)> {
-        self.files.iter().map(|f| (f.path.clone(), f.text.clone())).collect()
+        let mut seen = std::collections::BTreeSet::new();
+        self.files
+            .iter()
+            .filter(|f| seen.insert(normalize(&f.path)))
+            .map(|f| (f.path.clone(), f.text.clone()))
+            .collect()
     }
 
     fn load_module(
