@@ -208,6 +208,24 @@ fn json_ui_stream_has_terraform_message_types() {
     for t in ["version", "planned_change", "change_summary", "apply_start", "apply_complete", "outputs"] {
         assert!(types.iter().any(|x| x == t), "missing {t} in {types:?}");
     }
+    assert_eq!(types[0], "version");
+}
+
+#[test]
+fn json_plan_stream_starts_with_version_and_says_what_happens_to_each_output() {
+    let w = fixture();
+    let r = w.run(&["plan", "-json", "-detailed-exitcode"]);
+    let msgs: Vec<serde_json::Value> = r.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(msgs[0]["type"], "version", "{}", r.stdout);
+    let outputs = msgs.iter().find(|m| m["type"] == "outputs").expect("an outputs message");
+    let o = outputs["outputs"].as_object().expect("outputs");
+    assert!(!o.is_empty() && o.values().all(|v| v["action"] == "create" && v.get("value").is_none()), "{outputs}");
+    // Even when the state cannot be read, the stream starts with its version.
+    w.write("terraform.tfstate", "{not json");
+    let r = w.run(&["plan", "-json"]);
+    assert_eq!(r.code, 1);
+    let first: serde_json::Value = serde_json::from_str(r.stdout.lines().next().unwrap_or("")).expect("JSON");
+    assert_eq!(first["type"], "version", "{}", r.stdout);
 }
 
 #[test]
@@ -282,4 +300,14 @@ fn a_corrupt_or_foreign_plan_file_is_refused_and_changes_nothing() {
         assert!(r.stderr.contains(says), "{file}: {}", r.stderr);
         assert!(!w.file("terraform.tfstate").exists(), "{file}: nothing written");
     }
+}
+
+#[test]
+fn var_values_in_hcl_syntax_and_bare_collection_types() {
+    let w = Workdir::new(&[(
+        "main.toml",
+        "[variable.tags]\ntype = \"map\"\n\n[variable.azs]\ntype = \"list(string)\"\n\n[output.name]\nvalue = \"${var.tags.Name}\"\n\n[output.second_az]\nvalue = \"${var.azs[1]}\"\n",
+    )]);
+    let r = w.ok(&["apply", "-auto-approve", "-var", "tags={Name=\"x\", Env=\"dev\"}", "-var", "azs=[\"a\",\"b\"]"]);
+    assert!(r.stdout.contains("name = \"x\"") && r.stdout.contains("second_az = \"b\""), "{}", r.stdout);
 }

@@ -51,10 +51,11 @@ fn plan_options(args: &PlanArgs, destroy: bool) -> CliResult<PlanOptions> {
 }
 
 async fn make_plan(engine: &Arc<Engine>, backend: &dyn StateStore, opts: PlanOptions, ui: Ui) -> CliResult<Plan> {
-    let state = backend.read().await?;
+    // The stream always starts with its version, even when reading state fails.
     if ui.json {
         ui.line(&ecspoc_render::ui::version());
     }
+    let state = backend.read().await?;
     let observer = Arc::new(Printer { ui });
     let interrupted = &crate::signals::get().first;
     let plan = tokio::select! {

@@ -522,13 +522,20 @@ fn check_arguments(config: &Config, providers: &ProviderSet) -> Diagnostics {
 }
 
 /// `-var 'x=5'` gives a string; complex types are written in JSON.
+/// A `-var` or `TF_VAR_` value: a string as it is; any other type in HCL
+/// syntax, as Terraform reads it (`{Name="x"}`, `["a","b"]`), or JSON.
 fn parse_raw_input(s: &str, ty: &crate::config::types::TypeConstraint) -> Value {
     use crate::config::types::TypeConstraint as T;
-    match ty {
-        T::String => Value::String(s.into()),
-        _ => serde_json::from_str::<serde_json::Value>(s)
-            .map(|j| Value::from_json(&j))
-            .unwrap_or_else(|_| Value::String(s.into())),
+    if matches!(ty, T::String) {
+        return Value::String(s.into());
+    }
+    if let Ok(j) = serde_json::from_str::<serde_json::Value>(s) {
+        return Value::from_json(&j);
+    }
+    // One HCL attribute whose value is the expression; literals only, as Terraform allows.
+    match hcl::from_str::<serde_json::Value>(&format!("v = {s}\n")) {
+        Ok(serde_json::Value::Object(m)) if m.len() == 1 => m.get("v").map(Value::from_json).unwrap_or_default(),
+        _ => Value::String(s.into()),
     }
 }
 
@@ -659,5 +666,28 @@ pub fn each_mode(r: &Resource) -> Option<String> {
         Some("map".into())
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod raw_input_tests {
+    use super::parse_raw_input;
+    use crate::config::types::TypeConstraint;
+    use crate::value::Value;
+
+    #[test]
+    fn var_values_are_read_in_hcl_syntax() {
+        let t = |s: &str| TypeConstraint::parse(s).unwrap();
+        assert_eq!(
+            parse_raw_input("{Name=\"x\", Env = \"dev\"}", &t("map(string)")),
+            Value::object([("Env".into(), Value::str("dev")), ("Name".into(), Value::str("x"))])
+        );
+        assert_eq!(
+            parse_raw_input("[\"a\",\"b\"]", &t("list(string)")),
+            Value::List(vec![Value::str("a"), Value::str("b")])
+        );
+        assert_eq!(parse_raw_input("[\"a\"]", &t("list")), Value::List(vec![Value::str("a")]));
+        assert_eq!(parse_raw_input("3", &t("number")), Value::Number(3.0));
+        assert_eq!(parse_raw_input("{Name=\"x\"}", &t("string")), Value::str("{Name=\"x\"}"));
     }
 }

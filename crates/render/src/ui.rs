@@ -124,7 +124,28 @@ pub fn plan_messages(plan: &Plan) -> Vec<String> {
     }
     let (a, c, d) = plan.counts();
     out.push(change_summary("plan", a, c, d));
+    out.push(planned_outputs(plan));
     out
+}
+
+/// The plan's `outputs` message: each root output's action, no values (as
+/// Terraform's plan stream).
+fn planned_outputs(plan: &Plan) -> String {
+    let o: serde_json::Map<String, Json> = plan
+        .outputs
+        .iter()
+        .map(|o| {
+            let action = match o.action() {
+                Action::Create => "create",
+                Action::Delete => "delete",
+                Action::NoOp => "noop",
+                _ => "update",
+            };
+            (o.name.clone(), json!({"sensitive": o.sensitive, "action": action}))
+        })
+        .collect();
+    let message = format!("Outputs: {}", o.len());
+    envelope("info", message, "outputs", json!({ "outputs": o }))
 }
 
 /// A `log` message: how many remote calls a provider made.

@@ -31,6 +31,9 @@ impl TypeConstraint {
                 "string" => Ok(TypeConstraint::String),
                 "number" => Ok(TypeConstraint::Number),
                 "bool" => Ok(TypeConstraint::Bool),
+                // Terraform 0.11's bare collection types, still accepted: of any element type.
+                "list" | "set" => Ok(TypeConstraint::List(Box::new(TypeConstraint::Any))),
+                "map" => Ok(TypeConstraint::Map(Box::new(TypeConstraint::Any))),
                 other => Err(format!("unknown type {other:?}")),
             },
             Expression::FuncCall(fc) => {
