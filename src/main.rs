@@ -2,7 +2,6 @@
 
 mod args;
 mod commands;
-mod planfile;
 mod session;
 mod signals;
 

@@ -35,6 +35,12 @@ impl From<Diagnostic> for CliError {
         CliError::Diagnostics(d.into())
     }
 }
+impl From<ecspoc_core::plan::file::PlanFileError> for CliError {
+    fn from(e: ecspoc_core::plan::file::PlanFileError) -> Self {
+        CliError::Message(e.to_string())
+    }
+}
+
 impl From<StateError> for CliError {
     fn from(e: StateError) -> Self {
         CliError::State(e)

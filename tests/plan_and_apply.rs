@@ -292,9 +292,15 @@ fn a_corrupt_or_foreign_plan_file_is_refused_and_changes_nothing() {
     w.ok(&["plan", "-out=good.plan"]);
     let good = w.read("good.plan");
     w.write("truncated.plan", &good[..good.len() / 2]);
-    w.write("other.plan", &good.replacen("\"ecspoc_plan_format\":", "\"ecspoc_plan_format\":99,\"was\":", 1));
-    for (file, says) in [("truncated.plan", "not valid"), ("other.plan", "version"), ("missing.plan", "Failed to read")]
-    {
+    assert!(good.contains("\"format_version\":2"), "{good}");
+    w.write("other.plan", &good.replacen("\"format_version\":2", "\"format_version\":99", 1));
+    w.write("state.plan", &good.replacen("\"kind\":\"ecspoc-plan\"", "\"kind\":\"tfstate\"", 1));
+    for (file, says) in [
+        ("truncated.plan", "not valid JSON"),
+        ("other.plan", "plan format 99"),
+        ("state.plan", "not an ecspoc plan file"),
+        ("missing.plan", "cannot read the plan file"),
+    ] {
         let r = w.run(&["apply", file]);
         assert_eq!(r.code, 1, "{file}: {}", r.all());
         assert!(r.stderr.contains(says), "{file}: {}", r.stderr);

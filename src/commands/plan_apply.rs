@@ -1,12 +1,12 @@
 //! `plan`, `apply` and `destroy`.
 
 use crate::args::{ApplyArgs, PlanArgs};
-use crate::planfile;
 use crate::session::{self, CliError, CliResult, Printer, Ui};
 use ecspoc_core::addr::{InstanceAddr, Target};
 use ecspoc_core::apply::{ApplyOptions, ApplyOutcome};
 use ecspoc_core::backend::StateStore;
 use ecspoc_core::engine::{Engine, InputValue, InputVariables};
+use ecspoc_core::plan::file as planfile;
 use ecspoc_core::plan::planner::{self, PlanOptions};
 use ecspoc_core::plan::{Plan, PlanMode};
 use ecspoc_render::human;

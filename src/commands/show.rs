@@ -1,8 +1,8 @@
 //! `show` and `output`.
 
 use crate::args::{OutputArgs, ShowArgs};
-use crate::planfile;
 use crate::session::{self, CliResult, Ui};
+use ecspoc_core::plan::file as planfile;
 use ecspoc_core::value::Value;
 use ecspoc_render::{human, json_plan};
 

@@ -121,6 +121,26 @@ pub struct InstanceAddr {
     pub key: InstanceKey,
 }
 
+/// Written as its address text (`module.a.aws_vpc.b["k"]`), read back by parsing it.
+impl serde::Serialize for InstanceAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InstanceAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        match Target::parse(&text).map_err(serde::de::Error::custom)? {
+            Target::Instance(i) => Ok(i),
+            Target::Resource(r) => Ok(r.instance(InstanceKey::None)),
+            Target::Module(_) => {
+                Err(serde::de::Error::custom(format!("{text:?} is a module, not a resource instance")))
+            }
+        }
+    }
+}
+
 impl fmt::Display for InstanceAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.resource, self.key)

@@ -4,7 +4,9 @@ use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::fmt;
 
-#[derive(Clone, Debug, PartialEq, Default)]
+/// Serialized (in plan files) as serde's external tagging: `"Null"`,
+/// `{"String": "x"}`, `"Unknown"`, which keeps unknowns apart from nulls.
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     #[default]
     Null,

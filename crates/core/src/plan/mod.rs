@@ -1,6 +1,7 @@
 //! The plan model: what will change and why. Every output format (human
 //! text, plan JSON, the UI stream, PR comments) renders this one model.
 
+pub mod file;
 pub mod planner;
 
 use crate::addr::InstanceAddr;
@@ -91,7 +92,7 @@ impl ActionReason {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ResourceChange {
     pub addr: InstanceAddr,
     /// Provider source, e.g. `registry.terraform.io/hashicorp/random`.
@@ -119,7 +120,7 @@ impl ResourceChange {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct OutputChange {
     pub name: String,
     pub before: Option<Value>,
