@@ -367,3 +367,123 @@ fn every_environment_validates() {
         assert!(r.stdout.contains("Success! The configuration is valid."), "{e}: {}", r.stdout);
     }
 }
+
+/// checkov (a policy tool that reads Terraform's plan JSON), installed by
+/// scripts/install-checkov; its findings as JSON and what it said on stderr.
+fn checkov(w: &Workdir, plan_json: &str) -> (serde_json::Value, String) {
+    let program = std::env::var("ECSPOC_CHECKOV").unwrap_or_else(|_| {
+        let home = std::env::var("HOME").unwrap_or_default();
+        format!("{home}/.cache/ecspoc/checkov-3.3.30/bin/checkov")
+    });
+    assert!(Path::new(&program).exists(), "checkov is not installed: run scripts/install-checkov (scripts/test does)");
+    let file = w.file("plan.json");
+    std::fs::write(&file, plan_json).expect("write plan JSON");
+    let out = std::process::Command::new(&program)
+        .args(["-f", "plan.json", "--framework", "terraform_plan", "--skip-download", "-o", "json"])
+        .current_dir(w.path())
+        .output()
+        .expect("run checkov");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("checkov said {e}: {stdout}"));
+    let doc = if doc.is_array() { doc[0].clone() } else { doc };
+    (doc, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Terraform's documented plan JSON (format 1.2): the sections every plan has,
+/// and the keys of every resource change.
+fn assert_terraform_plan_shape(doc: &serde_json::Value, what: &str) {
+    for k in [
+        "format_version",
+        "terraform_version",
+        "variables",
+        "planned_values",
+        "resource_changes",
+        "output_changes",
+        "prior_state",
+        "configuration",
+        "relevant_attributes",
+        "timestamp",
+        "applyable",
+        "complete",
+        "errored",
+    ] {
+        assert!(doc.get(k).is_some(), "{what}: plan JSON has no {k}");
+    }
+    for c in doc["resource_changes"].as_array().expect("resource_changes") {
+        for k in ["address", "mode", "type", "name", "provider_name", "change"] {
+            assert!(c.get(k).is_some(), "{what}: a resource change has no {k}: {c}");
+        }
+        for k in ["actions", "before", "after", "after_unknown", "before_sensitive", "after_sensitive"] {
+            assert!(c["change"].get(k).is_some(), "{what}: {} change has no {k}", c["address"]);
+        }
+    }
+}
+
+/// The plan JSON of a saved plan of dev, checked by checkov: no check fails
+/// to run, nothing fails to parse.
+fn scan(w: &Workdir, args: &[&str], what: &str) -> serde_json::Value {
+    let mut plan = vec!["-e", "dev", "plan", "-out=scan.plan"];
+    plan.extend_from_slice(args);
+    let r = w.run(&plan);
+    assert!(r.code == 0, "{what}: {}", r.all());
+    let shown = w.run(&["-e", "dev", "show", "-json", "scan.plan"]);
+    assert_eq!(shown.code, 0, "{what}: {}", shown.all());
+    let doc: serde_json::Value = serde_json::from_str(&shown.stdout).expect("plan JSON");
+    assert_terraform_plan_shape(&doc, what);
+    let (findings, stderr) = checkov(w, &shown.stdout);
+    assert_eq!(findings["summary"]["parsing_errors"], 0, "{what}: {findings}");
+    assert!(!stderr.contains("Failed to run check"), "{what}: a checkov check crashed on ecspoc's plan:\n{stderr}");
+    findings
+}
+
+#[test]
+fn checkov_reads_every_kind_of_plan_of_dev_without_a_check_error() {
+    let moto = Moto::dedicated();
+    let w = stack(&["dev"], &moto);
+    let created = scan(&w, &[], "create");
+    // A check that follows references between resources: each artifact
+    // bucket is found to have its public access block.
+    let passed: Vec<String> = created["results"]["passed_checks"]
+        .as_array()
+        .expect("passed checks")
+        .iter()
+        .filter(|c| c["check_id"] == "CKV2_AWS_6")
+        .map(|c| c["resource"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        passed.iter().any(|r| r.contains("pipeline_php_hello")) && passed.iter().any(|r| r.contains("pipeline_404")),
+        "the public access block check passes for both artifact buckets: {passed:?}"
+    );
+    let r = w.run(&["-e", "dev", "apply", "-auto-approve"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    // An update in place and a replacement: a new image for php-hello, a new retention for its logs.
+    let main = w.read("environments/dev/main.toml");
+    w.write(
+        "environments/dev/main.toml",
+        &main
+            .replace("php:8.3-apache", "php:8.4-apache")
+            .replace("[module.service_php_hello]", "[module.service_php_hello]\nlog_retention_days = 30"),
+    );
+    let changed = scan(&w, &[], "update and replace");
+    assert!(changed["summary"]["resource_count"].as_u64().unwrap_or(0) > 0);
+    // Drift: the bastion's SSH rule opened by hand.
+    let sg = physical_ids(&state(&w, "dev")).into_iter().find(|i| i.starts_with("sg-"));
+    if let Some(sg) = sg {
+        let _ = block(
+            moto.ec2()
+                .authorize_security_group_ingress()
+                .group_id(&sg)
+                .ip_permissions(
+                    aws_sdk_ec2::types::IpPermission::builder()
+                        .ip_protocol("tcp")
+                        .from_port(22)
+                        .to_port(22)
+                        .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                        .build(),
+                )
+                .send(),
+        );
+    }
+    scan(&w, &[], "drift");
+    scan(&w, &["-destroy"], "destroy");
+}

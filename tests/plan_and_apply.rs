@@ -317,3 +317,28 @@ fn var_values_in_hcl_syntax_and_bare_collection_types() {
     let r = w.ok(&["apply", "-auto-approve", "-var", "tags={Name=\"x\", Env=\"dev\"}", "-var", "azs=[\"a\",\"b\"]"]);
     assert!(r.stdout.contains("name = \"x\"") && r.stdout.contains("second_az = \"b\""), "{}", r.stdout);
 }
+
+#[test]
+fn removed_outputs_and_destroy_plans_list_their_outputs_as_deleted() {
+    let w = fixture();
+    w.ok(&["apply", "-auto-approve"]);
+    w.write("main.toml", &ROOT.replace("[output.cluster]\nvalue = \"${terraform_data.cluster.output.name}\"\n", ""));
+    let r = w.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stdout.contains("Changes to Outputs:") && r.stdout.contains("- cluster = \"ecs-dev-cluster\" -> null"),
+        "{}",
+        r.stdout
+    );
+    w.ok(&["plan", "-destroy", "-out=destroy.plan"]);
+    let doc: serde_json::Value = serde_json::from_str(&w.ok(&["show", "-json", "destroy.plan"]).stdout).expect("JSON");
+    let changes = doc["output_changes"].as_object().expect("output_changes");
+    assert!(changes.contains_key("cluster") && changes.contains_key("subnets"), "{changes:?}");
+    for (name, c) in changes {
+        assert_eq!(c["actions"], serde_json::json!(["delete"]), "{name}");
+        assert!(c["after"].is_null() && !c["before"].is_null(), "{name}: {c}");
+    }
+    // References name the attribute and the object, as Terraform's do.
+    let refs = &doc["configuration"]["root_module"]["outputs"]["subnets"]["expression"]["references"];
+    assert_eq!(refs, &serde_json::json!(["module.net.subnet_cidrs", "module.net"]));
+}

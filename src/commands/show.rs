@@ -13,7 +13,7 @@ pub async fn show(args: ShowArgs) -> CliResult<i32> {
         if ui.json {
             // No section is silently missing: a configuration that cannot be rebuilt is an error.
             let engine = session::engine_from_snapshot(&plan.config_files)?;
-            let doc = json_plan::render(&plan, Some(&engine.config));
+            let doc = json_plan::render(&plan, Some(&engine.config), json_plan::Shapes(Some(&engine.providers)));
             ui.line(&doc.to_string());
         } else {
             ui.out(&human::render_plan(&plan, ui.color));
@@ -24,7 +24,7 @@ pub async fn show(args: ShowArgs) -> CliResult<i32> {
     let backend = session::backend(&engine.config)?;
     let state = backend.read().await?;
     if ui.json {
-        ui.line(&json_plan::state_values(&state).to_string());
+        ui.line(&json_plan::state_values(&state, json_plan::Shapes(Some(&engine.providers))).to_string());
         return Ok(0);
     }
     if state.is_empty() {

@@ -75,6 +75,22 @@ impl ResourceSchema {
     pub fn is_sensitive(&self, attr: &str) -> bool {
         self.attributes.get(attr).is_some_and(|a| a.sensitive)
     }
+    /// An object of this type with absent nested blocks as `[]` (Terraform's JSON shape).
+    pub fn with_absent_blocks_empty(&self, v: &Value) -> Value {
+        let Value::Map(m) = v else { return v.clone() };
+        Value::Map(
+            m.iter()
+                .map(|(k, item)| {
+                    let item = match self.attributes.get(k.as_str()) {
+                        Some(a) => a.ty.with_absent_blocks_empty(item),
+                        None => item.clone(),
+                    };
+                    (k.clone(), item)
+                })
+                .collect(),
+        )
+    }
+
     /// Names of the attributes never to show (state's `sensitive_attributes`).
     pub fn sensitive_names(&self) -> Vec<String> {
         self.attributes.iter().filter(|(_, a)| a.sensitive).map(|(n, _)| n.to_string()).collect()

@@ -596,8 +596,16 @@ fn render_output_changes(outputs: &[&OutputChange], color: Color) -> String {
     let mut out = String::new();
     for o in outputs {
         let (sym, text) = match (o.action(), o.sensitive) {
+            (Action::Delete, true) => (Sym::Delete, "(sensitive value) -> null".to_string()),
             (_, true) => (if o.before.is_some() { Sym::Update } else { Sym::Create }, "(sensitive value)".to_string()),
             (Action::Create, _) => (Sym::Create, inline(&o.after).unwrap_or_else(|| compact(&o.after))),
+            (Action::Delete, _) => (
+                Sym::Delete,
+                format!(
+                    "{} -> null",
+                    o.before.as_ref().map(|b| inline(b).unwrap_or_else(|| compact(b))).unwrap_or_default()
+                ),
+            ),
             _ => (
                 Sym::Update,
                 format!(

@@ -4,6 +4,7 @@
 use ecspoc_core::addr::{InstanceAddr, Mode, ModulePath};
 use ecspoc_core::config::{Config, Expr, Module};
 use ecspoc_core::plan::{Action, Plan, PlanMode, ResourceChange};
+use ecspoc_core::provider::ProviderSet;
 use ecspoc_core::state::{Instance, State, TERRAFORM_VERSION, type_json};
 use ecspoc_core::value::Value;
 use serde_json::{Map, Value as Json, json};
@@ -11,7 +12,21 @@ use std::collections::BTreeMap;
 
 pub const FORMAT_VERSION: &str = "1.2";
 
-pub fn render(plan: &Plan, config: Option<&Config>) -> Json {
+/// The providers' schemas, to give values Terraform's JSON shape (absent
+/// nested blocks as `[]`, which policy tools iterate over).
+#[derive(Clone, Copy, Default)]
+pub struct Shapes<'a>(pub Option<&'a ProviderSet>);
+
+impl Shapes<'_> {
+    fn fill(&self, addr: &InstanceAddr, v: &Value) -> Value {
+        match self.0.and_then(|p| p.resource_schema(addr.resource.mode, &addr.resource.type_)) {
+            Some((_, schema)) => schema.with_absent_blocks_empty(v),
+            None => v.clone(),
+        }
+    }
+}
+
+pub fn render(plan: &Plan, config: Option<&Config>, shapes: Shapes<'_>) -> Json {
     let mut doc = Map::new();
     doc.insert("format_version".into(), json!(FORMAT_VERSION));
     doc.insert("terraform_version".into(), json!(TERRAFORM_VERSION));
@@ -19,11 +34,17 @@ pub fn render(plan: &Plan, config: Option<&Config>) -> Json {
         "variables".into(),
         Json::Object(plan.variables.iter().map(|(k, v)| (k.clone(), json!({"value": v.to_json()}))).collect()),
     );
-    doc.insert("planned_values".into(), planned_values(plan));
+    doc.insert("planned_values".into(), planned_values(plan, shapes));
     if !plan.drift.is_empty() {
-        doc.insert("resource_drift".into(), Json::Array(plan.drift.iter().map(resource_change).collect()));
+        doc.insert(
+            "resource_drift".into(),
+            Json::Array(plan.drift.iter().map(|c| resource_change(c, shapes)).collect()),
+        );
     }
-    doc.insert("resource_changes".into(), Json::Array(plan.changes.iter().map(resource_change).collect()));
+    doc.insert(
+        "resource_changes".into(),
+        Json::Array(plan.changes.iter().map(|c| resource_change(c, shapes)).collect()),
+    );
     doc.insert(
         "output_changes".into(),
         Json::Object(
@@ -46,7 +67,7 @@ pub fn render(plan: &Plan, config: Option<&Config>) -> Json {
                 .collect(),
         ),
     );
-    doc.insert("prior_state".into(), state_values(&plan.prior_state));
+    doc.insert("prior_state".into(), state_values(&plan.prior_state, shapes));
     if let Some(c) = config {
         doc.insert("configuration".into(), configuration(c));
     }
@@ -88,16 +109,18 @@ fn resource_fields(addr: &InstanceAddr, provider: &str) -> Map<String, Json> {
     m
 }
 
-pub fn resource_change(c: &ResourceChange) -> Json {
+pub fn resource_change(c: &ResourceChange, shapes: Shapes<'_>) -> Json {
     let mut m = resource_fields(&c.addr, &c.provider);
+    let before = c.before.as_ref().map(|v| shapes.fill(&c.addr, v));
+    let after = c.after.as_ref().map(|v| shapes.fill(&c.addr, v));
     let after_unknown = match &c.after {
         Some(a) => a.unknown_mask(),
         None => json!({}),
     };
     let mut change = json!({
         "actions": c.action.terraform_actions(),
-        "before": c.before.as_ref().map(Value::to_json),
-        "after": c.after.as_ref().map(Value::to_json),
+        "before": before.as_ref().map(Value::to_json),
+        "after": after.as_ref().map(Value::to_json),
         "after_unknown": if after_unknown == json!(false) { json!({}) } else { after_unknown },
         "before_sensitive": sensitive_mask(c.before.as_ref(), &c.sensitive),
         "after_sensitive": sensitive_mask(c.after.as_ref(), &c.sensitive),
@@ -154,15 +177,16 @@ fn resource_values(
     Json::Object(m)
 }
 
-fn planned_values(plan: &Plan) -> Json {
+fn planned_values(plan: &Plan, shapes: Shapes<'_>) -> Json {
     let resources = plan
         .changes
         .iter()
         .filter(|c| c.action != Action::Delete)
         .filter_map(|c| {
-            c.after
-                .as_ref()
-                .map(|a| (c.addr.resource.module.clone(), resource_values(&c.addr, &c.provider, 0, a, &c.sensitive)))
+            c.after.as_ref().map(|a| {
+                let a = shapes.fill(&c.addr, a);
+                (c.addr.resource.module.clone(), resource_values(&c.addr, &c.provider, 0, &a, &c.sensitive))
+            })
         })
         .collect();
     let outputs: Map<String, Json> = plan
@@ -174,14 +198,20 @@ fn planned_values(plan: &Plan) -> Json {
 }
 
 /// A state as Terraform's JSON state representation (`show -json` of state, `prior_state`).
-pub fn state_values(state: &State) -> Json {
+pub fn state_values(state: &State, shapes: Shapes<'_>) -> Json {
     let resources = state
         .instances
         .iter()
         .map(|(a, i): (&InstanceAddr, &Instance)| {
             (
                 a.resource.module.clone(),
-                resource_values(a, &i.provider, i.schema_version, &i.attributes, &i.sensitive_attributes),
+                resource_values(
+                    a,
+                    &i.provider,
+                    i.schema_version,
+                    &shapes.fill(a, &i.attributes),
+                    &i.sensitive_attributes,
+                ),
             )
         })
         .collect();
@@ -203,8 +233,34 @@ fn expression(e: &Expr) -> Json {
     if let Some(v) = e.as_literal() {
         return json!({"constant_value": v.to_json()});
     }
-    let refs = ecspoc_core::config::expr::describe_all(&e.references());
-    json!({"references": refs})
+    json!({"references": references(e)})
+}
+
+/// References as Terraform lists them: the attribute traversed, then the
+/// object (`aws_vpc.main.id`, `aws_vpc.main`; `module.net.vpc_id`,
+/// `module.net`), so policy tools can follow them from one resource to another.
+fn references(e: &Expr) -> Vec<String> {
+    use ecspoc_core::config::Reference;
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: String| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    for (r, attr) in e.references_with_attribute() {
+        match (&r, attr) {
+            (Reference::Resource { .. }, Some(a)) => {
+                push(format!("{}.{a}", r.describe()));
+                push(r.describe());
+            }
+            (Reference::Module { name, output: Some(o) }, _) => {
+                push(format!("module.{name}.{o}"));
+                push(format!("module.{name}"));
+            }
+            _ => push(r.describe()),
+        }
+    }
+    out
 }
 
 fn configuration(c: &Config) -> Json {
@@ -289,11 +345,27 @@ fn configuration(c: &Config) -> Json {
         json!({"resources": resources, "module_calls": calls, "outputs": outputs, "variables": variables})
     }
     let root = ModulePath::root();
-    let providers: Map<String, Json> = c
-        .root()
-        .providers
-        .keys()
-        .map(|p| (p.clone(), json!({"name": p, "full_name": format!("registry.terraform.io/hashicorp/{p}")})))
-        .collect();
+    // Terraform keys provider configurations by local name (and module path
+    // for those inside modules); built-in ones are terraform.io/builtin.
+    let mut providers: Map<String, Json> = Map::new();
+    for (path, m) in &c.modules {
+        for (name, p) in &m.providers {
+            let key = if path.is_root() { name.clone() } else { format!("{path}:{name}") };
+            let full_name = if name == "terraform" {
+                "terraform.io/builtin/terraform".to_string()
+            } else {
+                format!("registry.terraform.io/hashicorp/{name}")
+            };
+            let mut j = json!({
+                "name": name,
+                "full_name": full_name,
+                "expressions": p.body.iter().map(|(k, _, e)| (k.clone(), expression(e))).collect::<Map<_, _>>(),
+            });
+            if !path.is_root() {
+                j["module_address"] = json!(path.to_string());
+            }
+            providers.insert(key, j);
+        }
+    }
     json!({"provider_config": providers, "root_module": module_json(c, &root, c.root())})
 }

@@ -105,6 +105,31 @@ impl TypeConstraint {
         }
     }
 
+    /// `v` with every nested block that is null written as an empty list, as
+    /// Terraform writes absent blocks (`[]`) in plan and state JSON.
+    pub fn with_absent_blocks_empty(&self, v: &Value) -> Value {
+        match (self, v) {
+            (TypeConstraint::List(inner), Value::Null) if matches!(**inner, TypeConstraint::Object(_)) => {
+                Value::List(Vec::new())
+            }
+            (TypeConstraint::List(inner), Value::List(items)) => {
+                Value::List(items.iter().map(|i| inner.with_absent_blocks_empty(i)).collect())
+            }
+            (TypeConstraint::Object(attrs), Value::Map(m)) => Value::Map(
+                m.iter()
+                    .map(|(k, item)| {
+                        let item = attrs
+                            .get(k)
+                            .map(|(ty, _)| ty.with_absent_blocks_empty(item))
+                            .unwrap_or_else(|| item.clone());
+                        (k.clone(), item)
+                    })
+                    .collect(),
+            ),
+            _ => v.clone(),
+        }
+    }
+
     /// A resource argument's conversion: as `convert`, but a block that
     /// appears once may be written as one object (Terraform's JSON syntax),
     /// at any depth. Variables' types stay strict.

@@ -129,10 +129,13 @@ pub struct OutputChange {
 }
 
 impl OutputChange {
+    /// As Terraform: an output whose value becomes null is removed.
     pub fn action(&self) -> Action {
         match &self.before {
+            None if self.after.is_null() => Action::NoOp,
             None => Action::Create,
             Some(b) if b == &self.after => Action::NoOp,
+            Some(_) if self.after.is_null() => Action::Delete,
             Some(_) => Action::Update,
         }
     }

@@ -588,8 +588,9 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
     acc.changes.dedup_by(|a, b| a.addr == b.addr);
     acc.drift.sort_by_cached_key(|c| super::sort_key(&c.addr));
     let mut outputs = Vec::new();
+    let root_outputs = &engine.config.root().outputs;
     if opts.mode != PlanMode::Destroy {
-        for (name, o) in &engine.config.root().outputs {
+        for (name, o) in root_outputs {
             let after = ctx
                 .values
                 .get(&NodeKey::Output(crate::addr::ModulePath::root(), name.clone()))
@@ -598,6 +599,18 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
             outputs.push(OutputChange { name: name.clone(), before, after, sensitive: o.sensitive });
         }
     }
+    // Outputs that go away: all of them in a destroy plan, else those whose block was removed.
+    for (name, stored) in &ctx.stored.outputs {
+        if opts.mode == PlanMode::Destroy || !root_outputs.contains_key(name) {
+            outputs.push(OutputChange {
+                name: name.clone(),
+                before: Some(stored.value.clone()),
+                after: Value::Null,
+                sensitive: stored.sensitive,
+            });
+        }
+    }
+    outputs.sort_by(|a, b| a.name.cmp(&b.name));
     let variables = engine
         .config
         .root()
