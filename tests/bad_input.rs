@@ -232,3 +232,25 @@ fn a_function_failing_on_a_secret_does_not_quote_it() {
     let r = plain.run(&["plan"]);
     assert!(r.stderr.contains("not-a-cidr"), "{}", r.stderr);
 }
+
+#[test]
+fn errors_in_tf_json_point_at_the_real_line_and_column_and_json_diagnostics_carry_a_snippet() {
+    let text = "{\n  \"resource\": {\n    \"terraform_data\": {\n      \"a\": {\n        \"input\": \"x\",\n        \"bogus\": 1\n      }\n    }\n  }\n}\n";
+    let e = plan_error(&[("main.tf.json", text)]);
+    assert!(e.contains("on main.tf.json line 6, column 9") && e.contains("\"bogus\": 1"), "{e}");
+    let w = Workdir::new(&[("main.tf.json", text)]);
+    let r = w.run(&["plan", "-json"]);
+    assert_eq!(r.code, 1);
+    let diag: serde_json::Value = r
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|m| m["type"] == "diagnostic")
+        .expect("a diagnostic message");
+    let d = &diag["diagnostic"];
+    assert_eq!(d["range"]["start"]["line"], 6, "{d}");
+    assert_eq!(d["snippet"]["code"], "        \"bogus\": 1", "{d}");
+    assert_eq!(d["snippet"]["start_line"], 6);
+    let (from, to) = (d["snippet"]["highlight_start_offset"].as_u64(), d["snippet"]["highlight_end_offset"].as_u64());
+    assert_eq!((from, to), (Some(8), Some(15)), "the highlight covers \"bogus\": {d}");
+}

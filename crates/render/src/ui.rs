@@ -63,12 +63,30 @@ pub fn diagnostic(d: &Diagnostic) -> String {
         diag["address"] = json!(a);
     }
     if let Some(span) = &d.span
-        && let Some(pos) = span.position()
+        && let (Some(pos), Some(file)) = (span.position(), span.file.as_ref())
     {
+        let end = ecspoc_core::source::Span::new(file, span.end.max(span.start), span.end.max(span.start));
+        let end_pos = end.position().unwrap_or_else(|| pos.clone());
         diag["range"] = json!({
             "filename": pos.path.display().to_string(),
             "start": {"line": pos.line, "column": pos.column, "byte": span.start},
-            "end": {"line": pos.line, "column": pos.column + (span.end.saturating_sub(span.start)), "byte": span.end},
+            "end": {"line": end_pos.line, "column": end_pos.column, "byte": span.end},
+        });
+        // The source line with the range highlighted, as Terraform's snippet.
+        let line_start = file.text[..span.start.min(file.text.len())].rfind('\n').map_or(0, |i| i + 1);
+        let start_offset = span.start.saturating_sub(line_start).min(pos.line_text.len());
+        let end_offset = if end_pos.line == pos.line {
+            span.end.saturating_sub(line_start).clamp(start_offset, pos.line_text.len())
+        } else {
+            pos.line_text.len()
+        };
+        diag["snippet"] = json!({
+            "context": null,
+            "code": pos.line_text,
+            "start_line": pos.line,
+            "highlight_start_offset": start_offset,
+            "highlight_end_offset": end_offset,
+            "values": [],
         });
     }
     let prefix = if severity == "error" { "Error" } else { "Warning" };

@@ -117,7 +117,9 @@ fn convert_value(file: &Arc<SourceFile>, value: &DeValue<'_>, range: std::ops::R
 }
 
 fn parse_json(file: &Arc<SourceFile>) -> Result<RawNode, Diagnostics> {
-    let value: serde_json::Value = serde_json::from_str(&file.text).map_err(|e| {
+    // serde_json decides what is valid JSON (strictly, with clear messages);
+    // jsonc-parser then gives every key and value its byte range.
+    serde_json::from_str::<serde::de::IgnoredAny>(&file.text).map_err(|e| {
         let offset = line_col_to_offset(&file.text, e.line(), e.column());
         Diagnostics::from(
             Diagnostic::error("Invalid JSON syntax")
@@ -125,21 +127,41 @@ fn parse_json(file: &Arc<SourceFile>) -> Result<RawNode, Diagnostics> {
                 .with_span(&Span::new(file, offset, offset)),
         )
     })?;
-    // serde_json keeps no positions; every node points at the file's start.
-    Ok(convert_json(file, &value))
+    let parsed = jsonc_parser::parse_to_ast(&file.text, &Default::default(), &Default::default()).map_err(|e| {
+        Diagnostics::from(
+            Diagnostic::error("Invalid JSON syntax").with_detail(e.to_string()).with_span(&Span::file_start(file)),
+        )
+    })?;
+    Ok(match parsed.value {
+        Some(v) => convert_json(file, &v),
+        None => RawNode { raw: Raw::Null, span: Span::file_start(file) },
+    })
 }
 
-fn convert_json(file: &Arc<SourceFile>, value: &serde_json::Value) -> RawNode {
-    let span = Span::file_start(file);
-    let raw = match value {
-        serde_json::Value::Null => Raw::Null,
-        serde_json::Value::Bool(b) => Raw::Bool(*b),
-        serde_json::Value::Number(n) => Raw::Number(n.as_f64().unwrap_or(f64::NAN)),
-        serde_json::Value::String(s) => Raw::String(s.clone()),
-        serde_json::Value::Array(a) => Raw::List(a.iter().map(|v| convert_json(file, v)).collect()),
-        serde_json::Value::Object(o) => {
-            Raw::Table(o.iter().map(|(k, v)| (k.clone(), span.clone(), convert_json(file, v))).collect())
-        }
+fn convert_json(file: &Arc<SourceFile>, value: &jsonc_parser::ast::Value<'_>) -> RawNode {
+    use jsonc_parser::ast::Value as J;
+    let at = |r: &jsonc_parser::common::Range| Span::new(file, r.start, r.end);
+    let (raw, span) = match value {
+        J::NullKeyword(n) => (Raw::Null, at(&n.range)),
+        J::BooleanLit(b) => (Raw::Bool(b.value), at(&b.range)),
+        J::NumberLit(n) => (Raw::Number(n.value.parse().unwrap_or(f64::NAN)), at(&n.range)),
+        J::StringLit(s) => (Raw::String(s.value.to_string()), at(&s.range)),
+        J::Array(a) => (Raw::List(a.elements.iter().map(|v| convert_json(file, v)).collect()), at(&a.range)),
+        J::Object(o) => (
+            Raw::Table(
+                o.properties
+                    .iter()
+                    .map(|p| {
+                        let (name, range) = match &p.name {
+                            jsonc_parser::ast::ObjectPropName::String(s) => (s.value.to_string(), &s.range),
+                            jsonc_parser::ast::ObjectPropName::Word(w) => (w.value.to_string(), &w.range),
+                        };
+                        (name, at(range), convert_json(file, &p.value))
+                    })
+                    .collect(),
+            ),
+            at(&o.range),
+        ),
     };
     RawNode { raw, span }
 }
