@@ -389,6 +389,30 @@ fn checkov(w: &Workdir, plan_json: &str) -> (serde_json::Value, String) {
     (doc, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// terraform-compliance (installed by scripts/install-terraform-compliance)
+/// on the plan JSON written by `checkov`, with tests/fixtures/compliance.
+fn terraform_compliance(w: &Workdir, what: &str) {
+    let program = std::env::var("ECSPOC_TERRAFORM_COMPLIANCE").unwrap_or_else(|_| {
+        let home = std::env::var("HOME").unwrap_or_default();
+        format!("{home}/.cache/ecspoc/terraform-compliance-1.16.0/bin/terraform-compliance")
+    });
+    assert!(
+        Path::new(&program).exists(),
+        "terraform-compliance is not installed: run scripts/install-terraform-compliance"
+    );
+    let features = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compliance");
+    let out = std::process::Command::new(&program)
+        .args(["-p", "plan.json", "--no-ansi", "-f"])
+        .arg(&features)
+        .current_dir(w.path())
+        .output()
+        .expect("run terraform-compliance");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{what}: terraform-compliance failed on ecspoc's plan JSON:\n{text}");
+    assert!(!text.contains("Traceback") && !text.contains("ERROR"), "{what}: {text}");
+    assert!(text.contains("3 scenarios") && !text.contains("failed"), "{what}: {text}");
+}
+
 /// Terraform's documented plan JSON (format 1.2): the sections every plan has,
 /// and the keys of every resource change.
 fn assert_terraform_plan_shape(doc: &serde_json::Value, what: &str) {
@@ -433,11 +457,12 @@ fn scan(w: &Workdir, args: &[&str], what: &str) -> serde_json::Value {
     let (findings, stderr) = checkov(w, &shown.stdout);
     assert_eq!(findings["summary"]["parsing_errors"], 0, "{what}: {findings}");
     assert!(!stderr.contains("Failed to run check"), "{what}: a checkov check crashed on ecspoc's plan:\n{stderr}");
+    terraform_compliance(w, what);
     findings
 }
 
 #[test]
-fn checkov_reads_every_kind_of_plan_of_dev_without_a_check_error() {
+fn policy_tools_read_every_kind_of_plan_of_dev_without_an_error() {
     let moto = Moto::dedicated();
     let w = stack(&["dev"], &moto);
     let created = scan(&w, &[], "create");

@@ -257,6 +257,10 @@ fn references(e: &Expr) -> Vec<String> {
                 push(format!("module.{name}.{o}"));
                 push(format!("module.{name}"));
             }
+            // Terraform names these with their attribute (each.key, path.module).
+            (Reference::Each | Reference::Path | Reference::Terraform | Reference::SelfRef, Some(a)) => {
+                push(format!("{}.{a}", r.describe()))
+            }
             _ => push(r.describe()),
         }
     }

@@ -201,6 +201,7 @@ fn attribute_after(r: &Reference, ops: &[TraversalOperator]) -> Option<String> {
     let used = match r {
         Reference::Resource { mode: Mode::Data, .. } => 2,
         Reference::Resource { .. } | Reference::Module { .. } => 1,
+        Reference::Each | Reference::Path | Reference::Terraform | Reference::SelfRef => 0,
         _ => return None,
     };
     ops.iter().skip(used).find_map(|op| match op {
