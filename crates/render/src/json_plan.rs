@@ -71,7 +71,7 @@ pub fn render(plan: &Plan, config: Option<&Config>, shapes: Shapes<'_>) -> Json 
     if let Some(c) = config {
         doc.insert("configuration".into(), configuration(c));
     }
-    doc.insert("relevant_attributes".into(), json!([]));
+    doc.insert("relevant_attributes".into(), relevant_attributes(plan, config));
     doc.insert("timestamp".into(), json!(plan.timestamp));
     doc.insert("applyable".into(), json!(plan.has_changes()));
     doc.insert("complete".into(), json!(plan.targets.is_empty()));
@@ -80,6 +80,42 @@ pub fn render(plan: &Plan, config: Option<&Config>, shapes: Shapes<'_>) -> Json 
         doc.insert("destroy".into(), json!(true));
     }
     Json::Object(doc)
+}
+
+/// The attributes of other resources that resources with planned changes
+/// read (`{"resource": "module.net.aws_vpc.main", "attribute": ["id"]}`):
+/// what may have contributed to the changes, so drift in them matters.
+fn relevant_attributes(plan: &Plan, config: Option<&Config>) -> Json {
+    use ecspoc_core::config::Reference;
+    let Some(config) = config else { return json!([]) };
+    let changed: std::collections::BTreeSet<String> =
+        plan.changes.iter().filter(|c| !c.is_noop()).map(|c| c.addr.resource.to_string()).collect();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (path, m) in &config.modules {
+        let prefix = if path.is_root() { String::new() } else { format!("{path}.") };
+        for r in m.resources.values() {
+            let own = if r.mode == Mode::Data {
+                format!("{prefix}data.{}.{}", r.type_, r.name)
+            } else {
+                format!("{prefix}{}.{}", r.type_, r.name)
+            };
+            if !changed.contains(&own) {
+                continue;
+            }
+            for (_, _, e) in &r.body {
+                for (reference, attr) in e.references_with_attribute() {
+                    if let (Reference::Resource { .. }, Some(a)) = (&reference, attr) {
+                        let pair = (format!("{prefix}{}", reference.describe()), a);
+                        if !out.contains(&pair) {
+                            out.push(pair);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    Json::Array(out.into_iter().map(|(resource, a)| json!({"resource": resource, "attribute": [a]})).collect())
 }
 
 fn sensitive_mask(v: Option<&Value>, sensitive: &[String]) -> Json {
