@@ -52,10 +52,18 @@ impl Provider for TerraformProvider {
     fn concurrency(&self) -> usize {
         64
     }
+    /// As Terraform's: `output` is known after apply whenever `input` is new
+    /// or changes (it is set by the apply), and keeps its value otherwise.
     fn plan(&self, req: PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
         let mut planned = req.proposed;
         let input = planned.get("input").cloned().unwrap_or_default();
-        crate::set(&mut planned, "output", input);
+        let output = match req.prior {
+            Some(prior) if prior.get("input").cloned().unwrap_or_default() == input => {
+                prior.get("output").cloned().unwrap_or_default()
+            }
+            _ => Value::Unknown,
+        };
+        crate::set(&mut planned, "output", output);
         Ok(PlanResponse { planned, requires_replace: Vec::new() })
     }
     async fn read(&self, _: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
@@ -67,11 +75,13 @@ impl Provider for TerraformProvider {
     async fn create(&self, _: &str, planned: &Value, _: &Marker) -> Result<Value, ProviderError> {
         let mut v = planned.clone();
         crate::set(&mut v, "id", Value::String(uuid::Uuid::new_v4().to_string()));
+        crate::set(&mut v, "output", planned.get("input").cloned().unwrap_or_default());
         Ok(v)
     }
     async fn update(&self, _: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let mut v = planned.clone();
         crate::set(&mut v, "id", prior.get("id").cloned().unwrap_or_default());
+        crate::set(&mut v, "output", planned.get("input").cloned().unwrap_or_default());
         Ok(v)
     }
     async fn delete(&self, _: &str, _: &Value) -> Result<(), ProviderError> {

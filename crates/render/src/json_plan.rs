@@ -52,26 +52,36 @@ pub fn render(plan: &Plan, config: Option<&Config>, shapes: Shapes<'_>) -> Json 
                 .iter()
                 .map(|o| {
                     let actions = o.action().terraform_actions();
-                    (
-                        o.name.clone(),
-                        json!({
-                            "actions": actions,
-                            "before": o.before.as_ref().map(Value::to_json),
-                            "after": o.after.to_json(),
-                            "after_unknown": !o.after.is_wholly_known(),
-                            "before_sensitive": o.sensitive,
-                            "after_sensitive": o.sensitive,
-                        }),
-                    )
+                    let mut c = json!({
+                        "actions": actions,
+                        "before": o.before.as_ref().map(Value::to_json),
+                        "after_unknown": !o.after.is_wholly_known(),
+                        "before_sensitive": o.sensitive,
+                        "after_sensitive": o.sensitive,
+                    });
+                    // Terraform leaves out a value not known until apply.
+                    if o.after.is_wholly_known() {
+                        c["after"] = o.after.to_json();
+                    }
+                    (o.name.clone(), c)
                 })
                 .collect(),
         ),
     );
-    doc.insert("prior_state".into(), state_values(&plan.prior_state, shapes));
+    // As Terraform: no prior_state section when there was no state at all.
+    if !plan.prior_state.is_empty() {
+        doc.insert("prior_state".into(), state_values(&plan.prior_state, shapes));
+    }
     if let Some(c) = config {
         doc.insert("configuration".into(), configuration(c));
     }
     doc.insert("relevant_attributes".into(), relevant_attributes(plan, config));
+    if let Some(c) = config {
+        let checks = checks(c);
+        if !checks.is_empty() {
+            doc.insert("checks".into(), Json::Array(checks));
+        }
+    }
     doc.insert("timestamp".into(), json!(plan.timestamp));
     doc.insert("applyable".into(), json!(plan.has_changes()));
     doc.insert("complete".into(), json!(plan.targets.is_empty()));
@@ -91,6 +101,16 @@ fn relevant_attributes(plan: &Plan, config: Option<&Config>) -> Json {
     let changed: std::collections::BTreeSet<String> =
         plan.changes.iter().filter(|c| !c.is_noop()).map(|c| c.addr.resource.to_string()).collect();
     let mut out: Vec<(String, String)> = Vec::new();
+    let add = |out: &mut Vec<(String, String)>, prefix: &str, e: &Expr| {
+        for (reference, attr) in e.references_with_attribute() {
+            if let (Reference::Resource { .. }, Some(a)) = (&reference, attr) {
+                let pair = (format!("{prefix}{}", reference.describe()), a);
+                if !out.contains(&pair) {
+                    out.push(pair);
+                }
+            }
+        }
+    };
     for (path, m) in &config.modules {
         let prefix = if path.is_root() { String::new() } else { format!("{path}.") };
         for r in m.resources.values() {
@@ -103,19 +123,41 @@ fn relevant_attributes(plan: &Plan, config: Option<&Config>) -> Json {
                 continue;
             }
             for (_, _, e) in &r.body {
-                for (reference, attr) in e.references_with_attribute() {
-                    if let (Reference::Resource { .. }, Some(a)) = (&reference, attr) {
-                        let pair = (format!("{prefix}{}", reference.describe()), a);
-                        if !out.contains(&pair) {
-                            out.push(pair);
-                        }
-                    }
+                add(&mut out, &prefix, e);
+            }
+        }
+        // Root outputs that change read attributes too.
+        if path.is_root() {
+            for o in m.outputs.values() {
+                if plan.outputs.iter().any(|c| c.name == o.name && c.action() != Action::NoOp) {
+                    add(&mut out, &prefix, &o.value);
                 }
             }
         }
     }
     out.sort();
     Json::Array(out.into_iter().map(|(resource, a)| json!({"resource": resource, "attribute": [a]})).collect())
+}
+
+/// Terraform's check results: every variable with validation rules is a
+/// checkable object. A plan exists only when they all passed.
+fn checks(c: &Config) -> Vec<Json> {
+    let mut out = Vec::new();
+    for (path, m) in &c.modules {
+        for v in m.variables.values().filter(|v| !v.validations.is_empty()) {
+            let shown = if path.is_root() { format!("var.{}", v.name) } else { format!("{path}.var.{}", v.name) };
+            let mut address = json!({"kind": "var", "name": v.name, "to_display": shown});
+            if !path.is_root() {
+                address["module"] = json!(path.to_string());
+            }
+            out.push(json!({
+                "address": address,
+                "status": "pass",
+                "instances": [{"address": {"to_display": shown}, "status": "pass"}],
+            }));
+        }
+    }
+    out
 }
 
 fn sensitive_mask(v: Option<&Value>, sensitive: &[String]) -> Json {
@@ -228,7 +270,14 @@ fn planned_values(plan: &Plan, shapes: Shapes<'_>) -> Json {
     let outputs: Map<String, Json> = plan
         .outputs
         .iter()
-        .map(|o| (o.name.clone(), json!({"sensitive": o.sensitive, "value": o.after.to_json()})))
+        .filter(|o| o.action() != Action::Delete)
+        .map(|o| {
+            let mut j = json!({"sensitive": o.sensitive});
+            if o.after.is_wholly_known() {
+                j["value"] = o.after.to_json();
+            }
+            (o.name.clone(), j)
+        })
         .collect();
     json!({"outputs": outputs, "root_module": module_tree(resources)})
 }
@@ -382,7 +431,11 @@ fn configuration(c: &Config) -> Json {
                 (v.name.clone(), j)
             })
             .collect();
-        json!({"resources": resources, "module_calls": calls, "outputs": outputs, "variables": variables})
+        let mut j = json!({"resources": resources, "outputs": outputs, "variables": variables});
+        if !calls.is_empty() {
+            j["module_calls"] = Json::Object(calls);
+        }
+        j
     }
     let root = ModulePath::root();
     // Terraform keys provider configurations by local name (and module path
@@ -405,6 +458,20 @@ fn configuration(c: &Config) -> Json {
                 j["module_address"] = json!(path.to_string());
             }
             providers.insert(key, j);
+        }
+    }
+    // Providers used without a block of their own are listed too.
+    for m in c.modules.values() {
+        for r in m.resources.values() {
+            let name = r.provider_name();
+            if !providers.contains_key(&name) {
+                let full_name = if name == "terraform" {
+                    "terraform.io/builtin/terraform".to_string()
+                } else {
+                    format!("registry.terraform.io/hashicorp/{name}")
+                };
+                providers.insert(name.clone(), json!({"name": name, "full_name": full_name}));
+            }
         }
     }
     json!({"provider_config": providers, "root_module": module_json(c, &root, c.root())})
