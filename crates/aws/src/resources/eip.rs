@@ -48,6 +48,12 @@ async fn describe_eip(ctx: &Ctx<'_>, alloc: &str) -> Result<Option<Address>, Pro
     }
 }
 
+/// Gone already is fine: an SDK retry of this very call may have found it done.
+async fn disassociate(ctx: &Ctx<'_>, assoc: &str) -> Result<(), ProviderError> {
+    let r = ctx.clients.ec2.disassociate_address().association_id(assoc).send().await;
+    gone_is_fine(r.map_err(|e| api("DisassociateAddress", e)))
+}
+
 #[async_trait]
 impl ResourceType for AwsEip {
     fn name(&self) -> &'static str {
@@ -129,13 +135,7 @@ impl ResourceType for AwsEip {
         let ec2 = &ctx.clients.ec2;
         if s(prior, "instance") != s(planned, "instance") {
             if let Some(assoc) = s(prior, "association_id") {
-                gone_is_fine(
-                    ec2.disassociate_address()
-                        .association_id(assoc)
-                        .send()
-                        .await
-                        .map_err(|e| api("DisassociateAddress", e)),
-                )?;
+                disassociate(ctx, assoc).await?;
             }
             if let Some(instance) = s(planned, "instance") {
                 ec2.associate_address()
@@ -157,14 +157,7 @@ impl ResourceType for AwsEip {
         if let Some(a) = describe_eip(ctx, alloc).await?
             && let Some(assoc) = a.association_id()
         {
-            // Gone already: an SDK retry of this very call may have found it done.
-            gone_is_fine(
-                ec2.disassociate_address()
-                    .association_id(assoc)
-                    .send()
-                    .await
-                    .map_err(|e| api("DisassociateAddress", e)),
-            )?;
+            disassociate(ctx, assoc).await?;
         }
         gone_is_fine(ec2.release_address().allocation_id(alloc).send().await.map_err(|e| api("ReleaseAddress", e)))
     }
@@ -241,15 +234,7 @@ impl ResourceType for AwsEipAssociation {
         self.read(ctx, prior).await?.ok_or_else(|| ProviderError::new("the association disappeared"))
     }
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
-        gone_is_fine(
-            ctx.clients
-                .ec2
-                .disassociate_address()
-                .association_id(id(prior)?)
-                .send()
-                .await
-                .map_err(|e| api("DisassociateAddress", e)),
-        )
+        disassociate(ctx, id(prior)?).await
     }
 }
 

@@ -300,36 +300,33 @@ fn association_value(a: &aws_sdk_ec2::types::RouteTableAssociation) -> Value {
     ])
 }
 
-async fn association_of_subnet(ctx: &Ctx<'_>, subnet: &str) -> Result<Option<Value>, ProviderError> {
+/// The association a route table filter names, e.g. by subnet or by id.
+async fn association_where(
+    ctx: &Ctx<'_>,
+    filter_name: &str,
+    value: &str,
+    is_it: impl Fn(&aws_sdk_ec2::types::RouteTableAssociation) -> bool,
+) -> Result<Option<Value>, ProviderError> {
     let o = ctx
         .clients
         .ec2
         .describe_route_tables()
-        .filters(filter("association.subnet-id", &[subnet]))
+        .filters(filter(filter_name, &[value]))
         .send()
         .await
         .map_err(|e| api("DescribeRouteTables", e))?;
-    Ok(o.route_tables()
-        .iter()
-        .flat_map(|t| t.associations())
-        .find(|a| a.subnet_id() == Some(subnet))
-        .map(association_value))
+    Ok(o.route_tables().iter().flat_map(|t| t.associations()).find(|a| is_it(a)).map(association_value))
+}
+
+async fn association_of_subnet(ctx: &Ctx<'_>, subnet: &str) -> Result<Option<Value>, ProviderError> {
+    association_where(ctx, "association.subnet-id", subnet, |a| a.subnet_id() == Some(subnet)).await
 }
 
 async fn find_association(ctx: &Ctx<'_>, assoc: &str) -> Result<Option<Value>, ProviderError> {
-    let o = ctx
-        .clients
-        .ec2
-        .describe_route_tables()
-        .filters(filter("association.route-table-association-id", &[assoc]))
-        .send()
-        .await
-        .map_err(|e| api("DescribeRouteTables", e))?;
-    Ok(o.route_tables()
-        .iter()
-        .flat_map(|t| t.associations())
-        .find(|a| a.route_table_association_id() == Some(assoc))
-        .map(association_value))
+    association_where(ctx, "association.route-table-association-id", assoc, |a| {
+        a.route_table_association_id() == Some(assoc)
+    })
+    .await
 }
 
 #[async_trait]
