@@ -81,9 +81,19 @@ fn saved_plan_shows_terraform_plan_json() {
     let changes = doc["resource_changes"].as_array().expect("resource_changes");
     assert_eq!(changes.len(), 6);
     let addresses: Vec<&str> = changes.iter().map(|c| c["address"].as_str().unwrap_or("")).collect();
-    let mut sorted = addresses.clone();
-    sorted.sort();
-    assert_eq!(addresses, sorted, "changes are sorted by address");
+    // Terraform's order (checked against Terraform 1.11 in tests/terraform_plan_json.rs):
+    // a module's changes before its children's, each by address.
+    assert_eq!(
+        addresses,
+        vec![
+            "terraform_data.cluster",
+            "terraform_data.policy",
+            "terraform_data.service[\"api\"]",
+            "terraform_data.service[\"web\"]",
+            "module.net.terraform_data.subnet[0]",
+            "module.net.terraform_data.subnet[1]",
+        ]
+    );
     let subnet = changes.iter().find(|c| c["address"] == "module.net.terraform_data.subnet[1]").expect("subnet[1]");
     assert_eq!(subnet["module_address"], "module.net");
     assert_eq!(subnet["index"], 1);
@@ -341,4 +351,38 @@ fn removed_outputs_and_destroy_plans_list_their_outputs_as_deleted() {
     // References name the attribute and the object, as Terraform's do.
     let refs = &doc["configuration"]["root_module"]["outputs"]["subnets"]["expression"]["references"];
     assert_eq!(refs, &serde_json::json!(["module.net.subnet_cidrs", "module.net"]));
+}
+
+/// examples/quickstart, copied into a fresh folder.
+fn quickstart() -> Workdir {
+    fn copy(from: &std::path::Path, rel: &str, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(from).expect("quickstart").flatten() {
+            let name = format!("{rel}{}", e.file_name().to_string_lossy());
+            if e.path().is_dir() {
+                if name != "out" {
+                    copy(&e.path(), &format!("{name}/"), out);
+                }
+            } else if name.ends_with(".toml") || name.ends_with(".tf.json") || name.ends_with(".tpl") {
+                out.push((name, std::fs::read_to_string(e.path()).expect("read")));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    copy(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"), "", &mut files);
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    Workdir::new(&refs)
+}
+
+#[test]
+fn quickstart_applies_its_first_saved_plan_and_destroys_through_one() {
+    let w = quickstart();
+    w.ok(&["init"]);
+    w.ok(&["plan", "-out=first.plan"]);
+    let r = w.ok(&["apply", "first.plan"]);
+    assert!(r.stdout.contains("Apply complete!"), "{}", r.stdout);
+    assert_eq!(w.run(&["plan", "-detailed-exitcode"]).code, 0, "converged");
+    w.ok(&["plan", "-destroy", "-out=destroy.plan"]);
+    let r = w.ok(&["apply", "destroy.plan"]);
+    assert!(r.stdout.contains("Destroy complete!") || r.stdout.contains("Apply complete!"), "{}", r.stdout);
+    assert!(w.state_list().is_empty());
 }

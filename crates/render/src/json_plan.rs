@@ -2,9 +2,10 @@
 //! tools (checkov, conftest, infracost...) read.
 
 use ecspoc_core::addr::{InstanceAddr, Mode, ModulePath};
+use ecspoc_core::config::types::TypeConstraint;
 use ecspoc_core::config::{Config, Expr, Module};
 use ecspoc_core::plan::{Action, Plan, PlanMode, ResourceChange};
-use ecspoc_core::provider::ProviderSet;
+use ecspoc_core::provider::{ProviderSet, ResourceSchema};
 use ecspoc_core::state::{Instance, State, TERRAFORM_VERSION, type_json};
 use ecspoc_core::value::Value;
 use serde_json::{Map, Value as Json, json};
@@ -17,10 +18,14 @@ pub const FORMAT_VERSION: &str = "1.2";
 #[derive(Clone, Copy, Default)]
 pub struct Shapes<'a>(pub Option<&'a ProviderSet>);
 
-impl Shapes<'_> {
+impl<'a> Shapes<'a> {
+    fn schema(&self, addr: &InstanceAddr) -> Option<&'a ResourceSchema> {
+        self.0.and_then(|p| p.resource_schema(addr.resource.mode, &addr.resource.type_)).map(|(_, s)| s)
+    }
+
     fn fill(&self, addr: &InstanceAddr, v: &Value) -> Value {
-        match self.0.and_then(|p| p.resource_schema(addr.resource.mode, &addr.resource.type_)) {
-            Some((_, schema)) => schema.with_absent_blocks_empty(v),
+        match self.schema(addr) {
+            Some(schema) => schema.with_absent_blocks_empty(v),
             None => v.clone(),
         }
     }
@@ -41,9 +46,13 @@ pub fn render(plan: &Plan, config: Option<&Config>, shapes: Shapes<'_>) -> Json 
             Json::Array(plan.drift.iter().map(|c| resource_change(c, shapes)).collect()),
         );
     }
+    // Terraform's JSON lists a module's changes before its children's (the
+    // human plan sorts by address text instead).
+    let mut ordered: Vec<&ResourceChange> = plan.changes.iter().collect();
+    ordered.sort_by_key(|c| (c.addr.resource.module.clone(), ecspoc_core::plan::sort_key(&c.addr)));
     doc.insert(
         "resource_changes".into(),
-        Json::Array(plan.changes.iter().map(|c| resource_change(c, shapes)).collect()),
+        Json::Array(ordered.into_iter().map(|c| resource_change(c, shapes)).collect()),
     );
     doc.insert(
         "output_changes".into(),
@@ -55,12 +64,13 @@ pub fn render(plan: &Plan, config: Option<&Config>, shapes: Shapes<'_>) -> Json 
                     let mut c = json!({
                         "actions": actions,
                         "before": o.before.as_ref().map(Value::to_json),
-                        "after_unknown": !o.after.is_wholly_known(),
+                        "after_unknown": o.after.unknown_mask(),
                         "before_sensitive": o.sensitive,
                         "after_sensitive": o.sensitive,
                     });
-                    // Terraform leaves out a value not known until apply.
-                    if o.after.is_wholly_known() {
+                    // Terraform leaves out a value wholly unknown until apply;
+                    // a partly known one has nulls where the mask says unknown.
+                    if !o.after.is_unknown() {
                         c["after"] = o.after.to_json();
                     }
                     (o.name.clone(), c)
@@ -100,13 +110,13 @@ fn relevant_attributes(plan: &Plan, config: Option<&Config>) -> Json {
     let Some(config) = config else { return json!([]) };
     let changed: std::collections::BTreeSet<String> =
         plan.changes.iter().filter(|c| !c.is_noop()).map(|c| c.addr.resource.to_string()).collect();
-    let mut out: Vec<(String, String)> = Vec::new();
-    let add = |out: &mut Vec<(String, String)>, prefix: &str, e: &Expr| {
-        for (reference, attr) in e.references_with_attribute() {
-            if let (Reference::Resource { .. }, Some(a)) = (&reference, attr) {
-                let pair = (format!("{prefix}{}", reference.describe()), a);
-                if !out.contains(&pair) {
-                    out.push(pair);
+    let mut out: Vec<(ModulePath, String, Vec<String>)> = Vec::new();
+    let add = |out: &mut Vec<(ModulePath, String, Vec<String>)>, path: &ModulePath, prefix: &str, e: &Expr| {
+        for (reference, attrs) in e.references_with_path() {
+            if let Reference::Resource { .. } = &reference {
+                let entry = (path.clone(), format!("{prefix}{}", reference.describe()), attrs);
+                if !out.contains(&entry) {
+                    out.push(entry);
                 }
             }
         }
@@ -123,20 +133,20 @@ fn relevant_attributes(plan: &Plan, config: Option<&Config>) -> Json {
                 continue;
             }
             for (_, _, e) in &r.body {
-                add(&mut out, &prefix, e);
+                add(&mut out, path, &prefix, e);
             }
         }
-        // Root outputs that change read attributes too.
-        if path.is_root() {
-            for o in m.outputs.values() {
-                if plan.outputs.iter().any(|c| c.name == o.name && c.action() != Action::NoOp) {
-                    add(&mut out, &prefix, &o.value);
-                }
+        // Outputs read attributes too: a module's (they feed its callers) and
+        // the root's that change.
+        for o in m.outputs.values() {
+            if !path.is_root() || plan.outputs.iter().any(|c| c.name == o.name && c.action() != Action::NoOp) {
+                add(&mut out, path, &prefix, &o.value);
             }
         }
     }
+    // A module's before its children's, then by address, as Terraform.
     out.sort();
-    Json::Array(out.into_iter().map(|(resource, a)| json!({"resource": resource, "attribute": [a]})).collect())
+    Json::Array(out.into_iter().map(|(_, resource, attrs)| json!({"resource": resource, "attribute": attrs})).collect())
 }
 
 /// Terraform's check results: every variable with validation rules is a
@@ -160,13 +170,56 @@ fn checks(c: &Config) -> Vec<Json> {
     out
 }
 
-fn sensitive_mask(v: Option<&Value>, sensitive: &[String]) -> Json {
+/// Terraform's sensitivity mask of an object: `true` for a sensitive
+/// attribute, the shape of collections (lists of `false`, objects of their
+/// non-false entries), nothing for plain values. An unknown collection is
+/// `[]` or `{}` by its schema type.
+fn sensitive_mask(v: Option<&Value>, sensitive: &[String], schema: Option<&ResourceSchema>) -> Json {
     match v {
-        Some(Value::Map(m)) => {
-            Json::Object(m.keys().filter(|k| sensitive.contains(k)).map(|k| (k.clone(), Json::Bool(true))).collect())
-        }
+        Some(Value::Map(m)) => Json::Object(
+            m.iter()
+                .map(|(k, x)| {
+                    let ty = schema.and_then(|s| s.attributes.get(k.as_str())).map(|a| &a.ty);
+                    (k.clone(), mask(x, sensitive.contains(k), ty))
+                })
+                .filter(|(_, j)| j != &Json::Bool(false))
+                .collect(),
+        ),
         Some(_) => json!({}),
         None => Json::Bool(false),
+    }
+}
+
+fn mask(v: &Value, sensitive: bool, ty: Option<&TypeConstraint>) -> Json {
+    if sensitive {
+        return Json::Bool(true);
+    }
+    fn inner(t: Option<&TypeConstraint>) -> Option<&TypeConstraint> {
+        match t {
+            Some(TypeConstraint::List(i) | TypeConstraint::Map(i)) => Some(&**i),
+            _ => None,
+        }
+    }
+    match v {
+        Value::List(items) => Json::Array(items.iter().map(|i| mask(i, false, inner(ty))).collect()),
+        Value::Map(m) => Json::Object(
+            m.iter()
+                .map(|(k, x)| {
+                    let t = match ty {
+                        Some(TypeConstraint::Object(attrs)) => attrs.get(k).map(|(t, _)| t),
+                        other => inner(other),
+                    };
+                    (k.clone(), mask(x, false, t))
+                })
+                .filter(|(_, j)| j != &Json::Bool(false))
+                .collect(),
+        ),
+        Value::Unknown => match ty {
+            Some(TypeConstraint::List(_) | TypeConstraint::Tuple(_)) => json!([]),
+            Some(TypeConstraint::Map(_) | TypeConstraint::Object(_)) => json!({}),
+            _ => Json::Bool(false),
+        },
+        _ => Json::Bool(false),
     }
 }
 
@@ -200,8 +253,8 @@ pub fn resource_change(c: &ResourceChange, shapes: Shapes<'_>) -> Json {
         "before": before.as_ref().map(Value::to_json),
         "after": after.as_ref().map(Value::to_json),
         "after_unknown": if after_unknown == json!(false) { json!({}) } else { after_unknown },
-        "before_sensitive": sensitive_mask(c.before.as_ref(), &c.sensitive),
-        "after_sensitive": sensitive_mask(c.after.as_ref(), &c.sensitive),
+        "before_sensitive": sensitive_mask(c.before.as_ref(), &c.sensitive, shapes.schema(&c.addr)),
+        "after_sensitive": sensitive_mask(c.after.as_ref(), &c.sensitive, shapes.schema(&c.addr)),
     });
     if !c.replace_paths.is_empty() {
         change["replace_paths"] = Json::Array(c.replace_paths.iter().map(|p| json!([p])).collect());
@@ -246,12 +299,13 @@ fn resource_values(
     schema_version: u64,
     values: &Value,
     sensitive: &[String],
+    shapes: Shapes<'_>,
 ) -> Json {
     let mut m = resource_fields(addr, provider);
     m.remove("module_address");
     m.insert("schema_version".into(), json!(schema_version));
     m.insert("values".into(), values.to_json());
-    m.insert("sensitive_values".into(), sensitive_mask(Some(values), sensitive));
+    m.insert("sensitive_values".into(), sensitive_mask(Some(values), sensitive, shapes.schema(addr)));
     Json::Object(m)
 }
 
@@ -263,7 +317,7 @@ fn planned_values(plan: &Plan, shapes: Shapes<'_>) -> Json {
         .filter_map(|c| {
             c.after.as_ref().map(|a| {
                 let a = shapes.fill(&c.addr, a);
-                (c.addr.resource.module.clone(), resource_values(&c.addr, &c.provider, 0, &a, &c.sensitive))
+                (c.addr.resource.module.clone(), resource_values(&c.addr, &c.provider, 0, &a, &c.sensitive, shapes))
             })
         })
         .collect();
@@ -296,6 +350,7 @@ pub fn state_values(state: &State, shapes: Shapes<'_>) -> Json {
                     i.schema_version,
                     &shapes.fill(a, &i.attributes),
                     &i.sensitive_attributes,
+                    shapes,
                 ),
             )
         })
@@ -314,11 +369,18 @@ pub fn state_values(state: &State, shapes: Shapes<'_>) -> Json {
     })
 }
 
+/// As Terraform shows an expression of its JSON syntax: the value as written,
+/// and what it refers to when it refers to anything.
 fn expression(e: &Expr) -> Json {
     if let Some(v) = e.as_literal() {
         return json!({"constant_value": v.to_json()});
     }
-    json!({"references": references(e)})
+    let mut j = json!({"constant_value": e.as_written()});
+    let refs = references(e);
+    if !refs.is_empty() {
+        j["references"] = json!(refs);
+    }
+    j
 }
 
 /// References as Terraform lists them: the attribute traversed, then the
@@ -332,19 +394,22 @@ fn references(e: &Expr) -> Vec<String> {
             out.push(s);
         }
     };
-    for (r, attr) in e.references_with_attribute() {
-        match (&r, attr) {
-            (Reference::Resource { .. }, Some(a)) => {
-                push(format!("{}.{a}", r.describe()));
+    for (r, path) in e.references_with_path() {
+        match &r {
+            // Every prefix of the attribute path, longest first, then the object.
+            Reference::Resource { .. } => {
+                for n in (1..=path.len()).rev() {
+                    push(format!("{}.{}", r.describe(), path[..n].join(".")));
+                }
                 push(r.describe());
             }
-            (Reference::Module { name, output: Some(o) }, _) => {
+            Reference::Module { name, output: Some(o) } => {
                 push(format!("module.{name}.{o}"));
                 push(format!("module.{name}"));
             }
             // Terraform names these with their attribute (each.key, path.module).
-            (Reference::Each | Reference::Path | Reference::Terraform | Reference::SelfRef, Some(a)) => {
-                push(format!("{}.{a}", r.describe()))
+            Reference::Each | Reference::Path | Reference::Terraform | Reference::SelfRef if !path.is_empty() => {
+                push(format!("{}.{}", r.describe(), path[0]))
             }
             _ => push(r.describe()),
         }

@@ -67,6 +67,22 @@ impl Expr {
         }
     }
 
+    /// The expression as written, before evaluation (`"${var.x}-a"` stays a
+    /// string): what Terraform's plan JSON shows as `constant_value` for a
+    /// configuration in its JSON syntax.
+    pub fn as_written(&self) -> serde_json::Value {
+        match self {
+            Expr::Literal(v, _) => v.to_json(),
+            Expr::List(items, _) => serde_json::Value::Array(items.iter().map(Expr::as_written).collect()),
+            Expr::Object(entries, _) => {
+                serde_json::Value::Object(entries.iter().map(|(k, _, v)| (k.clone(), v.as_written())).collect())
+            }
+            Expr::Single(_, span) | Expr::Template(_, span) => {
+                written_string(span).map(serde_json::Value::String).unwrap_or(serde_json::Value::Null)
+            }
+        }
+    }
+
     /// Every reference this expression makes, for the dependency graph.
     pub fn references(&self) -> Vec<(Reference, Span)> {
         let mut out = Vec::new();
@@ -78,11 +94,20 @@ impl Expr {
     /// one is named (`aws_db_instance.main.password` gives `password`).
     pub fn references_with_attribute(&self) -> Vec<(Reference, Option<String>)> {
         let mut out = Vec::new();
-        self.walk(&mut |r, a, _| out.push((r, a)));
+        self.walk(&mut |r, path, _| out.push((r, path.attrs.first().cloned())));
         out
     }
 
-    fn walk(&self, f: &mut dyn FnMut(Reference, Option<String>, &Span)) {
+    /// References with every attribute named after the object, in order
+    /// (`aws_lb.main.subnet_mapping` gives `["subnet_mapping"]`; indexes and
+    /// splats end the path), as Terraform's plan JSON lists them.
+    pub fn references_with_path(&self) -> Vec<(Reference, Vec<String>)> {
+        let mut out = Vec::new();
+        self.walk(&mut |r, path, _| out.push((r, if path.after_splat { Vec::new() } else { path.attrs })));
+        out
+    }
+
+    fn walk(&self, f: &mut dyn FnMut(Reference, RefPath, &Span)) {
         match self {
             Expr::Literal(..) => {}
             Expr::Single(e, span) => walk_expr(e, &mut Vec::new(), &mut |r, a| f(r, a, span)),
@@ -90,6 +115,18 @@ impl Expr {
             Expr::List(items, _) => items.iter().for_each(|i| i.walk(f)),
             Expr::Object(entries, _) => entries.iter().for_each(|(_, _, v)| v.walk(f)),
         }
+    }
+}
+
+/// The string literal a span covers, decoded in its file's syntax.
+fn written_string(span: &Span) -> Option<String> {
+    let file = span.file.as_ref()?;
+    let text = file.text.get(span.start..span.end)?;
+    if file.path.to_string_lossy().ends_with(".json") {
+        serde_json::from_str::<String>(text).ok()
+    } else {
+        let table: toml::Table = toml::from_str(&format!("v = {text}")).ok()?;
+        table.get("v")?.as_str().map(String::from)
     }
 }
 
@@ -195,23 +232,38 @@ pub fn classify(root: &str, ops: &[TraversalOperator]) -> Reference {
     }
 }
 
-/// The first attribute named after the part of a traversal that addresses
-/// an object (indexes and splats in between are skipped).
-fn attribute_after(r: &Reference, ops: &[TraversalOperator]) -> Option<String> {
+/// What a traversal reads of the object it addresses.
+#[derive(Default)]
+struct RefPath {
+    /// Attributes after the object (instance keys and splats skipped), up
+    /// to the next index or splat.
+    attrs: Vec<String>,
+    /// A splat came before them: the path reads every instance.
+    after_splat: bool,
+}
+
+fn attribute_path_after(r: &Reference, ops: &[TraversalOperator]) -> RefPath {
     let used = match r {
         Reference::Resource { mode: Mode::Data, .. } => 2,
         Reference::Resource { .. } | Reference::Module { .. } => 1,
         Reference::Each | Reference::Path | Reference::Terraform | Reference::SelfRef => 0,
-        _ => return None,
+        _ => return RefPath::default(),
     };
-    ops.iter().skip(used).find_map(|op| match op {
-        TraversalOperator::GetAttr(a) => Some(Some(a.to_string())),
-        TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_) => None,
-        TraversalOperator::AttrSplat | TraversalOperator::FullSplat => None,
-    })?
+    let rest: Vec<&TraversalOperator> = ops.iter().skip(used).collect();
+    let lead = rest.iter().take_while(|op| !matches!(op, TraversalOperator::GetAttr(_))).count();
+    let after_splat =
+        rest[..lead].iter().any(|op| matches!(op, TraversalOperator::AttrSplat | TraversalOperator::FullSplat));
+    let attrs = rest[lead..]
+        .iter()
+        .map_while(|op| match op {
+            TraversalOperator::GetAttr(a) => Some(a.to_string()),
+            _ => None,
+        })
+        .collect();
+    RefPath { attrs, after_splat }
 }
 
-fn walk_template(t: &Template, bound: &mut Vec<String>, f: &mut dyn FnMut(Reference, Option<String>)) {
+fn walk_template(t: &Template, bound: &mut Vec<String>, f: &mut dyn FnMut(Reference, RefPath)) {
     for el in t.elements() {
         match el {
             Element::Literal(_) => {}
@@ -239,7 +291,7 @@ fn walk_template(t: &Template, bound: &mut Vec<String>, f: &mut dyn FnMut(Refere
     }
 }
 
-fn walk_expr(e: &Expression, bound: &mut Vec<String>, f: &mut dyn FnMut(Reference, Option<String>)) {
+fn walk_expr(e: &Expression, bound: &mut Vec<String>, f: &mut dyn FnMut(Reference, RefPath)) {
     match e {
         Expression::Null | Expression::Bool(_) | Expression::Number(_) | Expression::String(_) => {}
         Expression::Array(items) => items.iter().for_each(|i| walk_expr(i, bound, f)),
@@ -266,14 +318,14 @@ fn walk_expr(e: &Expression, bound: &mut Vec<String>, f: &mut dyn FnMut(Referenc
             }
         }
         Expression::Variable(v) if !bound.iter().any(|b| b == v.as_str()) => {
-            f(classify(v.as_str(), &[]), None);
+            f(classify(v.as_str(), &[]), RefPath::default());
         }
         Expression::Traversal(t) => {
             if let Expression::Variable(v) = &t.expr {
                 if !bound.iter().any(|b| b == v.as_str()) {
                     let r = classify(v.as_str(), &t.operators);
-                    let attr = attribute_after(&r, &t.operators);
-                    f(r, attr);
+                    let path = attribute_path_after(&r, &t.operators);
+                    f(r, path);
                 }
             } else {
                 walk_expr(&t.expr, bound, f);
