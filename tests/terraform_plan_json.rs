@@ -44,7 +44,7 @@ fn terraform(w: &Workdir, args: &[&str]) -> String {
     let out = Command::new("terraform")
         .args(args)
         .current_dir(w.path())
-        .env("TF_IN_AUTOMATION", "1")
+        .env_remove("TF_IN_AUTOMATION")
         .env("CHECKPOINT_DISABLE", "1")
         .output()
         .expect("terraform is on PATH on this project's machines");
@@ -110,4 +110,33 @@ fn plan_json_has_terraforms_shape_and_content_for_the_same_configuration() {
     let refs = |d: &Value| d["configuration"]["root_module"]["resources"].clone();
     assert_eq!(refs(&mine), refs(&theirs), "configuration resources with their expressions and references");
     assert_eq!(mine["configuration"]["provider_config"], theirs["configuration"]["provider_config"]);
+}
+
+#[test]
+fn plan_text_reads_like_terraforms_for_the_same_configuration() {
+    let files = [("main.tf.json", ROOT), ("modules/net/main.tf.json", NET)];
+    let tf = Workdir::new(&files);
+    let ours = Workdir::new(&files);
+    terraform(&tf, &["init", "-input=false", "-no-color"]);
+    let theirs = terraform(&tf, &["plan", "-input=false", "-no-color"])
+        .replace("Terraform", "ecspoc")
+        .replace("terraform apply", "ecspoc apply");
+    let mine = ours.ok(&["plan", "-no-color"]).stdout;
+    let diff = similar_lines(&theirs, &mine);
+    assert!(diff.is_empty(), "plan text differs from Terraform's (- Terraform, + ecspoc):\n{diff}");
+}
+
+/// The lines only one side has, marked - (Terraform) or + (ecspoc).
+fn similar_lines(a: &str, b: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.trim().lines().collect(), b.trim().lines().collect());
+    let mut out = String::new();
+    for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+        if x != y {
+            out.push_str(&format!("line {}:\n- {x}\n+ {y}\n", i + 1));
+        }
+    }
+    if a.len() != b.len() {
+        out.push_str(&format!("Terraform has {} lines, ecspoc {}\n", a.len(), b.len()));
+    }
+    out
 }

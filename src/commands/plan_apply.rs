@@ -84,6 +84,12 @@ pub async fn plan(args: PlanArgs) -> CliResult<i32> {
     .await;
     session::report_api_calls(ui, &engine.providers);
     let plan = plan?;
+    if args.out.is_none() && !ui.json && plan.has_changes() {
+        ui.line(&format!(
+            "\n{}\n\nNote: You didn't use the -out option to save this plan, so ecspoc can't\nguarantee to take exactly these actions if you run \"ecspoc apply\" now.",
+            "─".repeat(77)
+        ));
+    }
     if let Some(out) = &args.out {
         planfile::write(out, &plan)?;
         if !ui.json {

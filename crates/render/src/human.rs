@@ -238,7 +238,8 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
             }
         }
     }
-    let width = rows.iter().filter(|r| r.single_line).map(|r| r.name.len()).max().unwrap_or(0);
+    // Terraform aligns every attribute name of a block, multi-line values included.
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
     for row in rows {
         out.push_str(&row.render(width, 6, color));
     }
@@ -304,11 +305,11 @@ impl Row {
         let mut out = String::new();
         match (&self.before, &self.after) {
             (Some(Value::String(b)), Some(Value::String(a))) => {
-                out.push_str(&string_diff(&pad, sym, &self.name, b, a, &forces, color));
+                out.push_str(&string_diff(&pad, sym, &name, b, a, &forces, color));
             }
             (Some(b), Some(a)) if is_collection(b) && is_collection(a) => {
                 let open = if matches!(a, Value::List(_)) { "[" } else { "{" };
-                out.push_str(&format!("{pad}{sym} {} = {open}{forces}\n", self.name));
+                out.push_str(&format!("{pad}{sym} {name} = {open}{forces}\n"));
                 out.push_str(&collection_diff(b, a, indent + 4, color));
                 out.push_str(&format!("{pad}  {}\n", if open == "[" { "]" } else { "}" }));
             }
@@ -318,7 +319,7 @@ impl Row {
                     out.push_str(&block(
                         &pad,
                         Sym::Delete,
-                        &self.name,
+                        &name,
                         b,
                         indent,
                         color,
@@ -326,7 +327,7 @@ impl Row {
                     ));
                 }
                 if let Some(a) = a.as_ref().filter(|_| self.sym != Sym::Delete) {
-                    out.push_str(&block(&pad, Sym::Create, &self.name, a, indent, color, ""));
+                    out.push_str(&block(&pad, Sym::Create, &name, a, indent, color, ""));
                 }
                 if !forces.is_empty() {
                     out.push_str(&format!("{pad}  {forces}\n"));
@@ -598,6 +599,11 @@ fn render_output_changes(outputs: &[&OutputChange], color: Color) -> String {
         let (sym, text) = match (o.action(), o.sensitive) {
             (Action::Delete, true) => (Sym::Delete, "(sensitive value) -> null".to_string()),
             (_, true) => (if o.before.is_some() { Sym::Update } else { Sym::Create }, "(sensitive value)".to_string()),
+            // A collection known in shape is drawn as Terraform draws it, element by element.
+            (Action::Create, _) if inline(&o.after).is_none() && matches!(o.after, Value::List(_) | Value::Map(_)) => {
+                out.push_str(&block("  ", Sym::Create, &format!("{:<width$}", o.name), &o.after, 2, color, ""));
+                continue;
+            }
             (Action::Create, _) => (Sym::Create, inline(&o.after).unwrap_or_else(|| compact(&o.after))),
             (Action::Delete, _) => (
                 Sym::Delete,

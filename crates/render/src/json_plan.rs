@@ -46,13 +46,9 @@ pub fn render(plan: &Plan, config: Option<&Config>, shapes: Shapes<'_>) -> Json 
             Json::Array(plan.drift.iter().map(|c| resource_change(c, shapes)).collect()),
         );
     }
-    // Terraform's JSON lists a module's changes before its children's (the
-    // human plan sorts by address text instead).
-    let mut ordered: Vec<&ResourceChange> = plan.changes.iter().collect();
-    ordered.sort_by_key(|c| (c.addr.resource.module.clone(), ecspoc_core::plan::sort_key(&c.addr)));
     doc.insert(
         "resource_changes".into(),
-        Json::Array(ordered.into_iter().map(|c| resource_change(c, shapes)).collect()),
+        Json::Array(plan.changes.iter().map(|c| resource_change(c, shapes)).collect()),
     );
     doc.insert(
         "output_changes".into(),

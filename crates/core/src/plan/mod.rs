@@ -11,10 +11,11 @@ use crate::value::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Terraform lists changes by address text (`local_file.a` before
-/// `module.net...`), with instance keys in numeric order.
-pub fn sort_key(addr: &InstanceAddr) -> (String, crate::addr::InstanceKey) {
-    (addr.resource.to_string(), addr.key.clone())
+/// Terraform lists a module's changes before its children's, each by
+/// address text, with instance keys in numeric order (checked against
+/// Terraform 1.11's plan text and plan JSON).
+pub fn sort_key(addr: &InstanceAddr) -> (crate::addr::ModulePath, String, crate::addr::InstanceKey) {
+    (addr.resource.module.clone(), addr.resource.to_string(), addr.key.clone())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
