@@ -40,14 +40,10 @@ impl Config {
 
     /// Load from in-memory files (a saved plan carries its configuration this way).
     pub fn load_snapshot(files: &[(PathBuf, String)], root: &Path) -> Result<Config, Diagnostics> {
-        // A module called twice has its files in the snapshot once (older plan
-        // files hold them once per call): each path is read once.
-        let mut seen = std::collections::BTreeSet::new();
-        let by_dir: BTreeMap<PathBuf, Vec<(PathBuf, String)>> =
-            files.iter().filter(|(p, _)| seen.insert(normalize(p))).fold(BTreeMap::new(), |mut m, (p, t)| {
-                m.entry(normalize(p.parent().unwrap_or(Path::new(".")))).or_default().push((p.clone(), t.clone()));
-                m
-            });
+        let by_dir: BTreeMap<PathBuf, Vec<(PathBuf, String)>> = files.iter().fold(BTreeMap::new(), |mut m, (p, t)| {
+            m.entry(normalize(p.parent().unwrap_or(Path::new(".")))).or_default().push((p.clone(), t.clone()));
+            m
+        });
         let mut config = Config::default();
         let mut diags = Diagnostics::default();
         config.load_module(&normalize(root), ModulePath::root(), &mut diags, Some(&by_dir));
@@ -56,12 +52,7 @@ impl Config {
 
     /// The files of every module, for a saved plan's snapshot.
     pub fn snapshot(&self) -> Vec<(PathBuf, String)> {
-        let mut seen = std::collections::BTreeSet::new();
-        self.files
-            .iter()
-            .filter(|f| seen.insert(normalize(&f.path)))
-            .map(|f| (f.path.clone(), f.text.clone()))
-            .collect()
+        self.files.iter().map(|f| (f.path.clone(), f.text.clone())).collect()
     }
 
     fn load_module(
@@ -93,8 +84,16 @@ impl Config {
         }
         let mut module = Module { dir: dir.to_path_buf(), ..Module::default() };
         for (file_path, text) in files {
-            let file = Arc::new(SourceFile { path: file_path, text });
-            self.files.push(file.clone());
+            // A module called more than once is one set of files: kept once,
+            // so a saved plan's snapshot holds each path once.
+            let file = match self.files.iter().find(|f| normalize(&f.path) == normalize(&file_path)) {
+                Some(f) => f.clone(),
+                None => {
+                    let f = Arc::new(SourceFile { path: file_path, text });
+                    self.files.push(f.clone());
+                    f
+                }
+            };
             match raw::parse_file(&file) {
                 Ok(root) => module.add_file(&root, diags),
                 Err(d) => diags.extend(d),
