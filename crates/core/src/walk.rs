@@ -154,20 +154,17 @@ where
         let Some(joined) = running.join_next().await else {
             break;
         };
-        let (i, ok) = match joined {
-            Ok(r) => r,
+        let (i, done) = match joined {
+            Ok((i, true)) => (i, NodeStatus::Done),
+            Ok((i, false)) => (i, NodeStatus::Failed),
             Err(e) => {
                 let Some(&i) = task_node.get(&e.id()) else { continue };
                 panics.push((i, panic_message(e)));
-                (i, false)
+                (i, NodeStatus::Panicked)
             }
         };
-        status[i] = match (ok, panics.last()) {
-            (true, _) => NodeStatus::Done,
-            (false, Some((p, _))) if *p == i => NodeStatus::Panicked,
-            (false, _) => NodeStatus::Failed,
-        };
-        if ok {
+        status[i] = done;
+        if done == NodeStatus::Done {
             for &d in &dependents[i] {
                 waiting[d] -= 1;
                 if waiting[d] == 0 && status[d] == NodeStatus::Pending {
