@@ -736,9 +736,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         .engine
         .sensitivity
         .resource_attributes(&op.addr.resource, schema.map(|s| s.sensitive_names()).unwrap_or_default());
-    let record = async |r: Record| {
-        ctx.journal.append(&r).await.map_err(|e| format!("the journal could not be written, so ecspoc stopped: {e}"))
-    };
+    let record = async |r: Record| ctx.journal.append(&r).await.map_err(journal_failed);
     let new_instance = |attrs: Value| Instance {
         sensitive_attributes: crate::sensitivity::Sensitivity::with_echoes(&attrs, &sensitive),
         dependencies: op.dependencies.clone(),
@@ -771,13 +769,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
                 Adoption::NotFound => return Err(failure.describe()),
             }
         };
-        let inst = new_instance(attrs);
-        record(Record::put(&op.addr, &inst)).await?;
-        let id = inst.id().map(String::from);
-        let mut st = lock(&ctx.state);
-        st.pending_creates.remove(&op.addr);
-        st.instances.insert(op.addr.clone(), inst);
-        Ok::<_, String>(id)
+        record_object(ctx, &op.addr, new_instance(attrs)).await
     };
     let delete = |prior: &Instance| {
         let prior = prior.clone();
@@ -805,10 +797,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
                 dependencies: op.dependencies.clone(),
                 ..prior.clone()
             };
-            record(Record::put(&op.addr, &inst)).await?;
-            let id = inst.id().map(String::from);
-            lock(&ctx.state).instances.insert(op.addr.clone(), inst);
-            Ok(id)
+            record_object(ctx, &op.addr, inst).await
         }
         Action::Delete if op.deposed => {
             // The old object of a create-before-destroy replacement. Between
@@ -829,6 +818,21 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         Action::DeleteThenCreate | Action::CreateThenDelete => create().await,
         Action::NoOp => Ok(None),
     }
+}
+
+fn journal_failed(e: crate::state::StateError) -> String {
+    format!("the journal could not be written, so ecspoc stopped: {e}")
+}
+
+/// Journal an object as it now exists, then keep it in the run's state (which
+/// settles a pending create of its address); returns its id.
+async fn record_object(ctx: &Ctx, addr: &InstanceAddr, inst: Instance) -> Result<Option<String>, String> {
+    ctx.journal.append(&Record::put(addr, &inst)).await.map_err(journal_failed)?;
+    let id = inst.id().map(String::from);
+    let mut st = lock(&ctx.state);
+    st.pending_creates.remove(addr);
+    st.instances.insert(addr.clone(), inst);
+    Ok(id)
 }
 
 /// A create failed, but AWS may have acted before the answer was lost (or an
@@ -857,14 +861,8 @@ async fn adopt_after_failed_create(
         }
     };
     let adopted = new_instance(found);
-    let journal_err = |e: crate::state::StateError| format!("the journal could not be written, so ecspoc stopped: {e}");
-    if let Err(e) = ctx.journal.append(&Record::put(&op.addr, &adopted)).await {
-        return Adoption::Failed(journal_err(e));
-    }
-    {
-        let mut st = lock(&ctx.state);
-        st.pending_creates.remove(&op.addr);
-        st.instances.insert(op.addr.clone(), adopted.clone());
+    if let Err(e) = record_object(ctx, &op.addr, adopted.clone()).await {
+        return Adoption::Failed(e);
     }
     let Some((r, schema)) = ctx.engine.resource_config(&op.addr.resource).zip(provider.schema().resources.get(type_))
     else {
@@ -893,13 +891,10 @@ async fn adopt_after_failed_create(
                     ));
                 }
             };
-            let inst = new_instance(attrs);
-            if let Err(e) = ctx.journal.append(&Record::put(&op.addr, &inst)).await {
-                return Adoption::Failed(journal_err(e));
+            match record_object(ctx, &op.addr, new_instance(attrs)).await {
+                Ok(id) => Adoption::Done(id),
+                Err(e) => Adoption::Failed(e),
             }
-            let id = inst.id().map(String::from);
-            lock(&ctx.state).instances.insert(op.addr.clone(), inst);
-            Adoption::Done(id)
         }
         _ => Adoption::Failed(format!("{} ({recorded}; the next plan shows what it still needs)", failure.describe())),
     }
