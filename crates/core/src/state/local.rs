@@ -79,10 +79,12 @@ impl LocalBackend {
         State::from_file(file, &path).map(Some)
     }
 
-    fn write_file(&self, state: &State) -> Result<(), StateError> {
+    /// `stored_is_empty` says what the file holds now (`None`: no state in it),
+    /// as the caller has just read it, so it is not read again here.
+    fn write_file(&self, state: &State, stored_is_empty: Option<bool>) -> Result<(), StateError> {
         let text = serde_json::to_string_pretty(&state.to_file())
             .map_err(|e| StateError::Corrupt { path: self.path.display().to_string(), reason: e.to_string() })?;
-        if self.should_back_up() {
+        if self.should_back_up(stored_is_empty) {
             let backup = self.backup_path();
             fs::copy(&self.path, &backup).map_err(|e| self.io("backing up", e))?;
             private_file::restrict(&backup).map_err(|e| self.io("backing up", e))?;
@@ -143,7 +145,9 @@ impl StateStore for LocalBackend {
     }
 
     async fn read(&self) -> Result<State, StateError> {
-        let mut state = self.read_file()?.unwrap_or_default();
+        let stored = self.read_file()?;
+        let stored_is_empty = stored.as_ref().map(State::is_empty);
+        let mut state = stored.unwrap_or_default();
         let jpath = self.journal_path();
         let records = journal::read_records(&jpath)?;
         if !records.is_empty() {
@@ -154,7 +158,7 @@ impl StateStore for LocalBackend {
             }
             if changed {
                 state.serial += 1;
-                self.write_file(&state)?;
+                self.write_file(&state, stored_is_empty)?;
             }
             // Keep only unfinished creates, so the planner can adopt them.
             let _ = fs::remove_file(&jpath);
@@ -187,7 +191,7 @@ impl StateStore for LocalBackend {
         } else {
             state.serial += 1;
         }
-        self.write_file(state)?;
+        self.write_file(state, current.as_ref().map(State::is_empty))?;
         self.compact_journal(state)
     }
 
@@ -307,17 +311,13 @@ impl LocalBackend {
         s
     }
 
-    /// The backup keeps the last state that held something: an empty or
-    /// unreadable file never replaces it.
-    fn should_back_up(&self) -> bool {
-        let Ok(text) = fs::read_to_string(&self.path) else {
-            return false;
-        };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-            return false;
-        };
-        let empty = v.get("resources").and_then(|r| r.as_array()).is_none_or(|r| r.is_empty())
-            && v.get("outputs").and_then(|o| o.as_object()).is_none_or(|o| o.is_empty());
-        !empty || !self.backup_has_objects()
+    /// The backup keeps the last state that held something: a missing or
+    /// empty file never replaces it.
+    fn should_back_up(&self, stored_is_empty: Option<bool>) -> bool {
+        match stored_is_empty {
+            None => false,
+            Some(false) => true,
+            Some(true) => !self.backup_has_objects(),
+        }
     }
 }
