@@ -47,13 +47,14 @@ pub fn ec2_tags(tags: &Tags) -> Vec<Tag> {
 /// Remote tags as (tags, tags_all): the marker is ecspoc's own and never
 /// shown; tags leaves out defaults whose values match.
 pub fn read(remote: &[Tag], defaults: &Tags) -> (Tags, Tags) {
-    let all: Tags = remote
-        .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
-        .filter(|(k, _)| k != MARKER_ADDRESS && k != MARKER_LINEAGE)
-        .collect();
+    let all: Tags = from_ec2(remote).into_iter().filter(|(k, _)| k != MARKER_ADDRESS && k != MARKER_LINEAGE).collect();
     let own = all.iter().filter(|(k, v)| defaults.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     (own, all)
+}
+
+/// EC2's tag list as a key/value map, marker included.
+pub fn from_ec2(remote: &[Tag]) -> Tags {
+    remote.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))).collect()
 }
 
 /// `tags` and `tags_all` attribute values from an object's remote tags.

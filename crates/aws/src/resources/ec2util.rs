@@ -27,9 +27,7 @@ pub fn marker_filters(marker: &Marker) -> Vec<Filter> {
 
 /// Does an object with these tags carry exactly this marker?
 pub fn carries(object_tags: &[aws_sdk_ec2::types::Tag], marker: &Marker) -> bool {
-    let get = |k: &str| object_tags.iter().find(|t| t.key() == Some(k)).and_then(|t| t.value());
-    get(tags::MARKER_ADDRESS) == Some(marker.address.as_str())
-        && get(tags::MARKER_LINEAGE) == Some(marker.lineage.as_str())
+    tags::has_marker(&tags::from_ec2(object_tags), marker)
 }
 
 pub fn waiter<E: std::fmt::Debug>(what: &str, e: E) -> ProviderError {
