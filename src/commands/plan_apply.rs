@@ -73,6 +73,9 @@ async fn make_plan(engine: &Arc<Engine>, backend: &dyn StateStore, opts: PlanOpt
     Ok(plan)
 }
 
+/// The line Terraform draws before what it says about saving a plan.
+const RULE: &str = "─────────────────────────────────────────────────────────────────────────────";
+
 pub async fn plan(args: PlanArgs) -> CliResult<i32> {
     let ui = Ui::new(&args.common);
     let engine = session::load_engine()?;
@@ -87,13 +90,13 @@ pub async fn plan(args: PlanArgs) -> CliResult<i32> {
     if args.out.is_none() && !ui.json && plan.has_changes() {
         ui.line(&format!(
             "\n{}\n\nNote: You didn't use the -out option to save this plan, so ecspoc can't\nguarantee to take exactly these actions if you run \"ecspoc apply\" now.",
-            "─".repeat(77)
+            RULE
         ));
     }
     if let Some(out) = &args.out {
         planfile::write(out, &plan)?;
         if !ui.json {
-            ui.line(&format!("\n{}\n\nSaved the plan to: {}\n\nTo perform exactly these actions, run the following command to apply:\n    ecspoc apply {:?}", "─".repeat(77), out.display(), out.display().to_string()));
+            ui.line(&format!("\n{}\n\nSaved the plan to: {}\n\nTo perform exactly these actions, run the following command to apply:\n    ecspoc apply {:?}", RULE, out.display(), out.display().to_string()));
         }
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })

@@ -1,7 +1,7 @@
 //! `show -json`: Terraform's plan JSON, format version 1.2, which policy
 //! tools (checkov, conftest, infracost...) read.
 
-use ecspoc_core::addr::{InstanceAddr, Mode, ModulePath};
+use ecspoc_core::addr::{InstanceAddr, Mode, ModulePath, ResourceAddr};
 use ecspoc_core::config::types::TypeConstraint;
 use ecspoc_core::config::{Config, Expr, Module};
 use ecspoc_core::plan::{Action, Plan, PlanMode, ResourceChange};
@@ -79,7 +79,7 @@ pub fn render(plan: &Plan, config: Option<&Config>, shapes: Shapes<'_>) -> Json 
         doc.insert("prior_state".into(), state_values(&plan.prior_state, shapes));
     }
     if let Some(c) = config {
-        doc.insert("configuration".into(), configuration(c));
+        doc.insert("configuration".into(), configuration(c, shapes));
     }
     doc.insert("relevant_attributes".into(), relevant_attributes(plan, config));
     if let Some(c) = config {
@@ -104,8 +104,8 @@ pub fn render(plan: &Plan, config: Option<&Config>, shapes: Shapes<'_>) -> Json 
 fn relevant_attributes(plan: &Plan, config: Option<&Config>) -> Json {
     use ecspoc_core::config::Reference;
     let Some(config) = config else { return json!([]) };
-    let changed: std::collections::BTreeSet<String> =
-        plan.changes.iter().filter(|c| !c.is_noop()).map(|c| c.addr.resource.to_string()).collect();
+    let changed: std::collections::BTreeSet<&ResourceAddr> =
+        plan.changes.iter().filter(|c| !c.is_noop()).map(|c| &c.addr.resource).collect();
     let mut out: Vec<(ModulePath, String, Vec<String>)> = Vec::new();
     let add = |out: &mut Vec<(ModulePath, String, Vec<String>)>, path: &ModulePath, prefix: &str, e: &Expr| {
         for (reference, attrs) in e.references_with_path() {
@@ -120,11 +120,7 @@ fn relevant_attributes(plan: &Plan, config: Option<&Config>) -> Json {
     for (path, m) in &config.modules {
         let prefix = if path.is_root() { String::new() } else { format!("{path}.") };
         for r in m.resources.values() {
-            let own = if r.mode == Mode::Data {
-                format!("{prefix}data.{}.{}", r.type_, r.name)
-            } else {
-                format!("{prefix}{}.{}", r.type_, r.name)
-            };
+            let own = ResourceAddr { module: path.clone(), mode: r.mode, type_: r.type_.clone(), name: r.name.clone() };
             if !changed.contains(&own) {
                 continue;
             }
@@ -413,7 +409,7 @@ fn references(e: &Expr) -> Vec<String> {
     out
 }
 
-fn configuration(c: &Config) -> Json {
+fn configuration(c: &Config, shapes: Shapes<'_>) -> Json {
     fn module_json(c: &Config, path: &ModulePath, m: &Module) -> Json {
         let resources: Vec<Json> = m
             .resources
@@ -500,19 +496,18 @@ fn configuration(c: &Config) -> Json {
     }
     let root = ModulePath::root();
     // Terraform keys provider configurations by local name (and module path
-    // for those inside modules); built-in ones are terraform.io/builtin.
+    // for those inside modules); the full name is the provider's own source.
+    let full_name = |name: &str| match shapes.0.and_then(|p| p.get(name)) {
+        Some(p) => p.source().to_string(),
+        None => format!("registry.terraform.io/hashicorp/{name}"),
+    };
     let mut providers: Map<String, Json> = Map::new();
     for (path, m) in &c.modules {
         for (name, p) in &m.providers {
             let key = if path.is_root() { name.clone() } else { format!("{path}:{name}") };
-            let full_name = if name == "terraform" {
-                "terraform.io/builtin/terraform".to_string()
-            } else {
-                format!("registry.terraform.io/hashicorp/{name}")
-            };
             let mut j = json!({
                 "name": name,
-                "full_name": full_name,
+                "full_name": full_name(name),
                 "expressions": p.body.iter().map(|(k, _, e)| (k.clone(), expression(e))).collect::<Map<_, _>>(),
             });
             if !path.is_root() {
@@ -526,12 +521,7 @@ fn configuration(c: &Config) -> Json {
         for r in m.resources.values() {
             let name = r.provider_name();
             if !providers.contains_key(&name) {
-                let full_name = if name == "terraform" {
-                    "terraform.io/builtin/terraform".to_string()
-                } else {
-                    format!("registry.terraform.io/hashicorp/{name}")
-                };
-                providers.insert(name.clone(), json!({"name": name, "full_name": full_name}));
+                providers.insert(name.clone(), json!({"name": name, "full_name": full_name(&name)}));
             }
         }
     }
