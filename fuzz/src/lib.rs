@@ -26,6 +26,7 @@ pub const TARGETS: &[(&str, FuzzTarget)] = &[
     ("template", template),
     ("address", address),
     ("duration", duration),
+    ("plan_file", plan_file),
 ];
 
 fn text(data: &[u8]) -> String {
@@ -111,4 +112,9 @@ pub fn address(data: &[u8]) {
 /// Durations as time_sleep and -lock-timeout take them.
 pub fn duration(data: &[u8]) {
     let _ = ecspoc_builtin::parse_duration(&text(data));
+}
+
+/// A saved plan file, as `apply PLANFILE` and `show PLANFILE` read it.
+pub fn plan_file(data: &[u8]) {
+    let _ = ecspoc_core::plan::file::from_bytes(data, "fuzz.plan");
 }

@@ -113,6 +113,9 @@ const TOKENS: &[&str] = &[
     "ms",
     "ns",
     "µs",
+    "\"Unknown\"",
+    "{\"Map\":{}}",
+    "\"format_version\":2",
 ];
 
 #[derive(Clone, Debug)]
@@ -254,4 +257,9 @@ fn address() {
 #[test]
 fn duration() {
     fuzz("duration");
+}
+
+#[test]
+fn plan_file() {
+    fuzz("plan_file");
 }
