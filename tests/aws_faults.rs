@@ -109,8 +109,13 @@ fn thirty_percent_faults_converge_without_a_duplicate() {
         "aws_key_pair.",
         "aws_instance.",
     ];
-    let in_state: Vec<String> =
-        w.state_list().into_iter().filter(|a| tagged.iter().any(|t| a.starts_with(t))).collect();
+    let mut in_state: Vec<String> = w
+        .state_list()
+        .into_iter()
+        .filter(|a| tagged.iter().any(|t| a.starts_with(t)))
+        .map(|a| ecspoc_aws::marker_address(&a))
+        .collect();
+    in_state.sort();
     assert_eq!(found.keys().cloned().collect::<Vec<_>>(), in_state, "every tagged object in state, once");
     let plan = w.run(&["plan", "-detailed-exitcode"]);
     assert_eq!(plan.code, 0, "converged, also read through faults:\n{}", plan.all());

@@ -8,12 +8,29 @@
 //! It also honours EC2's idempotency tokens as AWS does (a request repeated
 //! with the same `ClientToken` gets the first answer and makes nothing new),
 //! which moto does not: it stores the token and creates a second object.
+//!
+//! With request rules (every emulator the tests start has them), each request
+//! is held to AWS's published service models and refused with a 400
+//! `ValidationError` when AWS would refuse it; every request is logged by
+//! service, operation and SDK attempt, for counting API calls and retries.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use super::request_rules::{HttpRequest, RequestRules, Violation};
+
+/// One request as the proxy saw it.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub service: String,
+    pub operation: String,
+    /// Above 1: the SDK's retry of an earlier attempt.
+    pub attempt: u32,
+    pub violations: Vec<Violation>,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Fault {
@@ -48,6 +65,8 @@ struct Shared {
     stop: AtomicBool,
     /// Successful answers by (action, client token), replayed to a retry.
     idempotent: Mutex<std::collections::HashMap<String, Vec<u8>>>,
+    rules: Option<RequestRules>,
+    log: Mutex<Vec<Logged>>,
 }
 
 pub struct FaultProxy {
@@ -58,6 +77,15 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Forward to the emulator at `upstream`, failing `rate` (0.0 to 1.0) of requests.
     pub fn start(upstream_endpoint: &str, rate: f64, seed: u64) -> FaultProxy {
+        FaultProxy::launch(upstream_endpoint, rate, seed, None)
+    }
+
+    /// Forward every request, refusing those that break AWS's published rules.
+    pub fn checking(upstream_endpoint: &str, rules: RequestRules) -> FaultProxy {
+        FaultProxy::launch(upstream_endpoint, 0.0, 1, Some(rules))
+    }
+
+    fn launch(upstream_endpoint: &str, rate: f64, seed: u64, rules: Option<RequestRules>) -> FaultProxy {
         let upstream =
             upstream_endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).expect("an http://host:port endpoint");
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
@@ -70,6 +98,8 @@ impl FaultProxy {
             injected: Mutex::new(Default::default()),
             stop: AtomicBool::new(false),
             idempotent: Mutex::new(Default::default()),
+            rules,
+            log: Mutex::new(Vec::new()),
         });
         let s = shared.clone();
         std::thread::spawn(move || {
@@ -104,6 +134,11 @@ impl FaultProxy {
 
     pub fn injected_total(&self) -> u64 {
         self.injected().values().sum()
+    }
+
+    /// Every request seen so far (with request rules only).
+    pub fn log(&self) -> Vec<Logged> {
+        self.shared.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 }
 
@@ -150,6 +185,21 @@ impl Request {
         })
     }
 
+    fn http(&self) -> HttpRequest {
+        let mut first = self.head.first().map(|l| l.split(' ')).into_iter().flatten();
+        HttpRequest {
+            method: first.next().unwrap_or("").to_string(),
+            target: first.next().unwrap_or("/").to_string(),
+            headers: self
+                .head
+                .iter()
+                .skip(1)
+                .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+                .collect(),
+            body: self.body.clone(),
+        }
+    }
+
     /// The request again, asking the emulator to close the connection after answering.
     fn bytes(&self) -> Vec<u8> {
         let mut out = String::new();
@@ -194,6 +244,17 @@ fn serve(conn: TcpStream, s: &Shared) {
     // One request per connection: every answer says Connection: close.
     let Some(req) = read_request(&mut reader) else { return };
     s.requests.fetch_add(1, Ordering::SeqCst);
+    if let Some(rules) = &s.rules {
+        let checked = rules.check(&req.http());
+        let refused = checked.violations.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; ");
+        if let (Some(service), Some(operation), Ok(mut log)) = (checked.service, checked.operation, s.log.lock()) {
+            log.push(Logged { service, operation, attempt: checked.attempt, violations: checked.violations });
+        }
+        if !refused.is_empty() {
+            let message = format!("AWS would refuse this request (its published service model): {refused}");
+            return answer(&mut out, &coded(&req, 400, "Bad Request", "ValidationError", &message));
+        }
+    }
     let fault = s.draw();
     match fault {
         Some(Fault::DroppedBefore) => return,
@@ -313,12 +374,14 @@ fn throttle_response(req: &Request) -> Vec<u8> {
 }
 
 fn coded(req: &Request, status: u16, reason: &str, code: &str, message: &str) -> Vec<u8> {
+    let json_message = serde_json::Value::String(message.to_string()).to_string();
+    let message = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     match protocol(req) {
         Protocol::Json => http(
             status,
             reason,
             &[("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)],
-            &format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}"),
+            &format!("{{\"__type\":\"{code}\",\"message\":{json_message}}}"),
         ),
         Protocol::Ec2 => http(
             status,

@@ -3,6 +3,7 @@
 
 pub mod fault_proxy;
 pub mod moto;
+pub mod request_rules;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -8,12 +8,20 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use super::fault_proxy::{FaultProxy, Logged};
+use super::request_rules::RequestRules;
+
 pub struct Moto {
+    /// Where ecspoc and the tests send requests: a proxy that holds each one
+    /// to AWS's published rules before the emulator sees it.
     pub endpoint: String,
+    /// The emulator itself.
+    pub emulator: String,
+    proxy: FaultProxy,
     _child: Child,
 }
 
-fn moto_server() -> PathBuf {
+pub fn moto_server() -> PathBuf {
     if let Some(p) = std::env::var_os("ECSPOC_MOTO_SERVER") {
         return PathBuf::from(p);
     }
@@ -64,7 +72,16 @@ impl Moto {
             assert!(start.elapsed() < Duration::from_secs(60), "moto_server did not answer on port {port}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Moto { endpoint: format!("http://127.0.0.1:{port}"), _child: child }
+        let emulator = format!("http://127.0.0.1:{port}");
+        let rules = RequestRules::from_emulator()
+            .expect("botocore's service models beside the emulator (set ECSPOC_BOTOCORE_DATA to its data folder)");
+        let proxy = FaultProxy::checking(&emulator, rules);
+        Moto { endpoint: proxy.endpoint(), emulator, proxy, _child: child }
+    }
+
+    /// Every request sent to this emulator so far.
+    pub fn requests(&self) -> Vec<Logged> {
+        self.proxy.log()
     }
 
     /// Environment for ecspoc and the SDK to talk to this emulator.

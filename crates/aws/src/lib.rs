@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use tokio::sync::OnceCell;
 
 pub use config::{Clients, DEFAULT_MAX_WAIT, Settings, retry_config};
+pub use tags::marker_address;
 
 /// What a resource operation gets: the SDK clients and the provider settings.
 pub struct Ctx<'a> {

@@ -31,9 +31,40 @@ pub fn all(defaults: &Tags, own: &Tags) -> Tags {
 /// What goes to AWS on create: tags_all plus the marker.
 pub fn with_marker(all: &Tags, marker: &Marker) -> Tags {
     let mut t = all.clone();
-    t.insert(MARKER_ADDRESS.into(), marker.address.clone());
+    t.insert(MARKER_ADDRESS.into(), marker_address(&marker.address));
     t.insert(MARKER_LINEAGE.into(), marker.lineage.clone());
     t
+}
+
+/// The longest tag value every service takes.
+const TAG_VALUE_MAX: usize = 256;
+
+/// An instance address as a tag value every service accepts (CloudWatch
+/// Logs, ELBv2, IAM, ECS and CodeBuild take only letters, digits, spaces
+/// and `_.:/=+-@`, at most 256 characters), still naming exactly one
+/// address: any other byte, and `@` itself, is written `@XX` (hex), so
+/// `aws_route_table.private[0]` is `aws_route_table.private@5B0@5D`. An
+/// address longer than a tag value keeps its first characters and ends in
+/// `@@` and the SHA-1 of the whole address.
+pub fn marker_address(address: &str) -> String {
+    let mut out = String::with_capacity(address.len());
+    for b in address.bytes() {
+        if b.is_ascii_alphanumeric() || b"_.:/=+-".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("@{b:02X}"));
+        }
+    }
+    if out.len() <= TAG_VALUE_MAX {
+        return out;
+    }
+    let digest = sha1_smol::Sha1::from(address).digest().to_string();
+    let mut keep = TAG_VALUE_MAX - 2 - digest.len();
+    // Never cut an escape in half.
+    while out[..keep].rfind('@').is_some_and(|at| at + 3 > keep) {
+        keep -= 1;
+    }
+    format!("{}@@{digest}", &out[..keep])
 }
 
 pub fn specification(resource: ResourceType, tags: &Tags) -> TagSpecification {
@@ -85,9 +116,12 @@ pub fn attributes_from_map(remote: &Tags, defaults: &Tags) -> (Value, Value) {
     (if own.is_empty() { Value::Null } else { to_value(&own) }, to_value(&all))
 }
 
-/// Does this object carry ecspoc's marker for `marker`?
+/// Does this object carry ecspoc's marker for `marker`? (Objects made
+/// before addresses were encoded carry the address as it is written.)
 pub fn has_marker(remote: &Tags, marker: &Marker) -> bool {
-    remote.get(MARKER_ADDRESS) == Some(&marker.address) && remote.get(MARKER_LINEAGE) == Some(&marker.lineage)
+    let address = remote.get(MARKER_ADDRESS);
+    remote.get(MARKER_LINEAGE) == Some(&marker.lineage)
+        && (address == Some(&marker_address(&marker.address)) || address == Some(&marker.address))
 }
 
 /// What an update must do to go from `prior`'s tags_all to `planned`'s:
@@ -103,5 +137,54 @@ pub fn change(prior: &Value, planned: &Value, defaults: &Tags) -> TagChange {
     TagChange {
         removed: old.keys().filter(|k| !new.contains_key(*k)).cloned().collect(),
         set: new.iter().filter(|(k, v)| old.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(v: &str) -> bool {
+        v.len() <= TAG_VALUE_MAX && v.chars().all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
+    }
+
+    #[test]
+    fn marker_addresses_are_tag_values_every_service_takes_and_stay_distinct() {
+        let addresses = [
+            "aws_vpc.this".to_string(),
+            "aws_route_table.private[0]".to_string(),
+            "module.cluster.aws_cloudwatch_log_group.host[\"/var/log/dmesg\"]".to_string(),
+            "aws_x.y[\"@5B\"]".to_string(),
+            "aws_x.y[\"[\"]".to_string(),
+            "aws_x.y[\"ü 'quoted'\"]".to_string(),
+            format!("module.a.aws_x.y[\"{}\"]", "k".repeat(400)),
+            format!("module.a.aws_x.y[\"{}\"]", "k".repeat(401)),
+            format!("module.a.aws_x.y[\"{}\"]", "[".repeat(300)),
+        ];
+        let encoded: Vec<String> = addresses.iter().map(|a| marker_address(a)).collect();
+        for (a, e) in addresses.iter().zip(&encoded) {
+            assert!(allowed(e), "{a} -> {e}");
+        }
+        let distinct: std::collections::BTreeSet<&String> = encoded.iter().collect();
+        assert_eq!(distinct.len(), addresses.len(), "{encoded:#?}");
+        assert_eq!(encoded[0], "aws_vpc.this");
+        assert_eq!(encoded[1], "aws_route_table.private@5B0@5D");
+        assert_eq!(encoded[3], "aws_x.y@5B@22@405B@22@5D");
+    }
+
+    #[test]
+    fn markers_written_before_encoding_are_still_recognised() {
+        let marker = Marker {
+            address: "aws_route_table.private[0]".into(),
+            lineage: "l".into(),
+            name: None,
+            create_id: String::new(),
+        };
+        let old: Tags =
+            [(MARKER_ADDRESS.to_string(), marker.address.clone()), (MARKER_LINEAGE.into(), "l".into())].into();
+        assert!(has_marker(&old, &marker));
+        assert!(has_marker(&with_marker(&Tags::new(), &marker), &marker));
+        let other = Marker { address: "aws_route_table.private[1]".into(), ..marker.clone() };
+        assert!(!has_marker(&old, &other));
     }
 }

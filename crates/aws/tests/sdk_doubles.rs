@@ -30,7 +30,12 @@ fn provider(ec2: aws_sdk_ec2::Client, max_wait: Duration) -> AwsProvider {
 }
 
 fn marker() -> Marker {
-    Marker { address: "aws_thing.test".into(), lineage: "00000000-0000-4000-8000-000000000000".into(), name: None }
+    Marker {
+        address: "aws_thing.test".into(),
+        lineage: "00000000-0000-4000-8000-000000000000".into(),
+        name: None,
+        create_id: String::new(),
+    }
 }
 
 fn throttled() -> DescribeSubnetsError {

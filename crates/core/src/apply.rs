@@ -748,6 +748,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
             address: op.addr.to_string(),
             lineage: lock(&ctx.state).lineage.clone(),
             name: provider.created_name(type_, &op.planned),
+            create_id: uuid::Uuid::new_v4().simple().to_string(),
         };
         record(Record::Intent { addr: op.addr.to_string(), marker: marker.clone() }).await?;
         // Until the object is recorded, its intent stays: the next run looks for it by marker.

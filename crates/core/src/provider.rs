@@ -113,6 +113,12 @@ pub struct Marker {
     /// one: APIs that key objects by name are searched by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// New for each create (kept across retries and crashes through the
+    /// journal): idempotency tokens and generated names derive from it, so
+    /// the replacement of an object never gets its predecessor's token, which
+    /// AWS would answer with the old, terminated object.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub create_id: String,
 }
 
 #[derive(Clone, Debug, thiserror::Error)]

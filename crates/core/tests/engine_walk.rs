@@ -228,7 +228,8 @@ async fn an_object_created_just_before_a_crash_is_adopted_not_duplicated() {
         key: InstanceKey::None,
     };
     let mut state = State::new();
-    let marker = Marker { address: addr.to_string(), lineage: state.lineage.clone(), name: None };
+    let marker =
+        Marker { address: addr.to_string(), lineage: state.lineage.clone(), name: None, create_id: String::new() };
     let created =
         p.create("test_thing", &Value::object([("input".into(), Value::str("main"))]), &marker).await.unwrap();
     state.pending_creates.insert(addr.clone(), marker);
@@ -351,7 +352,8 @@ async fn an_unfinished_create_of_a_removed_block_is_found_and_destroyed() {
     // The object was made just before a crash; then its block was deleted.
     let mut state = State::new();
     let gone = addr("removed");
-    let marker = Marker { address: gone.to_string(), lineage: state.lineage.clone(), name: None };
+    let marker =
+        Marker { address: gone.to_string(), lineage: state.lineage.clone(), name: None, create_id: String::new() };
     p.create("test_thing", &Value::object([("input".into(), Value::str("x"))]), &marker).await.unwrap();
     state.pending_creates.insert(gone.clone(), marker);
     let (e, _d) = engine("[resource.test_thing.kept]\ninput = 1\n", p.clone());

@@ -269,7 +269,7 @@ impl ResourceType for AwsAutoscalingGroup {
             return Ok(to_value(g, planned));
         }
         let mut tags = config_tags(name, planned);
-        tags.push(tag(name, MARKER_ADDRESS, &marker.address, false));
+        tags.push(tag(name, MARKER_ADDRESS, &crate::tags::marker_address(&marker.address), false));
         tags.push(tag(name, MARKER_LINEAGE, &marker.lineage, false));
         let groups = strings(planned, "target_group_arns");
         ctx.clients

@@ -29,10 +29,16 @@ pub fn generated_name(marker: &Marker) -> String {
     format!("ecspoc-{}", &client_token(marker)[..20])
 }
 
-/// An idempotency token derived from the marker: a retry after a crash sends
-/// the same one, so AWS answers with the object it made instead of a second.
+/// An idempotency token derived from the marker: a retry of the same create
+/// (by the SDK, or after a crash through the journal) sends the same one, so
+/// AWS answers with the object it made instead of a second; a replacement,
+/// a new create, sends another.
 pub fn client_token(marker: &Marker) -> String {
-    sha1_smol::Sha1::from(format!("{}/{}", marker.lineage, marker.address)).digest().to_string()[..32].to_string()
+    let seed = match marker.create_id.as_str() {
+        "" => format!("{}/{}", marker.lineage, marker.address),
+        id => format!("{}/{}/{id}", marker.lineage, marker.address),
+    };
+    sha1_smol::Sha1::from(seed).digest().to_string()[..32].to_string()
 }
 
 /// The name adoption looks for: the configured one, or the generated one.
