@@ -850,3 +850,69 @@ fn remaining_lifecycle_steps() {
     w.ok(&["destroy", "-auto-approve"]);
     assert!(block(ec2.describe_addresses().allocation_ids(&eip).send()).is_err());
 }
+
+fn dynamic_config(ports: &[u16]) -> String {
+    let ports: Vec<String> = ports.iter().map(|p| p.to_string()).collect();
+    format!(
+        r#"
+[provider.aws]
+region = "us-east-1"
+
+[variable.ports]
+type = "list(number)"
+default = [{ports}]
+
+[resource.aws_vpc.main]
+cidr_block = "10.77.0.0/16"
+
+[resource.aws_security_group.web]
+name = "dynamic-web"
+description = "ports from a variable"
+vpc_id = "${{aws_vpc.main.id}}"
+egress = [{{ from_port = 443, to_port = 443, protocol = "tcp", cidr_blocks = ["0.0.0.0/0"], ipv6_cidr_blocks = [], prefix_list_ids = [], security_groups = [], self = false, description = "written" }}]
+
+[resource.aws_security_group.web.dynamic.ingress]
+for_each = "${{var.ports}}"
+iterator = "port"
+content = {{ from_port = "${{port.value}}", to_port = "${{port.value}}", protocol = "tcp", cidr_blocks = ["${{aws_vpc.main.cidr_block}}"], ipv6_cidr_blocks = [], prefix_list_ids = [], security_groups = [], self = false, description = "port ${{port.key}}" }}
+
+[resource.aws_security_group.web.dynamic.egress]
+for_each = "${{var.ports}}"
+content = {{ from_port = "${{egress.value}}", to_port = "${{egress.value}}", protocol = "tcp", cidr_blocks = ["10.0.0.0/8"], ipv6_cidr_blocks = [], prefix_list_ids = [], security_groups = [], self = false, description = "dynamic" }}
+"#,
+        ports = ports.join(", ")
+    )
+}
+
+/// `dynamic` blocks as Terraform's JSON syntax writes them: one block per
+/// element (the iterator named or the block's own name), after the blocks
+/// written beside them, none for an empty collection.
+#[test]
+fn dynamic_blocks_make_one_block_per_element() {
+    let moto = Moto::shared();
+    let ec2 = moto.ec2();
+    let w = Workdir::new(&[("main.toml", &dynamic_config(&[80, 8080]))]).with_aws(moto);
+    w.ok(&["apply", "-auto-approve"]);
+    let sg = state_id(&w, "aws_security_group.web");
+    let group = block(ec2.describe_security_groups().group_ids(&sg).send()).expect("sg").security_groups()[0].clone();
+    let mut ingress: Vec<(i32, String)> = group
+        .ip_permissions()
+        .iter()
+        .map(|p| (p.from_port().unwrap_or(-1), p.ip_ranges()[0].description().unwrap_or("").to_string()))
+        .collect();
+    ingress.sort();
+    assert_eq!(ingress, vec![(80, "port 0".to_string()), (8080, "port 1".to_string())]);
+    let mut egress: Vec<i32> = group.ip_permissions_egress().iter().map(|p| p.from_port().unwrap_or(-1)).collect();
+    egress.sort();
+    assert_eq!(egress, vec![80, 443, 8080], "the written block and the dynamic ones");
+    no_changes(&w);
+
+    w.write("main.toml", &dynamic_config(&[]));
+    expect_changes(&w.run(&["plan", "-detailed-exitcode"]), &["# aws_security_group.web will be updated in-place"]);
+    w.ok(&["apply", "-auto-approve"]);
+    let group = block(ec2.describe_security_groups().group_ids(&sg).send()).expect("sg").security_groups()[0].clone();
+    assert!(group.ip_permissions().is_empty(), "{:?}", group.ip_permissions());
+    assert_eq!(group.ip_permissions_egress().len(), 1);
+    no_changes(&w);
+    w.ok(&["destroy", "-auto-approve"]);
+}

@@ -912,6 +912,8 @@ service_role = "${{aws_iam_role.build.arn}}"
 artifacts = {{ type = "CODEPIPELINE", location = "web-pipeline" }}
 source = {{ type = "CODEPIPELINE", location = "web-pipeline", buildspec = "version: 0.2\nphases:\n  build:\n    commands: [docker build .]\n" }}
 [resource.aws_codebuild_project.build.environment]
+type = "LINUX_CONTAINER"
+compute_type = "BUILD_GENERAL1_SMALL"
 image = "aws/codebuild/standard:7.0"
 privileged_mode = true
 environment_variable = [{{ name = "REPOSITORY_URI", value = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web" }}]

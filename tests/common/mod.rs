@@ -4,6 +4,7 @@
 pub mod fault_proxy;
 pub mod moto;
 pub mod request_rules;
+pub mod terraform;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -580,6 +580,19 @@ fn propose(schema: &ResourceSchema, prior: Option<&Value>, config: &Value, ignor
     Value::Map(m)
 }
 
+/// Null, or no blocks at all: as in Terraform, zero blocks (an empty
+/// `dynamic`, say) and a block left out are the same configuration.
+fn absent(ty: Option<&crate::config::types::TypeConstraint>, v: Option<&Value>) -> bool {
+    use crate::config::types::TypeConstraint as T;
+    match v {
+        None | Some(Value::Null) => true,
+        Some(Value::List(items)) if items.is_empty() => {
+            matches!(ty, Some(T::List(inner)) if matches!(**inner, T::Object(_)))
+        }
+        _ => false,
+    }
+}
+
 /// Diff one instance: the proposed new state, then replace or update or nothing.
 pub fn plan_instance(i: InstanceInputs<'_>) -> Result<InstancePlan, crate::provider::ProviderError> {
     let ignore = &i.lifecycle.ignore_changes;
@@ -602,9 +615,9 @@ pub fn plan_instance(i: InstanceInputs<'_>) -> Result<InstancePlan, crate::provi
         .keys()
         .copied()
         .filter(|k| {
+            let ty = i.schema.attributes.get(*k).map(|a| &a.ty);
             resp.planned.get(k) != prior.attributes.get(k)
-                && !(resp.planned.get(k).is_none_or(Value::is_null)
-                    && prior.attributes.get(k).is_none_or(Value::is_null))
+                && !(absent(ty, resp.planned.get(k)) && absent(ty, prior.attributes.get(k)))
         })
         .collect();
     let mut replace_paths: Vec<String> = changed

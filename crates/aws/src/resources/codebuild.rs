@@ -188,7 +188,8 @@ impl ResourceType for AwsCodebuildProject {
                                 ("image_pull_credentials_type", T::String),
                                 ("environment_variable", vars),
                             ],
-                            &["image"],
+                            // Required as Terraform's AWS provider requires them.
+                            &["compute_type", "image", "type"],
                         ),
                         "The build container (privileged_mode for docker builds).",
                     ),

@@ -183,7 +183,8 @@ impl ResourceType for AwsCodepipeline {
                 ("namespace", T::String),
                 ("role_arn", T::String),
             ],
-            &["name", "category", "owner", "provider"],
+            // Required as Terraform's AWS provider requires them.
+            &["name", "category", "owner", "provider", "version"],
         );
         ResourceSchema::new(
             "A CodePipeline pipeline.",
@@ -196,7 +197,7 @@ impl ResourceType for AwsCodepipeline {
                 (
                     "artifact_store",
                     A::required(
-                        block_list(&[("type", T::String), ("location", T::String)], &["location"]),
+                        block_list(&[("type", T::String), ("location", T::String)], &["location", "type"]),
                         "The S3 bucket for artifacts.",
                     ),
                 ),
@@ -211,16 +212,11 @@ impl ResourceType for AwsCodepipeline {
         )
     }
     fn normalize(&self, planned: &mut Value) {
-        super::common::fill_block_defaults(planned, "artifact_store", &[("type", Value::str("S3"))]);
         if let Value::Map(m) = planned
             && let Some(Value::List(stages)) = m.get_mut("stage")
         {
             for st in stages.iter_mut() {
-                super::common::fill_block_defaults(
-                    st,
-                    "action",
-                    &[("version", Value::str("1")), ("run_order", Value::Number(1.0))],
-                );
+                super::common::fill_block_defaults(st, "action", &[("run_order", Value::Number(1.0))]);
             }
         }
     }

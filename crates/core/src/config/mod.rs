@@ -1,5 +1,6 @@
 //! Configuration: a root module folder and the local modules it calls.
 
+mod dynamic;
 pub mod expr;
 pub mod module;
 pub mod raw;

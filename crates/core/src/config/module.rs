@@ -472,19 +472,19 @@ fn decode_resource(mode: Mode, type_: &str, name: &str, span: &Span, body: &RawN
         span: span.clone(),
     };
     let mut diags = Diagnostics::default();
-    for (k, ks, v) in body.table_entries("resource block")? {
-        let result = match k.as_str() {
-            "count" => Expr::from_raw(&v).map(|e| r.count = Some(e)),
-            "for_each" => Expr::from_raw(&v).map(|e| r.for_each = Some(e)),
-            "depends_on" => parse_depends_on(&v).map(|d| r.depends_on = d),
-            "provider" => expect_string(&v, "provider")
+    for (k, ks, arg) in super::dynamic::expand(body.table_entries("resource block")?)? {
+        let result = match (k.as_str(), arg.raw()) {
+            ("count", Some(v)) => Expr::from_raw(v).map(|e| r.count = Some(e)),
+            ("for_each", Some(v)) => Expr::from_raw(v).map(|e| r.for_each = Some(e)),
+            ("depends_on", Some(v)) => parse_depends_on(v).map(|d| r.depends_on = d),
+            ("provider", Some(v)) => expect_string(v, "provider")
                 .map(|p| r.provider = Some(p.trim_start_matches("${").trim_end_matches('}').to_string())),
-            "lifecycle" if mode == Mode::Managed => decode_lifecycle(&v).map(|l| r.lifecycle = l),
-            "provisioner" | "connection" => {
+            ("lifecycle", Some(v)) if mode == Mode::Managed => decode_lifecycle(v).map(|l| r.lifecycle = l),
+            ("provisioner" | "connection", _) => {
                 Err(err("Unsupported block type", format!("{k:?} blocks are not supported by ecspoc."), &ks))
             }
             _ if META_ARGS.contains(&k.as_str()) => Err(unsupported_argument(&k, "data", &ks)),
-            _ => Expr::from_raw(&v).map(|e| r.body.push((k.clone(), ks.clone(), e))),
+            _ => arg.into_expr().map(|e| r.body.push((k.clone(), ks.clone(), e))),
         };
         if let Err(d) = result {
             diags.push(d);

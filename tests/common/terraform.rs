@@ -1,0 +1,63 @@
+//! Terraform itself, for comparing with it: the stack's TOML written
+//! mechanically as Terraform's JSON syntax (`main.toml` -> `main.tf.json`,
+//! the same tables, keys and strings), and `terraform` run against the real
+//! AWS provider from this machine's filesystem mirror.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Copy `from` to `to`, every `.toml` file as `.tf.json`; other files are left out.
+pub fn convert_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())).flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            convert_tree(&path, &to.join(&name));
+        } else if let Some(stem) = name.strip_suffix(".toml") {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let table: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let json = serde_json::to_string_pretty(&table).expect("JSON");
+            std::fs::create_dir_all(to).expect("mkdir");
+            std::fs::write(to.join(format!("{stem}.tf.json")), json).expect("write");
+        }
+    }
+}
+
+/// The folder holding `registry.terraform.io/hashicorp/aws/...`
+/// (`ECSPOC_TF_PLUGIN_MIRROR` overrides).
+pub fn plugin_mirror() -> PathBuf {
+    if let Some(p) = std::env::var_os("ECSPOC_TF_PLUGIN_MIRROR") {
+        return PathBuf::from(p);
+    }
+    let default = PathBuf::from("/opt/tf-plugins");
+    assert!(
+        default.join("registry.terraform.io/hashicorp/aws").is_dir(),
+        "the AWS provider's filesystem mirror is not at {}: set ECSPOC_TF_PLUGIN_MIRROR",
+        default.display()
+    );
+    default
+}
+
+/// `terraform ARGS` in `dir`, providers from the mirror only, nothing from the network.
+pub fn terraform(dir: &Path, args: &[&str]) -> Output {
+    let rc = dir.join(".terraformrc-ecspoc-test");
+    if !rc.exists() {
+        let mirror = plugin_mirror();
+        std::fs::write(
+            &rc,
+            format!(
+                "provider_installation {{\n  filesystem_mirror {{\n    path = {:?}\n  }}\n}}\n",
+                mirror.display().to_string()
+            ),
+        )
+        .expect("write the CLI configuration");
+    }
+    Command::new("terraform")
+        .args(args)
+        .current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", &rc)
+        .env("CHECKPOINT_DISABLE", "1")
+        .env_remove("TF_IN_AUTOMATION")
+        .output()
+        .expect("terraform is on PATH on this project's machines")
+}
