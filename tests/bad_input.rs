@@ -254,3 +254,68 @@ fn errors_in_tf_json_point_at_the_real_line_and_column_and_json_diagnostics_carr
     let (from, to) = (d["snippet"]["highlight_start_offset"].as_u64(), d["snippet"]["highlight_end_offset"].as_u64());
     assert_eq!((from, to), (Some(8), Some(15)), "the highlight covers \"bogus\": {d}");
 }
+
+/// AWS's rules on values the models do not carry, and its tag rules, refuse
+/// a plan before any request to AWS: literal values at `validate`, values
+/// from variables at `plan`.
+#[test]
+fn values_aws_refuses_are_named_before_any_call() {
+    use common::fault_proxy::FaultProxy;
+    use common::moto::Moto;
+    let moto = Moto::shared();
+    let proxy = FaultProxy::start(&moto.endpoint, 0.0, 1);
+    let config = r#"
+[provider.aws]
+region = "us-east-1"
+[provider.aws.default_tags.tags]
+"aws:owner" = "me"
+
+[variable.why]
+type = "string"
+default = "the team's SSH"
+
+[resource.aws_security_group.bastion]
+name = "bastion"
+description = "bastion"
+ingress = [{ from_port = 22, to_port = 22, protocol = "tcp", cidr_blocks = ["10.0.0.0/8"], ipv6_cidr_blocks = [], prefix_list_ids = [], security_groups = [], self = false, description = "${var.why}" }]
+
+[resource.aws_lb_target_group.web]
+name = "-web"
+port = 80
+protocol = "HTTP"
+vpc_id = "vpc-1"
+"#;
+    let mut w = Workdir::new(&[("main.toml", config)]).with_aws(moto);
+    w.env.push(("AWS_ENDPOINT_URL".into(), proxy.endpoint()));
+
+    let validate = w.run(&["validate"]);
+    assert_eq!(validate.code, 1, "{}", validate.all());
+    assert!(validate.stderr.contains(r#"name: "-web" may not start or end with "-""#), "{}", validate.stderr);
+    assert!(validate.stderr.contains("main.toml"), "located: {}", validate.stderr);
+
+    w.write("main.toml", &config.replace("name = \"-web\"", "name = \"web\""));
+    let plan = w.run(&["plan"]);
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert!(
+        plan.stderr.contains(r#"ingress[0].description: "the team's SSH" may contain only letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*"#),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stderr.contains(r#"tag key "aws:owner" may not start with "aws:""#), "{}", plan.stderr);
+    assert!(!w.file("terraform.tfstate").exists());
+    assert_eq!(proxy.requests(), 0, "nothing was sent to AWS");
+
+    // Tag counts: AWS takes 50 per object and the marker takes two.
+    let many: Vec<String> = (0..49).map(|i| format!("k{i} = \"v\"")).collect();
+    w.write(
+        "main.toml",
+        &format!("[provider.aws]\nregion = \"us-east-1\"\n\n[resource.aws_vpc.main]\ncidr_block = \"10.0.0.0/16\"\ntags = {{ {} }}\n", many.join(", ")),
+    );
+    let validate = w.run(&["validate"]);
+    assert_eq!(validate.code, 1, "{}", validate.all());
+    assert!(
+        validate.stderr.contains("49 tags; AWS takes at most 50 per object, and ecspoc's marker takes 2 of them"),
+        "{}",
+        validate.stderr
+    );
+}

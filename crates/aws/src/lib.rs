@@ -8,6 +8,7 @@ mod data;
 mod error;
 mod json_doc;
 mod resources;
+pub mod rules;
 mod tags;
 mod values;
 
@@ -178,7 +179,23 @@ impl Provider for AwsProvider {
         planned.get(attr).and_then(Value::as_str).map(String::from)
     }
     fn validate(&self, type_: &str, config: &Value) -> Vec<String> {
-        self.resources.get(type_).map(|r| r.validate(config)).unwrap_or_default()
+        let Some(r) = self.resources.get(type_) else { return Vec::new() };
+        let mut out = rules::check(type_, config);
+        if r.taggable() {
+            let defaults =
+                self.settings.lock().ok().and_then(|s| s.as_ref().map(config::default_tags)).unwrap_or_default();
+            let own: tags::Tags = config
+                .get("tags")
+                .and_then(Value::as_map)
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.to_template_string().unwrap_or_default())).collect())
+                .unwrap_or_default();
+            out.extend(rules::check_tags(&tags::all(&defaults, &own), "tags (with the provider's default_tags)"));
+        }
+        // A resource's own checks read whole values.
+        if config.is_wholly_known() {
+            out.extend(r.validate(config));
+        }
+        out
     }
     fn warnings(&self, type_: &str, planned: &Value) -> Vec<String> {
         self.resources.get(type_).map(|r| r.warnings(planned)).unwrap_or_default()

@@ -103,6 +103,9 @@ impl Provider for LocalProvider {
         &self.schema
     }
     fn validate(&self, _: &str, config: &Value) -> Vec<String> {
+        if !config.is_wholly_known() {
+            return Vec::new();
+        }
         let given = ["content", "sensitive_content", "content_base64"]
             .iter()
             .filter(|k| config.get(k).is_some_and(|v| !v.is_null()))

@@ -164,6 +164,9 @@ impl Provider for RandomProvider {
         64
     }
     fn validate(&self, type_: &str, config: &Value) -> Vec<String> {
+        if !config.is_wholly_known() {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         match type_ {
             "random_id" if num(config, "byte_length") < 1.0 => out.push("byte_length must be at least 1".into()),

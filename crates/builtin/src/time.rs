@@ -98,6 +98,9 @@ impl Provider for TimeProvider {
         1024
     }
     fn validate(&self, _: &str, config: &Value) -> Vec<String> {
+        if !config.is_wholly_known() {
+            return Vec::new();
+        }
         ["create_duration", "destroy_duration"]
             .iter()
             .filter_map(|k| {

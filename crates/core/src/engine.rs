@@ -444,10 +444,8 @@ impl Engine {
         }
         if diags.is_empty() {
             let value = Value::Map(out);
-            if value.is_wholly_known() {
-                for msg in provider.validate(&r.type_, &value) {
-                    diags.push(Diagnostic::error("Invalid resource configuration").with_detail(msg).with_span(&r.span));
-                }
+            for msg in provider.validate(&r.type_, &value) {
+                diags.push(Diagnostic::error("Invalid resource configuration").with_detail(msg).with_span(&r.span));
             }
             if diags.is_empty() {
                 return Ok(value);
@@ -469,7 +467,8 @@ fn check_arguments(config: &Config, providers: &ProviderSet) -> Diagnostics {
     let mut diags = Diagnostics::default();
     for m in config.modules.values() {
         for r in m.resources.values() {
-            let Some((_, schema)) = providers.resource_schema(r.mode, &r.type_) else { continue };
+            let Some((provider, schema)) = providers.resource_schema(r.mode, &r.type_) else { continue };
+            let found_before = diags.0.len();
             for (k, ks, _) in &r.body {
                 match schema.attributes.get(k.as_str()) {
                     None => {
@@ -514,6 +513,20 @@ fn check_arguments(config: &Config, providers: &ProviderSet) -> Diagnostics {
                             .with_detail(format!("{k:?}: {msg}."))
                             .with_span(e.span()),
                     );
+                }
+            }
+            // And the provider's rules on values, for the parts written literally
+            // (what `terraform validate` checks; the rest is checked at plan time).
+            if diags.0.len() == found_before && r.mode == Mode::Managed {
+                let written = Value::Map(
+                    r.body
+                        .iter()
+                        .filter(|(k, _, _)| schema.attributes.contains_key(k.as_str()))
+                        .map(|(k, _, e)| (k.clone(), e.known_part()))
+                        .collect(),
+                );
+                for msg in provider.validate(&r.type_, &written) {
+                    diags.push(Diagnostic::error("Invalid resource configuration").with_detail(msg).with_span(&r.span));
                 }
             }
         }

@@ -196,7 +196,8 @@ pub trait Provider: Send + Sync {
     async fn configure(&self, _config: &Value) -> Result<(), ProviderError> {
         Ok(())
     }
-    /// Checks beyond the schema's types; messages name the attribute.
+    /// Checks beyond the schema's types; messages name the attribute. The
+    /// configuration may hold unknown values: check what is known.
     fn validate(&self, _type_: &str, _config: &Value) -> Vec<String> {
         Vec::new()
     }

@@ -67,6 +67,19 @@ impl Expr {
         }
     }
 
+    /// The value with every part that needs evaluating unknown: what can be
+    /// checked before anything is evaluated.
+    pub fn known_part(&self) -> Value {
+        match self {
+            Expr::Literal(v, _) => v.clone(),
+            Expr::List(items, _) => Value::List(items.iter().map(Expr::known_part).collect()),
+            Expr::Object(entries, _) => {
+                Value::Map(entries.iter().map(|(k, _, v)| (k.clone(), v.known_part())).collect())
+            }
+            Expr::Single(..) | Expr::Template(..) => Value::Unknown,
+        }
+    }
+
     /// The expression as written, before evaluation (`"${var.x}-a"` stays a
     /// string): what Terraform's plan JSON shows as `constant_value` for a
     /// configuration in its JSON syntax.
