@@ -4,6 +4,7 @@
 
 mod calls;
 mod config;
+mod consistency;
 mod data;
 mod error;
 mod json_doc;

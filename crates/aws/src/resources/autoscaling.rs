@@ -272,7 +272,8 @@ impl ResourceType for AwsAutoscalingGroup {
         tags.push(tag(name, MARKER_ADDRESS, &crate::tags::marker_address(&marker.address), false));
         tags.push(tag(name, MARKER_LINEAGE, &marker.lineage, false));
         let groups = strings(planned, "target_group_arns");
-        ctx.clients
+        let create = ctx
+            .clients
             .autoscaling
             .create_auto_scaling_group()
             .auto_scaling_group_name(name)
@@ -287,16 +288,22 @@ impl ResourceType for AwsAutoscalingGroup {
             .set_default_cooldown(int(planned, "default_cooldown"))
             .new_instances_protected_from_scale_in(b(planned, "protect_from_scale_in").unwrap_or(false))
             .capacity_rebalance(b(planned, "capacity_rebalance").unwrap_or(false))
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| api("CreateAutoScalingGroup", e))?;
+            .set_tags(Some(tags));
+        crate::consistency::retry(
+            crate::consistency::LAUNCH_PROFILE_NOT_YET,
+            crate::consistency::propagation(ctx),
+            || {
+                let create = create.clone();
+                async move { create.send().await.map_err(|e| api("CreateAutoScalingGroup", e)) }
+            },
+        )
+        .await?;
         let timeout = capacity_timeout(planned);
         if !timeout.is_zero() {
             wait_for(ctx, name, timeout, "waiting for the group's desired capacity of healthy instances", has_capacity)
                 .await?;
         }
-        self.read(ctx, planned)
+        crate::consistency::read_new(ctx, || self.read(ctx, planned))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new group {name} could not be read back")))
     }
@@ -406,15 +413,15 @@ impl ResourceType for AwsAutoscalingGroup {
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
         let name = id(prior)?;
         // force_delete terminates the instances with the group.
-        let r = ctx
-            .clients
-            .autoscaling
-            .delete_auto_scaling_group()
-            .auto_scaling_group_name(name)
-            .force_delete(true)
-            .send()
-            .await;
-        match r.map_err(|e| api("DeleteAutoScalingGroup", e)) {
+        let delete =
+            ctx.clients.autoscaling.delete_auto_scaling_group().auto_scaling_group_name(name).force_delete(true);
+        let limit = crate::consistency::release(ctx, std::time::Duration::from_secs(600));
+        let r = crate::consistency::retry(crate::consistency::SCALING_IN_PROGRESS, limit, || {
+            let delete = delete.clone();
+            async move { delete.send().await.map_err(|e| api("DeleteAutoScalingGroup", e)) }
+        })
+        .await;
+        match r {
             Err(e) if e.message.contains("not found") => return Ok(()),
             r => {
                 found(r)?;

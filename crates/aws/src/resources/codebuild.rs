@@ -230,7 +230,7 @@ impl ResourceType for AwsCodebuildProject {
         let name = req(planned, "name")?;
         let Spec { artifacts, environment, source } = spec(planned)?;
         let t = tags::create_map(planned, &ctx.settings.default_tags, marker);
-        let r = ctx
+        let create = ctx
             .clients
             .codebuild
             .create_project()
@@ -241,16 +241,22 @@ impl ResourceType for AwsCodebuildProject {
             .artifacts(artifacts)
             .environment(environment)
             .source(source)
-            .set_tags(Some(build_tags(&t)))
-            .send()
-            .await
-            .map_err(|e| api("CreateProject", e));
+            .set_tags(Some(build_tags(&t)));
+        let r = crate::consistency::retry(
+            crate::consistency::CODEBUILD_ROLE_NOT_YET,
+            crate::consistency::propagation(ctx),
+            || {
+                let create = create.clone();
+                async move { create.send().await.map_err(|e| api("CreateProject", e)) }
+            },
+        )
+        .await;
         if let Err(e) = r
             && (e.code.as_deref() != Some("ResourceAlreadyExistsException") || self.adopt(ctx, marker).await?.is_none())
         {
             return Err(e);
         }
-        describe(ctx, name)
+        crate::consistency::read_new(ctx, || describe(ctx, name))
             .await?
             .map(|p| to_value(ctx, &p, planned))
             .ok_or_else(|| ProviderError::new(format!("the new project {name} could not be read back")))
@@ -277,7 +283,8 @@ impl ResourceType for AwsCodebuildProject {
                 t.insert(k.to_string(), v.clone());
             }
         }
-        ctx.clients
+        let update = ctx
+            .clients
             .codebuild
             .update_project()
             .name(name)
@@ -287,10 +294,16 @@ impl ResourceType for AwsCodebuildProject {
             .artifacts(artifacts)
             .environment(environment)
             .source(source)
-            .set_tags(Some(build_tags(&t)))
-            .send()
-            .await
-            .map_err(|e| api("UpdateProject", e))?;
+            .set_tags(Some(build_tags(&t)));
+        crate::consistency::retry(
+            crate::consistency::CODEBUILD_ROLE_NOT_YET,
+            crate::consistency::propagation(ctx),
+            || {
+                let update = update.clone();
+                async move { update.send().await.map_err(|e| api("UpdateProject", e)) }
+            },
+        )
+        .await?;
         let key = match planned.clone() {
             Value::Map(mut m) => {
                 m.insert("id".into(), Value::str(id(prior)?));

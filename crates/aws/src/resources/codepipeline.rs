@@ -223,21 +223,28 @@ impl ResourceType for AwsCodepipeline {
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let name = req(planned, "name")?;
         let t = tags::create_map(planned, &ctx.settings.default_tags, marker);
-        let r = ctx
+        let create = ctx
             .clients
             .codepipeline
             .create_pipeline()
             .pipeline(declaration(planned, None)?)
-            .set_tags(Some(pipeline_tags(&t)))
-            .send()
-            .await
-            .map_err(|e| api("CreatePipeline", e));
+            .set_tags(Some(pipeline_tags(&t)));
+        let r = crate::consistency::retry(
+            crate::consistency::CODEPIPELINE_ROLE_NOT_YET,
+            crate::consistency::propagation(ctx),
+            || {
+                let create = create.clone();
+                async move { create.send().await.map_err(|e| api("CreatePipeline", e)) }
+            },
+        )
+        .await;
         if let Err(e) = r
             && (e.code.as_deref() != Some("PipelineNameInUseException") || self.adopt(ctx, marker).await?.is_none())
         {
             return Err(e);
         }
-        self.read(ctx, &obj(vec![("id", Value::str(name))]))
+        let new_key = obj(vec![("id", Value::str(name))]);
+        crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new pipeline {name} could not be read back")))
     }
@@ -251,11 +258,16 @@ impl ResourceType for AwsCodepipeline {
             return Err(ProviderError::new(format!("pipeline {name} disappeared")));
         };
         if ["role_arn", "pipeline_type", "artifact_store", "stage"].iter().any(|k| planned.get(k) != prior.get(k)) {
-            cp.update_pipeline()
-                .pipeline(declaration(planned, current.version())?)
-                .send()
-                .await
-                .map_err(|e| api("UpdatePipeline", e))?;
+            let update = cp.update_pipeline().pipeline(declaration(planned, current.version())?);
+            crate::consistency::retry(
+                crate::consistency::CODEPIPELINE_ROLE_NOT_YET,
+                crate::consistency::propagation(ctx),
+                || {
+                    let update = update.clone();
+                    async move { update.send().await.map_err(|e| api("UpdatePipeline", e)) }
+                },
+            )
+            .await?;
         }
         let change = tags::change(prior, planned, &ctx.settings.default_tags);
         if !change.removed.is_empty() {

@@ -118,7 +118,7 @@ impl ResourceType for AwsEcrRepository {
         {
             return Err(e);
         }
-        self.read(ctx, planned)
+        crate::consistency::read_new(ctx, || self.read(ctx, planned))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new repository {name} could not be read back")))
     }

@@ -204,7 +204,8 @@ impl ResourceType for AwsEcsCluster {
             .await
             .map_err(|e| api("CreateCluster", e))?;
         let arn = out.cluster().and_then(|c| c.cluster_arn()).unwrap_or(name).to_string();
-        self.read(ctx, &obj(vec![("id", Value::String(arn))]))
+        let new_key = obj(vec![("id", Value::String(arn))]);
+        crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new cluster {name} could not be read back")))
     }
@@ -427,7 +428,8 @@ impl ResourceType for AwsEcsCapacityProvider {
         {
             return Err(e);
         }
-        self.read(ctx, &obj(vec![("id", Value::str(name))]))
+        let new_key = obj(vec![("id", Value::str(name))]);
+        crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new capacity provider {name} could not be read back")))
     }
@@ -456,8 +458,34 @@ impl ResourceType for AwsEcsCapacityProvider {
         self.read(ctx, prior).await?.ok_or_else(|| ProviderError::new(format!("capacity provider {arn} disappeared")))
     }
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
-        let r = ctx.clients.ecs.delete_capacity_provider().capacity_provider(id(prior)?).send().await;
-        found(r.map_err(|e| api("DeleteCapacityProvider", e))).map(|_| ())
+        let key = id(prior)?;
+        let r = ctx.clients.ecs.delete_capacity_provider().capacity_provider(key).send().await;
+        if found(r.map_err(|e| api("DeleteCapacityProvider", e)))?.is_none() {
+            return Ok(());
+        }
+        // Deletion goes on after the answer (DELETE_IN_PROGRESS): the group it
+        // managed is not free until the provider is INACTIVE.
+        let start = std::time::Instant::now();
+        let mut delay = std::time::Duration::from_secs(1);
+        loop {
+            let Some(c) = found(describe_capacity_provider(ctx, key).await)?.flatten() else { return Ok(()) };
+            if c.update_status().is_some_and(|s| s.as_str() == "DELETE_FAILED") {
+                return Err(ProviderError::api(
+                    "DeleteCapacityProvider",
+                    Some("DELETE_FAILED"),
+                    c.update_status_reason().unwrap_or("AWS gave no reason").to_string(),
+                ));
+            }
+            if start.elapsed() + delay >= ctx.settings.max_wait {
+                return Err(ProviderError::api(
+                    "DeleteCapacityProvider",
+                    Some("Timeout"),
+                    format!("capacity provider {key} was still being deleted after {} s", start.elapsed().as_secs()),
+                ));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_secs(10));
+        }
     }
     async fn import(&self, ctx: &Ctx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
         self.read(ctx, &obj(vec![("id", Value::str(id))])).await

@@ -500,7 +500,7 @@ impl ResourceType for AwsEcsService {
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let t = tags::create_map(planned, &ctx.settings.default_tags, marker);
         let cluster = s(planned, "cluster").unwrap_or("default");
-        let out = ctx
+        let create = ctx
             .clients
             .ecs
             .create_service()
@@ -520,15 +520,21 @@ impl ResourceType for AwsEcsService {
             .enable_ecs_managed_tags(b(planned, "enable_ecs_managed_tags").unwrap_or(false))
             .propagate_tags(PropagateTags::from(s(planned, "propagate_tags").unwrap_or("NONE")))
             .client_token(super::common::client_token(marker))
-            .set_tags(Some(ecs_tags(&t)))
-            .send()
-            .await
-            .map_err(|e| api("CreateService", e))?;
+            .set_tags(Some(ecs_tags(&t)));
+        let out = crate::consistency::retry(
+            crate::consistency::ECS_SERVICE_NOT_YET,
+            crate::consistency::propagation(ctx),
+            || {
+                let create = create.clone();
+                async move { create.send().await.map_err(|e| api("CreateService", e)) }
+            },
+        )
+        .await?;
         let svc = out.service().ok_or_else(|| ProviderError::new("CreateService returned no service"))?;
         let arn = svc.service_arn().unwrap_or_default().to_string();
         let cluster_arn = svc.cluster_arn().unwrap_or(cluster).to_string();
         wait_stable(ctx, planned, &cluster_arn, &arn).await?;
-        let svc = describe_service(ctx, &cluster_arn, &arn)
+        let svc = crate::consistency::read_new(ctx, || describe_service(ctx, &cluster_arn, &arn))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new service {arn} could not be read back")))?;
         Ok(service_value(ctx, &svc, planned))
@@ -639,8 +645,14 @@ impl ResourceType for AwsEcsService {
                 .await
                 .map_err(|e| api("UpdateService", e))?;
         }
-        let r = ctx.clients.ecs.delete_service().cluster(&cluster).service(&arn).force(true).send().await;
-        if found(r.map_err(|e| api("DeleteService", e)))?.is_none() {
+        let delete = ctx.clients.ecs.delete_service().cluster(&cluster).service(&arn).force(true);
+        let limit = crate::consistency::release(ctx, std::time::Duration::from_secs(1200));
+        let r = crate::consistency::retry(crate::consistency::ECS_SERVICE_BUSY, limit, || {
+            let delete = delete.clone();
+            async move { delete.send().await.map_err(|e| api("DeleteService", e)) }
+        })
+        .await;
+        if found(r)?.is_none() {
             return Ok(());
         }
         ctx.clients

@@ -100,7 +100,7 @@ impl ResourceType for AwsEip {
                 .await
                 .map_err(|e| api("AssociateAddress", e))?;
         }
-        let a = describe_eip(ctx, &alloc)
+        let a = crate::consistency::read_new(ctx, || describe_eip(ctx, &alloc))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new address {alloc} could not be read back")))?;
         Ok(eip_value(ctx, &a))
@@ -159,7 +159,12 @@ impl ResourceType for AwsEip {
         {
             disassociate(ctx, assoc).await?;
         }
-        gone_is_fine(ec2.release_address().allocation_id(alloc).send().await.map_err(|e| api("ReleaseAddress", e)))
+        let limit = crate::consistency::release(ctx, std::time::Duration::from_secs(300));
+        let r = crate::consistency::retry(crate::consistency::ADDRESS_IN_USE, limit, || async {
+            ec2.release_address().allocation_id(alloc).send().await.map_err(|e| api("ReleaseAddress", e))
+        })
+        .await;
+        gone_is_fine(r)
     }
     async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
         let o = ctx
@@ -206,7 +211,8 @@ impl ResourceType for AwsEipAssociation {
             .map_err(|e| api("AssociateAddress", e))?;
         let assoc =
             out.association_id().ok_or_else(|| ProviderError::new("AssociateAddress returned no association id"))?;
-        self.read(ctx, &obj(vec![("id", Value::str(assoc))]))
+        let new_key = obj(vec![("id", Value::str(assoc))]);
+        crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
             .await?
             .ok_or_else(|| ProviderError::new("the new association could not be read back"))
     }
@@ -323,7 +329,7 @@ impl ResourceType for AwsNatGateway {
             .wait(ctx.settings.max_wait)
             .await
             .map_err(|e| waiter("NatGatewayAvailable", e))?;
-        let n = describe_nat(ctx, &nid)
+        let n = crate::consistency::read_new(ctx, || describe_nat(ctx, &nid))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new NAT gateway {nid} could not be read back")))?;
         Ok(nat_value(ctx, &n))

@@ -141,7 +141,7 @@ impl ResourceType for AwsCloudwatchEventRule {
         // PutRule creates or overwrites: a retry after a crash is harmless.
         put_rule(ctx, planned, &name, Some(event_tags(&t))).await?;
         let bus = s(planned, "event_bus_name").unwrap_or(DEFAULT_BUS);
-        read_rule(ctx, bus, &name)
+        crate::consistency::read_new(ctx, || read_rule(ctx, bus, &name))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new rule {name} could not be read back")))
     }
@@ -322,7 +322,9 @@ impl ResourceType for AwsCloudwatchEventTarget {
                 f.error_message().unwrap_or("the target was not added").to_string(),
             ));
         }
-        self.read(ctx, planned).await?.ok_or_else(|| ProviderError::new("the event target could not be read back"))
+        crate::consistency::read_new(ctx, || self.read(ctx, planned))
+            .await?
+            .ok_or_else(|| ProviderError::new("the event target could not be read back"))
     }
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
         found(

@@ -193,7 +193,13 @@ impl ResourceType for AwsIamRole {
                     .map_err(|e| api("RemoveRoleFromInstanceProfile", e))?;
             }
         }
-        found(iam.delete_role().role_name(name).send().await.map_err(|e| api("DeleteRole", e)))?;
+        let r = crate::consistency::retry(
+            crate::consistency::ROLE_IN_USE,
+            crate::consistency::propagation(ctx),
+            || async { iam.delete_role().role_name(name).send().await.map_err(|e| api("DeleteRole", e)) },
+        )
+        .await;
+        found(r)?;
         Ok(())
     }
     async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
@@ -275,7 +281,7 @@ impl ResourceType for AwsIamRolePolicy {
         })
         .await?;
         let key = obj(vec![("id", Value::String(format!("{role}:{name}")))]);
-        self.read(ctx, &key)
+        crate::consistency::read_new(ctx, || self.read(ctx, &key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("policy {name} of role {role} could not be read back")))
     }
@@ -608,7 +614,7 @@ impl ResourceType for AwsIamPolicy {
             Err(e) => return Err(e),
         }
         .ok_or_else(|| ProviderError::new(format!("CreatePolicy returned no ARN for {name}")))?;
-        read_policy(ctx, &arn)
+        crate::consistency::read_new(ctx, || read_policy(ctx, &arn))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new policy {arn} could not be read back")))
     }

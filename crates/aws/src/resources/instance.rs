@@ -92,7 +92,7 @@ impl ResourceType for AwsKeyPair {
             .send()
             .await
             .map_err(|e| api("ImportKeyPair", e))?;
-        let k = describe_key(ctx, name)
+        let k = crate::consistency::read_new(ctx, || describe_key(ctx, name))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new key pair {name} could not be read back")))?;
         Ok(key_value(ctx, &k, planned.get("public_key")))
@@ -288,7 +288,16 @@ impl ResourceType for AwsInstance {
                     .set_security_group_ids((!groups.is_empty()).then_some(groups));
             }
         }
-        let out = run.send().await.map_err(|e| api("RunInstances", e))?;
+        // The same client token on every try: AWS makes one instance.
+        let out = crate::consistency::retry(
+            crate::consistency::INSTANCE_PROFILE_NOT_YET,
+            crate::consistency::propagation(ctx),
+            || {
+                let run = run.clone();
+                async move { run.send().await.map_err(|e| api("RunInstances", e)) }
+            },
+        )
+        .await?;
         let iid = out
             .instances()
             .first()
@@ -300,7 +309,7 @@ impl ResourceType for AwsInstance {
             .wait(ctx.settings.max_wait)
             .await
             .map_err(|e| waiter("InstanceRunning", e))?;
-        let i = describe_instance(ctx, &iid)
+        let i = crate::consistency::read_new(ctx, || describe_instance(ctx, &iid))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new instance {iid} could not be read back")))?;
         Ok(instance_value(ctx, &i, planned.get("user_data")))

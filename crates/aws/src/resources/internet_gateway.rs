@@ -134,7 +134,7 @@ impl ResourceType for AwsInternetGateway {
         if let Some(vpc) = s(planned, "vpc_id") {
             attach(ctx, &gid, vpc).await?;
         }
-        let g = describe(ctx, &gid)
+        let g = crate::consistency::read_new(ctx, || describe(ctx, &gid))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new gateway {gid} could not be read back")))?;
         Ok(to_value(ctx, &g))

@@ -181,7 +181,7 @@ impl ResourceType for AwsLaunchTemplate {
         }
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
-        let out = ctx
+        let create = ctx
             .clients
             .ec2
             .create_launch_template()
@@ -189,10 +189,16 @@ impl ResourceType for AwsLaunchTemplate {
             .set_version_description(s(planned, "description").map(String::from))
             .launch_template_data(data(planned))
             .tag_specifications(tags::for_create(Rt::LaunchTemplate, planned, &ctx.settings.default_tags, marker))
-            .client_token(super::common::generated_name(marker))
-            .send()
-            .await
-            .map_err(|e| api("CreateLaunchTemplate", e))?;
+            .client_token(super::common::generated_name(marker));
+        let out = crate::consistency::retry(
+            crate::consistency::LAUNCH_PROFILE_NOT_YET,
+            crate::consistency::propagation(ctx),
+            || {
+                let create = create.clone();
+                async move { create.send().await.map_err(|e| api("CreateLaunchTemplate", e)) }
+            },
+        )
+        .await?;
         let ltid = out
             .launch_template()
             .and_then(|l| l.launch_template_id())
@@ -201,7 +207,7 @@ impl ResourceType for AwsLaunchTemplate {
             ("id", Value::str(ltid)),
             ("update_default_version", planned.get("update_default_version").cloned().unwrap_or(Value::Null)),
         ]);
-        self.read(ctx, &key)
+        crate::consistency::read_new(ctx, || self.read(ctx, &key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new launch template {ltid} could not be read back")))
     }

@@ -321,7 +321,8 @@ impl ResourceType for AwsLb {
             .await
             .map_err(|e| waiter("LoadBalancerAvailable", e))?;
         set_lb_attributes(ctx, &arn, planned).await?;
-        self.read(ctx, &obj(vec![("id", Value::String(arn.clone()))]))
+        let new_key = obj(vec![("id", Value::String(arn.clone()))]);
+        crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new load balancer {arn} could not be read back")))
     }
@@ -606,7 +607,8 @@ impl ResourceType for AwsLbTargetGroup {
             .ok_or_else(|| ProviderError::new("CreateTargetGroup returned no ARN"))?
             .to_string();
         set_deregistration_delay(ctx, &arn, planned).await?;
-        self.read(ctx, &obj(vec![("id", Value::String(arn.clone()))]))
+        let new_key = obj(vec![("id", Value::String(arn.clone()))]);
+        crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new target group {arn} could not be read back")))
     }
@@ -937,7 +939,8 @@ impl ResourceType for AwsLbListener {
             .first()
             .and_then(|l| l.listener_arn())
             .ok_or_else(|| ProviderError::new("CreateListener returned no ARN"))?;
-        self.read(ctx, &obj(vec![("id", Value::str(arn))]))
+        let new_key = obj(vec![("id", Value::str(arn))]);
+        crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new listener {arn} could not be read back")))
     }

@@ -143,7 +143,8 @@ impl ResourceType for AwsCloudwatchLogGroup {
             return Err(e);
         }
         set_retention(ctx, name, int(planned, "retention_in_days")).await?;
-        self.read(ctx, &obj(vec![("id", Value::str(name))]))
+        let new_key = obj(vec![("id", Value::str(name))]);
+        crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new log group {name} could not be read back")))
     }

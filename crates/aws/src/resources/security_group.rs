@@ -1,7 +1,7 @@
 //! aws_security_group (with inline ingress/egress blocks) and the one-rule
 //! resources aws_vpc_security_group_ingress_rule / _egress_rule.
 
-use super::ec2util::{batched, carries, done_already, gone_is_fine, marker_filters, retry_while, sync_tags};
+use super::ec2util::{batched, carries, done_already, gone_is_fine, marker_filters, sync_tags};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{b, id, obj, opt_str, req, s, strings};
@@ -387,7 +387,7 @@ impl ResourceType for AwsSecurityGroup {
             .await
             .map_err(|e| api("CreateSecurityGroup", e))?;
         let gid = out.group_id().ok_or_else(|| ProviderError::new("CreateSecurityGroup returned no id"))?.to_string();
-        let g = describe(ctx, &gid)
+        let g = crate::consistency::read_new(ctx, || describe(ctx, &gid))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new group {gid} could not be read back")))?;
         // AWS adds an allow-all egress rule; as in Terraform, only the configured rules stay.
@@ -464,7 +464,8 @@ impl ResourceType for AwsSecurityGroup {
             sync_rules(ctx, &gid, true, &canonical(prior.get("egress")), &[]).await?;
         }
         let ec2 = &ctx.clients.ec2;
-        let r = retry_while(&["DependencyViolation"], Duration::from_secs(900), || async {
+        let limit = crate::consistency::release(ctx, Duration::from_secs(900));
+        let r = crate::consistency::retry(crate::consistency::SECURITY_GROUP_IN_USE, limit, || async {
             ec2.delete_security_group().group_id(&gid).send().await.map_err(|e| api("DeleteSecurityGroup", e))
         })
         .await;

@@ -135,7 +135,7 @@ impl ResourceType for AwsSnsTopic {
                 set_attribute(ctx, &arn, name, v).await?;
             }
         }
-        read_topic(ctx, &arn)
+        crate::consistency::read_new(ctx, || read_topic(ctx, &arn))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new topic {arn} could not be read back")))
     }
@@ -303,7 +303,8 @@ impl ResourceType for AwsSnsTopicSubscription {
             .await
             .map_err(|e| api("Subscribe", e))?;
         let arn = out.subscription_arn().ok_or_else(|| ProviderError::new("Subscribe returned no ARN"))?;
-        self.read(ctx, &obj(vec![("id", Value::str(arn))]))
+        let new_key = obj(vec![("id", Value::str(arn))]);
+        crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new subscription {arn} could not be read back")))
     }

@@ -93,7 +93,8 @@ impl ResourceType for AwsSubnet {
         if b(planned, "map_public_ip_on_launch") == Some(true) {
             set_public_ip(ctx, &sid, true).await?;
         }
-        self.read(ctx, &obj(vec![("id", Value::String(sid.clone()))]))
+        let new_key = obj(vec![("id", Value::String(sid.clone()))]);
+        crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new subnet {sid} could not be read back")))
     }

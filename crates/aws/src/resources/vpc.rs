@@ -191,7 +191,8 @@ impl ResourceType for AwsVpc {
         if b(planned, "enable_dns_hostnames") == Some(true) {
             set_dns_attribute(ctx, &vid, VpcAttributeName::EnableDnsHostnames, true).await?;
         }
-        self.read(ctx, &obj(vec![("id", Value::String(vid.clone()))]))
+        let new_key = obj(vec![("id", Value::String(vid.clone()))]);
+        crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new VPC {vid} could not be read back")))
     }
