@@ -8,6 +8,7 @@ mod consistency;
 mod data;
 mod error;
 mod json_doc;
+mod partition;
 mod resources;
 pub mod rules;
 mod tags;

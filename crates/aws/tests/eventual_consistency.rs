@@ -594,3 +594,66 @@ mod services {
         assert!(e.message.contains("protected from scale-in"), "{}", e.message);
     }
 }
+
+// ------------------------------------------------------------------ ECS rollouts
+
+mod rollout {
+    use super::*;
+    use aws_sdk_ecs::operation::create_service::CreateServiceOutput;
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service};
+
+    fn service(rollout: DeploymentRolloutState) -> Service {
+        Service::builder()
+            .service_name("web")
+            .service_arn("arn:aws:ecs:us-east-1:123456789012:service/ecs-cluster-dev/web")
+            .cluster_arn("arn:aws:ecs:us-east-1:123456789012:cluster/ecs-cluster-dev")
+            .status("ACTIVE")
+            .desired_count(1)
+            .running_count(1)
+            .deployments(
+                Deployment::builder()
+                    .status("PRIMARY")
+                    .desired_count(1)
+                    .running_count(1)
+                    .rollout_state(rollout)
+                    .rollout_state_reason("ECS deployment circuit breaker: tasks failed to start.")
+                    .build(),
+            )
+            .build()
+    }
+
+    async fn create_with(states: Vec<DeploymentRolloutState>) -> (Result<Value, ProviderError>, usize) {
+        let create = mock!(aws_sdk_ecs::Client::create_service).then_output(|| {
+            CreateServiceOutput::builder().service(service(DeploymentRolloutState::InProgress)).build()
+        });
+        let mut seq = mock!(aws_sdk_ecs::Client::describe_services).sequence();
+        for st in states {
+            seq = seq.output(move || DescribeServicesOutput::builder().services(service(st.clone())).build());
+        }
+        let describe = seq.repeatedly().build();
+        let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&create, &describe], |c| c
+            .time_source(aws_smithy_async::time::SystemTimeSource::new())
+            .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new()));
+        let p = provider(PATIENT, |c| c.ecs = ecs);
+        let planned = v(serde_json::json!({
+            "name": "web", "cluster": "ecs-cluster-dev", "task_definition": "web-dev:1", "desired_count": 1,
+            "scheduling_strategy": "REPLICA", "propagate_tags": "NONE", "wait_for_steady_state": true
+        }));
+        let r = p.create("aws_ecs_service", &planned, &marker()).await;
+        (r, describe.num_calls())
+    }
+
+    /// running = desired while the rollout still runs is not steady yet.
+    #[tokio::test]
+    async fn a_steady_state_wait_lasts_until_the_rollout_completes() {
+        use DeploymentRolloutState::*;
+        let (r, calls) = create_with(vec![InProgress, InProgress, InProgress, Completed]).await;
+        r.expect("steady once COMPLETED");
+        assert!(calls >= 4, "polled past IN_PROGRESS: {calls}");
+        let (r, _) = create_with(vec![InProgress, Failed]).await;
+        let e = r.expect_err("rolled back");
+        assert_eq!(e.code.as_deref(), Some("RolloutFailed"));
+        assert!(e.message.contains("circuit breaker"), "{}", e.message);
+    }
+}

@@ -15,6 +15,7 @@ pub fn all() -> Vec<Box<dyn DataSource>> {
     vec![
         Box::new(AvailabilityZones),
         Box::new(Region),
+        Box::new(Partition),
         Box::new(CallerIdentity),
         Box::new(SsmParameter),
         Box::new(Ami),
@@ -90,7 +91,43 @@ impl DataSource for Region {
             ("id", r.clone()),
             ("name", r.clone()),
             ("region", r),
-            ("endpoint", Value::String(format!("ec2.{}.amazonaws.com", ctx.settings.region))),
+            (
+                "endpoint",
+                Value::String(format!(
+                    "ec2.{}.{}",
+                    ctx.settings.region,
+                    crate::partition::of_region(&ctx.settings.region).dns_suffix
+                )),
+            ),
+        ]))
+    }
+}
+
+pub struct Partition;
+
+#[async_trait]
+impl DataSource for Partition {
+    fn name(&self) -> &'static str {
+        "aws_partition"
+    }
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "The partition of the provider's region: what ARNs and service principals are written with.",
+            [
+                ("id", A::computed(T::String, "The partition.")),
+                ("partition", A::computed(T::String, "aws, aws-cn, aws-us-gov, ...")),
+                ("dns_suffix", A::computed(T::String, "amazonaws.com, amazonaws.com.cn, ...")),
+                ("reverse_dns_prefix", A::computed(T::String, "com.amazonaws, cn.com.amazonaws, ...")),
+            ],
+        )
+    }
+    async fn read(&self, ctx: &Ctx<'_>, _: &Value) -> Result<Value, ProviderError> {
+        let p = crate::partition::of_region(&ctx.settings.region);
+        Ok(obj(vec![
+            ("id", Value::str(p.id)),
+            ("partition", Value::str(p.id)),
+            ("dns_suffix", Value::str(p.dns_suffix)),
+            ("reverse_dns_prefix", Value::str(p.reverse_dns_prefix)),
         ]))
     }
 }

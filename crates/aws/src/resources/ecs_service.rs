@@ -409,8 +409,40 @@ async fn wait_stable(ctx: &Ctx<'_>, planned: &Value, cluster: &str, arn: &str) -
             .wait(ctx.settings.max_wait)
             .await
             .map_err(|e| waiter("ServicesStable", e))?;
+        wait_rollout(ctx, cluster, arn).await?;
     }
     Ok(())
+}
+
+/// Steady is not done: with the deployment circuit breaker, running =
+/// desired can hold while ECS is still replacing tasks or rolling back. The
+/// primary deployment's rolloutState says when it is over (COMPLETED) or
+/// failed (FAILED, with ECS's reason).
+async fn wait_rollout(ctx: &Ctx<'_>, cluster: &str, arn: &str) -> Result<(), ProviderError> {
+    let start = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_secs(2);
+    loop {
+        let svc = describe_service(ctx, cluster, arn).await?;
+        let primary = svc.as_ref().and_then(|s| s.deployments().iter().find(|d| d.status() == Some("PRIMARY")));
+        match primary.and_then(|d| d.rollout_state()).map(|r| r.as_str()) {
+            None | Some("COMPLETED") => return Ok(()),
+            Some("FAILED") => {
+                let why = primary.and_then(|d| d.rollout_state_reason()).unwrap_or("ECS gave no reason");
+                return Err(ProviderError::api("ServicesStable", Some("RolloutFailed"), why.to_string()));
+            }
+            Some(_) if start.elapsed() + delay >= ctx.settings.max_wait => {
+                return Err(ProviderError::api(
+                    "ServicesStable",
+                    Some("Timeout"),
+                    format!("the deployment of {arn} was still rolling out after {} s", start.elapsed().as_secs()),
+                ));
+            }
+            Some(_) => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(15));
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -471,7 +503,11 @@ impl ResourceType for AwsEcsService {
                     "health_check_grace_period_seconds",
                     int_default("Seconds to ignore failing load balancer health checks after start.", 0.0),
                 ),
-                ("iam_role", A::optional(T::String, "Role for classic load balancers.").force_new()),
+                (
+                    "iam_role",
+                    // ECS reports its service-linked role when none is set.
+                    A::optional_computed(T::String, "Role for classic load balancers.").force_new(),
+                ),
                 ("enable_execute_command", A::optional(T::Bool, "ECS Exec.").default(Value::Bool(false))),
                 (
                     "enable_ecs_managed_tags",

@@ -28,7 +28,14 @@ fn key_value(ctx: &Ctx<'_>, k: &KeyPairInfo, public_key: Option<&Value>) -> Valu
         ("id", Value::str(name)),
         ("key_name", Value::str(name)),
         ("key_pair_id", opt_str(k.key_pair_id())),
-        ("arn", Value::String(format!("arn:aws:ec2:{}::key-pair/{name}", ctx.settings.region))),
+        (
+            "arn",
+            Value::String(format!(
+                "arn:{}:ec2:{}::key-pair/{name}",
+                crate::partition::of_region(&ctx.settings.region).id,
+                ctx.settings.region
+            )),
+        ),
         ("fingerprint", opt_str(k.key_fingerprint())),
         ("key_type", opt_str(k.key_type().map(|t| t.as_str()))),
         // What was sent, when known (AWS may normalise the comment); else what AWS returns.
@@ -172,7 +179,8 @@ fn instance_value(ctx: &Ctx<'_>, i: &Instance, user_data: Option<&Value>) -> Val
         (
             "arn",
             Value::String(format!(
-                "arn:aws:ec2:{}:{}:instance/{iid}",
+                "arn:{}:ec2:{}:{}:instance/{iid}",
+                crate::partition::of_region(&ctx.settings.region).id,
                 ctx.settings.region,
                 i.network_interfaces().first().and_then(|n| n.owner_id()).unwrap_or_default()
             )),

@@ -25,7 +25,14 @@ fn to_value(ctx: &Ctx<'_>, g: &InternetGateway) -> Value {
     let owner = g.owner_id().unwrap_or_default();
     obj(vec![
         ("id", Value::str(gid)),
-        ("arn", Value::String(format!("arn:aws:ec2:{}:{owner}:internet-gateway/{gid}", ctx.settings.region))),
+        (
+            "arn",
+            Value::String(format!(
+                "arn:{}:ec2:{}:{owner}:internet-gateway/{gid}",
+                crate::partition::of_region(&ctx.settings.region).id,
+                ctx.settings.region
+            )),
+        ),
         ("vpc_id", opt_str(attached_vpc(g))),
         ("owner_id", opt_str(g.owner_id())),
         ("tags", tags_value),

@@ -74,7 +74,14 @@ fn to_value(ctx: &Ctx<'_>, lt: &LaunchTemplate, latest: Option<&LaunchTemplateVe
     let owner = lt.created_by().and_then(|c| c.split(':').nth(4)).unwrap_or("");
     obj(vec![
         ("id", Value::str(ltid)),
-        ("arn", Value::String(format!("arn:aws:ec2:{}:{owner}:launch-template/{ltid}", ctx.settings.region))),
+        (
+            "arn",
+            Value::String(format!(
+                "arn:{}:ec2:{}:{owner}:launch-template/{ltid}",
+                crate::partition::of_region(&ctx.settings.region).id,
+                ctx.settings.region
+            )),
+        ),
         ("name", opt_str(lt.launch_template_name())),
         ("description", opt_str(latest.and_then(|v| v.version_description()))),
         ("default_version", Value::Number(lt.default_version_number().unwrap_or(1) as f64)),

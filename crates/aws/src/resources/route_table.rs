@@ -38,7 +38,14 @@ fn table_value(ctx: &Ctx<'_>, t: &RouteTable) -> Value {
     let owner = t.owner_id().unwrap_or_default();
     obj(vec![
         ("id", Value::str(tid)),
-        ("arn", Value::String(format!("arn:aws:ec2:{}:{owner}:route-table/{tid}", ctx.settings.region))),
+        (
+            "arn",
+            Value::String(format!(
+                "arn:{}:ec2:{}:{owner}:route-table/{tid}",
+                crate::partition::of_region(&ctx.settings.region).id,
+                ctx.settings.region
+            )),
+        ),
         ("vpc_id", opt_str(t.vpc_id())),
         ("owner_id", opt_str(t.owner_id())),
         ("tags", tags_value),

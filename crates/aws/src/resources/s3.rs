@@ -50,7 +50,7 @@ async fn read_bucket(ctx: &Ctx<'_>, bucket: &str, force_destroy: bool) -> Result
     Ok(Some(obj(vec![
         ("id", Value::str(bucket)),
         ("bucket", Value::str(bucket)),
-        ("arn", Value::String(format!("arn:aws:s3:::{bucket}"))),
+        ("arn", Value::String(format!("arn:{}:s3:::{bucket}", crate::partition::of_region(&ctx.settings.region).id))),
         ("bucket_domain_name", Value::String(format!("{bucket}.s3.amazonaws.com"))),
         ("bucket_regional_domain_name", Value::String(format!("{bucket}.s3.{region}.amazonaws.com"))),
         ("region", Value::str(region)),

@@ -221,7 +221,14 @@ fn group_value(ctx: &Ctx<'_>, g: &SecurityGroup, revoke_on_delete: bool) -> Valu
     let owner = g.owner_id().unwrap_or_default();
     obj(vec![
         ("id", Value::str(gid)),
-        ("arn", Value::String(format!("arn:aws:ec2:{}:{owner}:security-group/{gid}", ctx.settings.region))),
+        (
+            "arn",
+            Value::String(format!(
+                "arn:{}:ec2:{}:{owner}:security-group/{gid}",
+                crate::partition::of_region(&ctx.settings.region).id,
+                ctx.settings.region
+            )),
+        ),
         ("name", opt_str(g.group_name())),
         ("description", opt_str(g.description())),
         ("vpc_id", opt_str(g.vpc_id())),
@@ -497,7 +504,8 @@ fn one_rule_value(ctx: &Ctx<'_>, r: &aws_sdk_ec2::types::SecurityGroupRule) -> V
         (
             "arn",
             Value::String(format!(
-                "arn:aws:ec2:{}:{}:security-group-rule/{rid}",
+                "arn:{}:ec2:{}:{}:security-group-rule/{rid}",
+                crate::partition::of_region(&ctx.settings.region).id,
                 ctx.settings.region,
                 r.group_owner_id().unwrap_or_default()
             )),

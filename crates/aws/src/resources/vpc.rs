@@ -113,7 +113,14 @@ async fn to_value_with(ctx: &Ctx<'_>, v: &Vpc, found: Defaults) -> Result<Value,
     let owner = v.owner_id().unwrap_or_default();
     Ok(obj(vec![
         ("id", Value::str(vid)),
-        ("arn", Value::String(format!("arn:aws:ec2:{}:{owner}:vpc/{vid}", ctx.settings.region))),
+        (
+            "arn",
+            Value::String(format!(
+                "arn:{}:ec2:{}:{owner}:vpc/{vid}",
+                crate::partition::of_region(&ctx.settings.region).id,
+                ctx.settings.region
+            )),
+        ),
         ("cidr_block", opt_str(v.cidr_block())),
         ("instance_tenancy", opt_str(v.instance_tenancy().map(|t| t.as_str()))),
         ("enable_dns_support", Value::Bool(dns_attribute(ctx, vid, VpcAttributeName::EnableDnsSupport).await?)),
