@@ -151,11 +151,18 @@ pub fn report_api_calls(ui: Ui, providers: &ProviderSet) {
         if calls.is_empty() {
             continue;
         }
+        let retries = p.api_retries();
         if ui.json {
-            ui.line(&ecspoc_render::ui::api_calls(p.local_name(), &calls));
+            ui.line(&ecspoc_render::ui::api_calls(p.local_name(), &calls, &retries));
         } else if debug {
             let detail: Vec<String> = calls.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            eprintln!("[debug] {}: {} API calls ({})", p.local_name(), calls.values().sum::<u64>(), detail.join(", "));
+            eprintln!(
+                "[debug] {}: {} API calls, {} retries ({})",
+                p.local_name(),
+                calls.values().sum::<u64>(),
+                retries.values().sum::<u64>(),
+                detail.join(", ")
+            );
         }
     }
 }

@@ -165,6 +165,48 @@ fn dev_and_staging_live_side_by_side_in_one_account() {
     let r = w.run(&["-e", "dev", "destroy", "-auto-approve"]);
     assert_eq!(r.code, 0, "{}", r.all());
     nothing_left(&moto);
+
+    // Every request of both environments' lives held to AWS's published rules.
+    let requests = moto.requests();
+    let broken: Vec<String> = requests.iter().flat_map(|r| r.violations.iter().map(|v| v.to_string())).collect();
+    assert!(requests.len() > 500, "the rules saw {} requests", requests.len());
+    assert!(broken.is_empty(), "requests AWS would refuse: {broken:#?}");
+}
+
+/// API calls of a dev apply and destroy, as ecspoc counts them and as the
+/// emulator's proxy saw them (run by scripts/bench; figures in BENCHMARKS.md).
+#[test]
+#[ignore = "a measurement: scripts/bench runs it"]
+fn bench_api_calls_of_a_dev_apply_and_destroy() {
+    let moto = Moto::dedicated();
+    let w = stack(&["dev"], &moto);
+    for (what, args) in [("apply", ["-e", "dev", "apply", "-auto-approve", "-json"]), ("destroy", ["-e", "dev", "destroy", "-auto-approve", "-json"])] {
+        let seen_before = moto.requests().len();
+        let started = std::time::Instant::now();
+        let r = w.run(&args);
+        let took = started.elapsed();
+        assert_eq!(r.code, 0, "{what}:\n{}", r.all());
+        let log = r
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|m| m["provider"] == "aws" && m.get("api_calls").is_some())
+            .unwrap_or_else(|| panic!("no API call report in:\n{}", r.stdout));
+        let seen = &moto.requests()[seen_before..];
+        let sdk_attempts = seen.iter().filter(|r| r.attempt > 1).count();
+        let mut by_service: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in seen {
+            *by_service.entry(r.service.as_str()).or_default() += 1;
+        }
+        eprintln!(
+            "dev {what}: {:.1} s; ecspoc counted {} API calls and {} retries; the emulator's proxy saw {} requests ({} SDK re-attempts) by service {by_service:?}",
+            took.as_secs_f64(),
+            log["total"],
+            log["retries_total"],
+            seen.len(),
+            sdk_attempts
+        );
+    }
 }
 
 fn nothing_left(moto: &Moto) {

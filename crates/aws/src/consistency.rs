@@ -132,8 +132,27 @@ where
     }
 }
 
-/// `f` again while its error is one of `not_yet`, for at most `limit`.
-pub async fn retry<T, F, Fut>(not_yet: &[NotYet], limit: Duration, mut f: F) -> Result<T, ProviderError>
+/// `f` again while its error is one of `not_yet`, for at most `limit`;
+/// each repeat is counted as a retry of its operation.
+pub async fn retry<T, F, Fut>(
+    ctx: &crate::Ctx<'_>,
+    not_yet: &[NotYet],
+    limit: Duration,
+    f: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    retry_counted(Some(ctx.calls), not_yet, limit, f).await
+}
+
+async fn retry_counted<T, F, Fut>(
+    calls: Option<&crate::CallCounter>,
+    not_yet: &[NotYet],
+    limit: Duration,
+    mut f: F,
+) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
@@ -153,6 +172,9 @@ where
                 ..e
             });
         }
+        if let (Some(calls), Some(op)) = (calls, e.operation.as_deref()) {
+            calls.retried(op);
+        }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(10));
     }
@@ -166,7 +188,7 @@ mod tests {
     async fn only_the_matching_code_and_message_is_retried_and_the_wait_is_bounded() {
         let refusal = |m: &str| ProviderError::api("CreateService", Some("InvalidParameterException"), m.to_string());
         let mut calls = 0;
-        let other = retry(ECS_SERVICE_NOT_YET, Duration::from_secs(5), || {
+        let other = retry_counted(None, ECS_SERVICE_NOT_YET, Duration::from_secs(5), || {
             calls += 1;
             async { Err::<(), _>(refusal("Invalid cluster")) }
         })
@@ -175,7 +197,7 @@ mod tests {
         assert_eq!(other.err().map(|e| e.message), Some("Invalid cluster".into()));
 
         let started = Instant::now();
-        let never = retry(ECS_SERVICE_NOT_YET, Duration::from_millis(1600), || async {
+        let never = retry_counted(None, ECS_SERVICE_NOT_YET, Duration::from_millis(1600), || async {
             Err::<(), _>(refusal("Unable to Assume the service linked role. Please verify..."))
         })
         .await

@@ -30,6 +30,8 @@ pub use tags::marker_address;
 pub struct Ctx<'a> {
     pub clients: &'a Clients,
     pub settings: &'a Settings,
+    /// Where retries are counted.
+    pub calls: &'a CallCounter,
 }
 
 #[async_trait]
@@ -138,7 +140,7 @@ impl AwsProvider {
                 config::build(&cfg, &self.calls).await
             })
             .await?;
-        Ok(Ctx { clients: &pair.0, settings: &pair.1 })
+        Ok(Ctx { clients: &pair.0, settings: &pair.1, calls: &self.calls })
     }
 
     fn resource(&self, type_: &str) -> Result<&dyn ResourceType, ProviderError> {
@@ -175,6 +177,9 @@ impl Provider for AwsProvider {
     /// API operations made so far, by `Service.Operation`.
     fn api_calls(&self) -> BTreeMap<String, u64> {
         self.calls.snapshot()
+    }
+    fn api_retries(&self) -> BTreeMap<String, u64> {
+        self.calls.retries()
     }
     fn created_name(&self, type_: &str, planned: &Value) -> Option<String> {
         let attr = self.resources.get(type_)?.name_attribute();

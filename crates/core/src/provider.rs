@@ -228,6 +228,11 @@ pub trait Provider: Send + Sync {
     fn api_calls(&self) -> BTreeMap<String, u64> {
         BTreeMap::new()
     }
+    /// Of those, how many were sent again (the remote side throttled, failed
+    /// for now, or was not yet consistent), by name.
+    fn api_retries(&self) -> BTreeMap<String, u64> {
+        BTreeMap::new()
+    }
     /// The name an object is created under (recorded in its marker), when
     /// the API keys objects by name.
     fn created_name(&self, _type_: &str, planned: &Value) -> Option<String> {

@@ -167,13 +167,14 @@ fn planned_outputs(plan: &Plan) -> String {
 }
 
 /// A `log` message: how many remote calls a provider made.
-pub fn api_calls(provider: &str, calls: &BTreeMap<String, u64>) -> String {
+pub fn api_calls(provider: &str, calls: &BTreeMap<String, u64>, retries: &BTreeMap<String, u64>) -> String {
     let total: u64 = calls.values().sum();
+    let retried: u64 = retries.values().sum();
     envelope(
         "info",
-        format!("{provider}: {total} API calls"),
+        format!("{provider}: {total} API calls, {retried} retries"),
         "log",
-        json!({"provider": provider, "api_calls": calls, "total": total}),
+        json!({"provider": provider, "api_calls": calls, "total": total, "retries": retries, "retries_total": retried}),
     )
 }
 

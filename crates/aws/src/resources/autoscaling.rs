@@ -290,6 +290,7 @@ impl ResourceType for AwsAutoscalingGroup {
             .capacity_rebalance(b(planned, "capacity_rebalance").unwrap_or(false))
             .set_tags(Some(tags));
         crate::consistency::retry(
+            ctx,
             crate::consistency::LAUNCH_PROFILE_NOT_YET,
             crate::consistency::propagation(ctx),
             || {
@@ -416,7 +417,7 @@ impl ResourceType for AwsAutoscalingGroup {
         let delete =
             ctx.clients.autoscaling.delete_auto_scaling_group().auto_scaling_group_name(name).force_delete(true);
         let limit = crate::consistency::release(ctx, std::time::Duration::from_secs(600));
-        let r = crate::consistency::retry(crate::consistency::SCALING_IN_PROGRESS, limit, || {
+        let r = crate::consistency::retry(ctx, crate::consistency::SCALING_IN_PROGRESS, limit, || {
             let delete = delete.clone();
             async move { delete.send().await.map_err(|e| api("DeleteAutoScalingGroup", e)) }
         })

@@ -243,6 +243,7 @@ impl ResourceType for AwsCodebuildProject {
             .source(source)
             .set_tags(Some(build_tags(&t)));
         let r = crate::consistency::retry(
+            ctx,
             crate::consistency::CODEBUILD_ROLE_NOT_YET,
             crate::consistency::propagation(ctx),
             || {
@@ -296,6 +297,7 @@ impl ResourceType for AwsCodebuildProject {
             .source(source)
             .set_tags(Some(build_tags(&t)));
         crate::consistency::retry(
+            ctx,
             crate::consistency::CODEBUILD_ROLE_NOT_YET,
             crate::consistency::propagation(ctx),
             || {

@@ -230,6 +230,7 @@ impl ResourceType for AwsCodepipeline {
             .pipeline(declaration(planned, None)?)
             .set_tags(Some(pipeline_tags(&t)));
         let r = crate::consistency::retry(
+            ctx,
             crate::consistency::CODEPIPELINE_ROLE_NOT_YET,
             crate::consistency::propagation(ctx),
             || {
@@ -260,6 +261,7 @@ impl ResourceType for AwsCodepipeline {
         if ["role_arn", "pipeline_type", "artifact_store", "stage"].iter().any(|k| planned.get(k) != prior.get(k)) {
             let update = cp.update_pipeline().pipeline(declaration(planned, current.version())?);
             crate::consistency::retry(
+                ctx,
                 crate::consistency::CODEPIPELINE_ROLE_NOT_YET,
                 crate::consistency::propagation(ctx),
                 || {

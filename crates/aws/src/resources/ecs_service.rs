@@ -558,6 +558,7 @@ impl ResourceType for AwsEcsService {
             .client_token(super::common::client_token(marker))
             .set_tags(Some(ecs_tags(&t)));
         let out = crate::consistency::retry(
+            ctx,
             crate::consistency::ECS_SERVICE_NOT_YET,
             crate::consistency::propagation(ctx),
             || {
@@ -683,7 +684,7 @@ impl ResourceType for AwsEcsService {
         }
         let delete = ctx.clients.ecs.delete_service().cluster(&cluster).service(&arn).force(true);
         let limit = crate::consistency::release(ctx, std::time::Duration::from_secs(1200));
-        let r = crate::consistency::retry(crate::consistency::ECS_SERVICE_BUSY, limit, || {
+        let r = crate::consistency::retry(ctx, crate::consistency::ECS_SERVICE_BUSY, limit, || {
             let delete = delete.clone();
             async move { delete.send().await.map_err(|e| api("DeleteService", e)) }
         })

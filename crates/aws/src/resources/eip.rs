@@ -160,7 +160,7 @@ impl ResourceType for AwsEip {
             disassociate(ctx, assoc).await?;
         }
         let limit = crate::consistency::release(ctx, std::time::Duration::from_secs(300));
-        let r = crate::consistency::retry(crate::consistency::ADDRESS_IN_USE, limit, || async {
+        let r = crate::consistency::retry(ctx, crate::consistency::ADDRESS_IN_USE, limit, || async {
             ec2.release_address().allocation_id(alloc).send().await.map_err(|e| api("ReleaseAddress", e))
         })
         .await;

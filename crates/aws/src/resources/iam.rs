@@ -194,6 +194,7 @@ impl ResourceType for AwsIamRole {
             }
         }
         let r = crate::consistency::retry(
+            ctx,
             crate::consistency::ROLE_IN_USE,
             crate::consistency::propagation(ctx),
             || async { iam.delete_role().role_name(name).send().await.map_err(|e| api("DeleteRole", e)) },

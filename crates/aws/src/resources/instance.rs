@@ -298,6 +298,7 @@ impl ResourceType for AwsInstance {
         }
         // The same client token on every try: AWS makes one instance.
         let out = crate::consistency::retry(
+            ctx,
             crate::consistency::INSTANCE_PROFILE_NOT_YET,
             crate::consistency::propagation(ctx),
             || {

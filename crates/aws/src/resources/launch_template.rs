@@ -198,6 +198,7 @@ impl ResourceType for AwsLaunchTemplate {
             .tag_specifications(tags::for_create(Rt::LaunchTemplate, planned, &ctx.settings.default_tags, marker))
             .client_token(super::common::generated_name(marker));
         let out = crate::consistency::retry(
+            ctx,
             crate::consistency::LAUNCH_PROFILE_NOT_YET,
             crate::consistency::propagation(ctx),
             || {

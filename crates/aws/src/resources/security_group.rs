@@ -472,7 +472,7 @@ impl ResourceType for AwsSecurityGroup {
         }
         let ec2 = &ctx.clients.ec2;
         let limit = crate::consistency::release(ctx, Duration::from_secs(900));
-        let r = crate::consistency::retry(crate::consistency::SECURITY_GROUP_IN_USE, limit, || async {
+        let r = crate::consistency::retry(ctx, crate::consistency::SECURITY_GROUP_IN_USE, limit, || async {
             ec2.delete_security_group().group_id(&gid).send().await.map_err(|e| api("DeleteSecurityGroup", e))
         })
         .await;
