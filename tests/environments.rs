@@ -180,7 +180,10 @@ fn dev_and_staging_live_side_by_side_in_one_account() {
 fn bench_api_calls_of_a_dev_apply_and_destroy() {
     let moto = Moto::dedicated();
     let w = stack(&["dev"], &moto);
-    for (what, args) in [("apply", ["-e", "dev", "apply", "-auto-approve", "-json"]), ("destroy", ["-e", "dev", "destroy", "-auto-approve", "-json"])] {
+    for (what, args) in [
+        ("apply", ["-e", "dev", "apply", "-auto-approve", "-json"]),
+        ("destroy", ["-e", "dev", "destroy", "-auto-approve", "-json"]),
+    ] {
         let seen_before = moto.requests().len();
         let started = std::time::Instant::now();
         let r = w.run(&args);
