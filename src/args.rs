@@ -39,6 +39,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Show root module outputs.
     Output(OutputArgs),
+    /// Create or update the pull request's plan comment from saved plans.
+    Comment(CommentArgs),
     /// Inspect and edit the state.
     #[command(subcommand)]
     State(StateCommand),
@@ -146,7 +148,40 @@ pub struct ApplyArgs {
 pub struct ShowArgs {
     #[command(flatten)]
     pub common: CommonArgs,
-    pub planfile: Option<PathBuf>,
+    /// A pull-request comment in markdown of one or more environments'
+    /// saved plans (or failed plans, as their `plan -json` output); each
+    /// file is named after its environment (`dev.tfplan`).
+    #[arg(long)]
+    pub markdown: bool,
+    /// With -markdown: which comment on the pull request this is (one per set of environments).
+    #[arg(long, value_name = "ID")]
+    pub comment_id: Option<String>,
+    /// With -markdown: where readers find the full plans when the comment is cut.
+    #[arg(long, value_name = "TEXT")]
+    pub full_plan_at: Option<String>,
+    pub planfiles: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CommentArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The pull request's number (GITHUB_TOKEN, GITHUB_REPOSITORY and
+    /// GITHUB_API_URL say where and as whom, as GitHub Actions sets them).
+    #[arg(long, value_name = "N")]
+    pub pr: u64,
+    /// Print the request instead of sending it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Which comment this is (default: the environments' names).
+    #[arg(long, value_name = "ID")]
+    pub comment_id: Option<String>,
+    /// Where readers find the full plans when the comment is cut.
+    #[arg(long, value_name = "TEXT")]
+    pub full_plan_at: Option<String>,
+    /// Saved plans (or failed plans' `plan -json` output), named after their environments.
+    #[arg(required = true)]
+    pub planfiles: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -2,12 +2,13 @@
 
 mod args;
 mod commands;
+mod github;
 mod session;
 mod signals;
 
 use args::{Cli, Command};
 use clap::Parser;
-use commands::{misc, plan_apply, show, state};
+use commands::{comment, misc, plan_apply, show, state};
 use session::{CliError, Ui};
 use std::path::PathBuf;
 
@@ -71,6 +72,7 @@ async fn run(cli: Cli) -> i32 {
         Command::Destroy(a) => plan_apply::apply(a, true).await,
         Command::Show(a) => show::show(a).await,
         Command::Output(a) => show::output(a).await,
+        Command::Comment(a) => comment::comment(a).await,
         Command::State(c) => state::run(c).await,
         Command::Import(a) => misc::import(a).await,
         Command::Graph(a) => misc::graph(a).await,

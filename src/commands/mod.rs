@@ -1,6 +1,7 @@
 //! One function per command: parse nothing, decide nothing about formats;
 //! call the engine and hand results to a renderer.
 
+pub mod comment;
 pub mod misc;
 pub mod plan_apply;
 pub mod show;

@@ -8,7 +8,18 @@ use ecspoc_render::{human, json_plan};
 
 pub async fn show(args: ShowArgs) -> CliResult<i32> {
     let ui = Ui::new(&args.common);
-    if let Some(file) = &args.planfile {
+    if args.markdown {
+        ui.out(&crate::commands::comment::markdown(
+            &args.planfiles,
+            args.comment_id.as_deref(),
+            args.full_plan_at.as_deref(),
+        )?);
+        return Ok(0);
+    }
+    if args.planfiles.len() > 1 {
+        return session::fail("show takes one plan file (several only with -markdown)");
+    }
+    if let Some(file) = args.planfiles.first() {
         let plan = planfile::read(file)?;
         if ui.json {
             // No section is silently missing: a configuration that cannot be rebuilt is an error.

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+pub mod github;
 pub mod moto;
 pub mod request_rules;
 pub mod terraform;

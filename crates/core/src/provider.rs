@@ -66,11 +66,18 @@ pub struct ResourceSchema {
     pub description: &'static str,
     pub version: u64,
     pub attributes: BTreeMap<&'static str, AttrSchema>,
+    /// Destroying an object of this type loses data (a bucket's objects, a
+    /// repository's images, a log group's events): reviews warn of it.
+    pub holds_data: bool,
 }
 
 impl ResourceSchema {
     pub fn new(description: &'static str, attrs: impl IntoIterator<Item = (&'static str, AttrSchema)>) -> Self {
-        ResourceSchema { description, version: 0, attributes: attrs.into_iter().collect() }
+        ResourceSchema { description, version: 0, attributes: attrs.into_iter().collect(), holds_data: false }
+    }
+    pub fn holds_data(mut self) -> Self {
+        self.holds_data = true;
+        self
     }
     pub fn is_sensitive(&self, attr: &str) -> bool {
         self.attributes.get(attr).is_some_and(|a| a.sensitive)

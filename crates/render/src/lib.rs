@@ -1,10 +1,12 @@
 //! Renderers of the one plan model: Terraform's human plan text, its plan
-//! JSON (format 1.2), its machine-readable UI messages, and Graphviz DOT.
+//! JSON (format 1.2), its machine-readable UI messages, a pull-request
+//! comment in markdown, and Graphviz DOT.
 //! They return strings; the CLI decides where they go.
 
 pub mod dot;
 pub mod human;
 pub mod json_plan;
+pub mod markdown;
 pub mod ui;
 mod values;
 

@@ -95,6 +95,7 @@ impl ResourceType for AwsEcrRepository {
                 ),
             ],
         )
+        .holds_data()
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let name = req(planned, "name")?;

@@ -40,6 +40,38 @@ where
     super::ec2util::retry_while(&["NoSuchEntity"], Duration::from_secs(60), f).await
 }
 
+/// Allow statements of a policy document that grant every action of a
+/// service (or all services) or act on every resource: what a review should see.
+fn broad_grants(config: &Value, key: &str) -> Vec<String> {
+    let Some(text) = config.get(key).and_then(Value::as_str) else { return Vec::new() };
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) else { return Vec::new() };
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(String::from)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(items) => items.clone(),
+        s @ serde_json::Value::Object(_) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for st in statements.iter().filter(|s| s["Effect"] == "Allow") {
+        let actions = list(&st["Action"]);
+        let wild: Vec<&String> = actions.iter().filter(|a| *a == "*" || a.ends_with(":*")).collect();
+        if !wild.is_empty() {
+            let names: Vec<&str> = wild.iter().map(|a| a.as_str()).collect();
+            out.push(format!("{key} allows every action of {}", names.join(", ")));
+        }
+        if list(&st["Resource"]).iter().any(|r| r == "*") {
+            out.push(format!("{key} allows {} on every resource (\"*\")", actions.join(", ")));
+        }
+    }
+    out
+}
+
 fn validate_policy(config: &Value, key: &str) -> Vec<String> {
     match config.get(key) {
         Some(Value::String(text)) if canonical_policy(text).is_none() => {
@@ -233,6 +265,9 @@ impl ResourceType for AwsIamRolePolicy {
                 ("policy", A::required(T::String, "The policy document (JSON).")),
             ],
         )
+    }
+    fn warnings(&self, planned: &Value) -> Vec<String> {
+        broad_grants(planned, "policy")
     }
     fn normalize(&self, planned: &mut Value) {
         normalize_attr(planned, "policy", canonical_policy);
@@ -586,6 +621,9 @@ impl ResourceType for AwsIamPolicy {
                 ("policy", A::required(T::String, "The policy document (JSON).")),
             ],
         )
+    }
+    fn warnings(&self, planned: &Value) -> Vec<String> {
+        broad_grants(planned, "policy")
     }
     fn normalize(&self, planned: &mut Value) {
         normalize_attr(planned, "policy", canonical_policy);

@@ -114,6 +114,7 @@ impl ResourceType for AwsCloudwatchLogGroup {
                 ),
             ],
         )
+        .holds_data()
     }
     fn validate(&self, config: &Value) -> Vec<String> {
         match int(config, "retention_in_days") {

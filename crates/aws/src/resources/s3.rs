@@ -112,6 +112,7 @@ impl ResourceType for AwsS3Bucket {
                 ),
             ],
         )
+        .holds_data()
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let bucket = match s(planned, "bucket") {

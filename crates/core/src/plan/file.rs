@@ -55,6 +55,18 @@ struct PlanFile {
     drift: Vec<ResourceChange>,
     outputs: Vec<OutputChange>,
     prior_state: StateFile,
+    /// The providers' warnings (open ports, broad grants), for reviews of the saved plan.
+    #[serde(default)]
+    warnings: Vec<SavedWarning>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedWarning {
+    summary: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    address: Option<String>,
 }
 
 /// The bytes of a saved plan.
@@ -73,6 +85,11 @@ pub fn to_bytes(plan: &Plan) -> Result<Vec<u8>, serde_json::Error> {
         drift: plan.drift.clone(),
         outputs: plan.outputs.clone(),
         prior_state: plan.prior_state.to_file(),
+        warnings: plan
+            .warnings
+            .iter()
+            .map(|w| SavedWarning { summary: w.summary.clone(), detail: w.detail.clone(), address: w.address.clone() })
+            .collect(),
     };
     serde_json::to_vec(&file)
 }
@@ -117,7 +134,17 @@ pub fn from_bytes(bytes: &[u8], path: &str) -> Result<Plan, PlanFileError> {
         variables: file.variables,
         prior_state: State::from_file(file.prior_state, path)?,
         base_serial: file.base_serial,
-        warnings: Vec::new(),
+        warnings: file
+            .warnings
+            .into_iter()
+            .map(|w| {
+                let d = crate::diag::Diagnostic::warning(w.summary).with_detail(w.detail);
+                match w.address {
+                    Some(a) => d.with_address(a),
+                    None => d,
+                }
+            })
+            .collect(),
         targets: file.targets,
         config_files: file.config_files,
         timestamp: file.timestamp,
