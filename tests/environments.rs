@@ -4,7 +4,7 @@
 
 mod common;
 use common::moto::{Moto, block};
-use common::{Run, Workdir};
+use common::{Run, Workdir, checkov};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -411,27 +411,6 @@ fn every_environment_validates() {
         assert_eq!(r.code, 0, "{e}:\n{}", r.all());
         assert!(r.stdout.contains("Success! The configuration is valid."), "{e}: {}", r.stdout);
     }
-}
-
-/// checkov (a policy tool that reads Terraform's plan JSON), installed by
-/// scripts/install-checkov; its findings as JSON and what it said on stderr.
-fn checkov(w: &Workdir, plan_json: &str) -> (serde_json::Value, String) {
-    let program = std::env::var("ECSPOC_CHECKOV").unwrap_or_else(|_| {
-        let home = std::env::var("HOME").unwrap_or_default();
-        format!("{home}/.cache/ecspoc/checkov-3.3.30/bin/checkov")
-    });
-    assert!(Path::new(&program).exists(), "checkov is not installed: run scripts/install-checkov (scripts/test does)");
-    let file = w.file("plan.json");
-    std::fs::write(&file, plan_json).expect("write plan JSON");
-    let out = std::process::Command::new(&program)
-        .args(["-f", "plan.json", "--framework", "terraform_plan", "--skip-download", "-o", "json"])
-        .current_dir(w.path())
-        .output()
-        .expect("run checkov");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("checkov said {e}: {stdout}"));
-    let doc = if doc.is_array() { doc[0].clone() } else { doc };
-    (doc, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// terraform-compliance (installed by scripts/install-terraform-compliance)

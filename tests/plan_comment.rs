@@ -186,13 +186,25 @@ policy = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{ac
     .expect("tag");
 
     w.write("main.toml", &config("0.0.0.0/0", "s3:*", false));
-    let md = comment(&w, &[&saved(&w, "dev")]);
+    let plan = saved(&w, "dev");
+    // checkov's findings on the same plan join the warnings.
+    let (report, _) = common::checkov(&w, &w.ok(&["show", "-json", &plan]).stdout);
+    let failed: Vec<String> = report["results"]["failed_checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["check_id"].as_str().map(String::from))
+        .collect();
+    assert!(failed.iter().any(|c| c == "CKV_AWS_24"), "checkov sees SSH from anywhere: {failed:?}");
+    std::fs::rename(w.file("checkov.json"), w.file("dev.checkov.json")).expect("rename");
+    let md = comment(&w, &[&plan, "dev.checkov.json"]);
     let warnings = md.split("### Destroys and replacements").next().unwrap_or_default();
     for expected in [
         "SSH",
         "<code>aws_iam_role_policy.app</code>: policy allows every action of s3:\\*",
         "<code>aws_s3_bucket.data</code> is destroyed, and what it holds with it",
         "changed outside ecspoc since the last apply: <code>aws_vpc.main</code>",
+        "**dev**: checkov CKV\\_AWS\\_24",
     ] {
         assert!(warnings.contains(expected), "missing {expected:?} in:\n{warnings}");
     }

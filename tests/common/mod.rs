@@ -152,3 +152,28 @@ pub fn no_changes(w: &Workdir) {
     let r = w.run(&["plan", "-detailed-exitcode"]);
     assert_eq!(r.code, 0, "expected no changes:\n{}", r.all());
 }
+
+/// checkov (a policy tool that reads Terraform's plan JSON), installed by
+/// scripts/install-checkov; its findings as JSON and what it said on stderr.
+pub fn checkov(w: &Workdir, plan_json: &str) -> (serde_json::Value, String) {
+    let program = std::env::var("ECSPOC_CHECKOV").unwrap_or_else(|_| {
+        let home = std::env::var("HOME").unwrap_or_default();
+        format!("{home}/.cache/ecspoc/checkov-3.3.30/bin/checkov")
+    });
+    assert!(
+        std::path::Path::new(&program).exists(),
+        "checkov is not installed: run scripts/install-checkov (scripts/test does)"
+    );
+    let file = w.file("plan.json");
+    std::fs::write(&file, plan_json).expect("write plan JSON");
+    let out = std::process::Command::new(&program)
+        .args(["-f", "plan.json", "--framework", "terraform_plan", "--skip-download", "-o", "json"])
+        .current_dir(w.path())
+        .output()
+        .expect("run checkov");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("checkov said {e}: {stdout}"));
+    w.write("checkov.json", &stdout);
+    let doc = if doc.is_array() { doc[0].clone() } else { doc };
+    (doc, String::from_utf8_lossy(&out.stderr).into_owned())
+}

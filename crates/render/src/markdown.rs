@@ -28,6 +28,8 @@ pub enum Outcome<'a> {
 pub struct Environment<'a> {
     pub name: String,
     pub outcome: Outcome<'a>,
+    /// Findings of policy tools run on this environment's plan (checkov).
+    pub findings: Vec<String>,
 }
 
 pub struct Options {
@@ -196,6 +198,11 @@ fn warnings(envs: &[Environment<'_>]) -> Vec<String> {
         if !plan.drift.is_empty() {
             let addrs: Vec<String> = plan.drift.iter().map(|d| code(&d.addr.to_string())).collect();
             out.push(format!("**{env}**: changed outside ecspoc since the last apply: {}", addrs.join(", ")));
+        }
+    }
+    for e in envs {
+        for f in &e.findings {
+            out.push(format!("**{}**: {}", text(&e.name), text(f)));
         }
     }
     out

@@ -109,8 +109,16 @@ fn hostile_values_are_inert() {
         change("terraform_data.y", Action::DeleteThenCreate, Some(obj("old")), Some(obj(evil))),
     ]);
     let envs = [
-        Environment { name: evil.into(), outcome: Outcome::Planned { plan: &p, providers: None } },
-        Environment { name: "failed".into(), outcome: Outcome::Failed { errors: vec![evil.into()] } },
+        Environment {
+            name: evil.into(),
+            outcome: Outcome::Planned { plan: &p, providers: None },
+            findings: Vec::new(),
+        },
+        Environment {
+            name: "failed".into(),
+            outcome: Outcome::Failed { errors: vec![evil.into()] },
+            findings: vec![evil.into()],
+        },
     ];
     let md = render(&envs, &opts(GITHUB_LIMIT));
     check_structure(&md, GITHUB_LIMIT);
@@ -154,7 +162,11 @@ fn too_large_plans_lose_detail_least_important_first_and_say_so() {
         })
         .collect();
     let p = plan(changes);
-    let envs = [Environment { name: "dev".into(), outcome: Outcome::Planned { plan: &p, providers: None } }];
+    let envs = [Environment {
+        name: "dev".into(),
+        outcome: Outcome::Planned { plan: &p, providers: None },
+        findings: Vec::new(),
+    }];
     let full = render(&envs, &opts(10_000_000));
     assert!(full.chars().count() > GITHUB_LIMIT, "the case is too large: {}", full.len());
     let md = render(&envs, &opts(GITHUB_LIMIT));
@@ -217,6 +229,7 @@ proptest! {
                 } else {
                     Outcome::Planned { plan: p, providers: None }
                 },
+                findings: Vec::new(),
             })
             .collect();
         let md = render(&rendered, &opts(limit));
