@@ -295,3 +295,23 @@ mod comment_command {
         assert!(String::from_utf8_lossy(&out.stderr).contains("GITHUB_REPOSITORY is not set"));
     }
 }
+
+#[test]
+fn sensitive_values_never_reach_the_comment() {
+    let config = r#"
+[variable.db_password]
+type = "string"
+sensitive = true
+default = "hunter2-very-secret"
+
+[resource.terraform_data.db]
+input = { user = "app", password = "${var.db_password}" }
+"#;
+    let w = Workdir::new(&[("main.toml", config)]);
+    w.ok(&["apply", "-auto-approve"]);
+    w.write("main.toml", &config.replace("hunter2-very-secret", "hunter3-also-secret").replace("\"app\"", "\"app2\""));
+    let md = comment(&w, &[&saved(&w, "dev")]);
+    assert!(md.contains("terraform_data.db</code> (update in place)"), "the change is shown:\n{md}");
+    assert!(!md.contains("hunter2") && !md.contains("hunter3"), "a secret leaked:\n{md}");
+    assert!(md.contains("(sensitive value)"), "{md}");
+}
