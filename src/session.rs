@@ -185,6 +185,25 @@ pub fn engine_from_snapshot(files: &[(PathBuf, String)]) -> CliResult<Arc<Engine
     Ok(Arc::new(Engine::new(config, providers(), PathBuf::from("."))?))
 }
 
+/// The state of this folder, for commands that need only the state (`state
+/// ...`, `output`): the configured backend, or, in a folder holding no
+/// configuration at all, `terraform.tfstate`, as Terraform does.
+pub fn state_backend() -> CliResult<Box<dyn StateStore>> {
+    let has_config = std::fs::read_dir(".")
+        .map(|entries| {
+            entries.flatten().any(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.ends_with(".toml") && !name.ends_with(".tfvars.toml") || name.ends_with(".tf.json")
+            })
+        })
+        .unwrap_or(true);
+    if !has_config {
+        return Ok(Box::new(LocalBackend::new("terraform.tfstate")));
+    }
+    let config = Config::load(Path::new("."))?;
+    backend(&config)
+}
+
 pub fn backend(config: &Config) -> CliResult<Box<dyn StateStore>> {
     match &config.root().backend {
         None => Ok(Box::new(LocalBackend::new("terraform.tfstate"))),

@@ -55,8 +55,7 @@ pub async fn show(args: ShowArgs) -> CliResult<i32> {
 
 pub async fn output(args: OutputArgs) -> CliResult<i32> {
     let ui = Ui::new(&args.common);
-    let engine = session::load_engine()?;
-    let backend = session::backend(&engine.config)?;
+    let backend = session::state_backend()?;
     let state = backend.read().await?;
     match &args.name {
         Some(name) => {

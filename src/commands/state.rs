@@ -32,8 +32,13 @@ pub fn render_instance(addr: &InstanceAddr, inst: &Instance) -> String {
 
 pub async fn run(cmd: StateCommand) -> CliResult<i32> {
     let ui = Ui::new(&Default::default());
-    let engine = session::load_engine()?;
-    let backend = session::backend(&engine.config)?;
+    // Reading needs only a state (a folder holding just terraform.tfstate
+    // works, as in Terraform). Writing keeps needing the configuration: a
+    // state another tool wrote may hold fields ecspoc does not write back yet.
+    let backend = match &cmd {
+        StateCommand::List { .. } | StateCommand::Show { .. } | StateCommand::Pull => session::state_backend()?,
+        _ => session::backend(&session::load_engine()?.config)?,
+    };
     match cmd {
         StateCommand::List { addresses } => {
             let state = backend.read().await?;
