@@ -32,13 +32,9 @@ pub fn render_instance(addr: &InstanceAddr, inst: &Instance) -> String {
 
 pub async fn run(cmd: StateCommand) -> CliResult<i32> {
     let ui = Ui::new(&Default::default());
-    // Reading needs only a state (a folder holding just terraform.tfstate
-    // works, as in Terraform). Writing keeps needing the configuration: a
-    // state another tool wrote may hold fields ecspoc does not write back yet.
-    let backend = match &cmd {
-        StateCommand::List { .. } | StateCommand::Show { .. } | StateCommand::Pull => session::state_backend()?,
-        _ => session::backend(&session::load_engine()?.config)?,
-    };
+    // Only the state is needed: a folder holding just terraform.tfstate works,
+    // as in Terraform (what ecspoc writes back keeps every field it read).
+    let backend = session::state_backend()?;
     match cmd {
         StateCommand::List { addresses } => {
             let state = backend.read().await?;

@@ -626,6 +626,7 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
         instances: acc.refreshed,
         outputs: ctx.stored.outputs.clone(),
         pending_creates: BTreeMap::new(),
+        kept: ctx.stored.kept.clone(),
     };
     Ok(Plan {
         mode: opts.mode,

@@ -1,4 +1,6 @@
-//! Terraform's state file, format version 4, field for field.
+//! Terraform's state file, format version 4, field for field. Fields ecspoc
+//! does not use itself (`identity`, 0.12's `depends_on`, whatever a later
+//! Terraform adds) are kept in `extra` and written back as they were read.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -14,8 +16,10 @@ pub struct StateFile {
     pub outputs: BTreeMap<String, OutputFile>,
     #[serde(default)]
     pub resources: Vec<ResourceFile>,
-    #[serde(default)]
-    pub check_results: Option<Json>,
+    /// `check_results` (null or Terraform's check outcomes) among the rest:
+    /// kept as read, and absent where it was absent.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Json>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -27,7 +31,7 @@ pub struct OutputFile {
     pub sensitive: bool,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ResourceFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
@@ -39,6 +43,8 @@ pub struct ResourceFile {
     pub each: Option<String>,
     pub provider: String,
     pub instances: Vec<InstanceFile>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Json>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -52,12 +58,15 @@ pub struct InstanceFile {
     #[serde(default)]
     pub schema_version: u64,
     pub attributes: Json,
-    #[serde(default)]
-    pub sensitive_attributes: Vec<Json>,
+    /// Absent in states written before Terraform 0.15.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitive_attributes: Option<Vec<Json>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub create_before_destroy: bool,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Json>,
 }

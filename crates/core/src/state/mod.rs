@@ -29,6 +29,37 @@ pub struct Instance {
     pub sensitive_attributes: Vec<String>,
     /// `list` or `map` when the resource uses count or for_each.
     pub each: Option<String>,
+    /// What the state file held that ecspoc does not use, written back as
+    /// read while the object is unchanged.
+    pub kept: Kept,
+}
+
+/// Fields of a state file's instance (and its resource) that ecspoc reads
+/// past: a new object (a create or an update) starts without them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Kept {
+    pub private: Option<String>,
+    /// `sensitive_attributes` as written (paths into nested values too), and
+    /// whether it was there at all (Terraform before 0.15 wrote none).
+    pub sensitive_paths: Option<Vec<serde_json::Value>>,
+    pub extra: BTreeMap<String, serde_json::Value>,
+    pub resource_extra: BTreeMap<String, serde_json::Value>,
+    pub status: Option<String>,
+    /// Read from a state file (not made by this run).
+    pub from_file: bool,
+    /// The resource's provider as the file wrote it (0.12 wrote
+    /// `provider.aws`, later `provider["registry.terraform.io/hashicorp/aws"]`).
+    pub provider_as_written: Option<String>,
+}
+
+/// A deposed object (left by a create-before-destroy replacement that did
+/// not finish): a real object, kept in state until it is destroyed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deposed {
+    pub resource: ResourceAddr,
+    pub provider: String,
+    pub each: Option<String>,
+    pub file: InstanceFile,
 }
 
 impl Instance {
@@ -43,6 +74,7 @@ impl Instance {
             schema_version: 0,
             sensitive_attributes,
             each,
+            kept: Kept::default(),
         }
     }
 
@@ -66,6 +98,20 @@ pub struct State {
     /// Creates that were started but not seen to finish (from the journal):
     /// the planner asks the provider to find these objects by their marker.
     pub pending_creates: BTreeMap<InstanceAddr, Marker>,
+    /// What the file held beyond ecspoc's model, written back as read.
+    pub kept: KeptState,
+}
+
+/// Parts of a state file ecspoc carries without using them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KeptState {
+    pub deposed: Vec<Deposed>,
+    /// Resources listed with no instance (Terraform writes some).
+    pub empty_resources: Vec<ResourceFile>,
+    /// Each output's value and type as read: the type is written back while
+    /// the value is the same (Terraform's types say list, set or tuple).
+    pub output_types: BTreeMap<String, (serde_json::Value, serde_json::Value)>,
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +138,11 @@ impl State {
             instances: BTreeMap::new(),
             outputs: BTreeMap::new(),
             pending_creates: BTreeMap::new(),
+            // As Terraform writes a new state: no checks run yet.
+            kept: KeptState {
+                extra: BTreeMap::from([("check_results".to_string(), serde_json::Value::Null)]),
+                ..KeptState::default()
+            },
         }
     }
 
@@ -121,7 +172,16 @@ impl State {
             return Err(StateError::UnsupportedVersion { path: path.into(), version: f.version });
         }
         let mut instances = BTreeMap::new();
+        let mut kept = KeptState {
+            extra: f.extra.clone(),
+            output_types: f.outputs.iter().map(|(k, o)| (k.clone(), (o.value.clone(), o.type_.clone()))).collect(),
+            ..KeptState::default()
+        };
         for r in f.resources {
+            if r.instances.is_empty() {
+                kept.empty_resources.push(r);
+                continue;
+            }
             let mode = match r.mode.as_str() {
                 "managed" => Mode::Managed,
                 "data" => Mode::Data,
@@ -148,28 +208,19 @@ impl State {
             let resource = ResourceAddr { module, mode, type_: r.type_, name: r.name };
             for i in r.instances {
                 if i.deposed.is_some() {
+                    kept.deposed.push(Deposed {
+                        resource: resource.clone(),
+                        provider: provider.clone(),
+                        each: r.each.clone(),
+                        file: i,
+                    });
                     continue;
                 }
                 let addr = resource.instance(InstanceKey::from_json(i.index_key.as_ref()));
-                instances.insert(
-                    addr,
-                    Instance {
-                        attributes: Value::from_json(&i.attributes),
-                        provider: provider.clone(),
-                        dependencies: i.dependencies,
-                        tainted: i.status.as_deref() == Some("tainted"),
-                        create_before_destroy: i.create_before_destroy,
-                        schema_version: i.schema_version,
-                        sensitive_attributes: i
-                            .sensitive_attributes
-                            .iter()
-                            .filter_map(|p| {
-                                p.get(0).and_then(|s| s.get("value")).and_then(|v| v.as_str()).map(String::from)
-                            })
-                            .collect(),
-                        each: r.each.clone(),
-                    },
-                );
+                let mut inst = instance_from_file(&i, &provider, r.each.clone());
+                inst.kept.resource_extra = r.extra.clone();
+                inst.kept.provider_as_written = Some(r.provider.clone());
+                instances.insert(addr, inst);
             }
         }
         let outputs = f
@@ -177,7 +228,7 @@ impl State {
             .into_iter()
             .map(|(k, o)| (k, OutputValue { value: Value::from_json(&o.value), sensitive: o.sensitive }))
             .collect();
-        Ok(State { serial: f.serial, lineage: f.lineage, instances, outputs, pending_creates: BTreeMap::new() })
+        Ok(State { serial: f.serial, lineage: f.lineage, instances, outputs, pending_creates: BTreeMap::new(), kept })
     }
 
     pub fn to_file(&self) -> StateFile {
@@ -192,20 +243,37 @@ impl State {
                     && last.name == r.name
             });
             if !same {
-                resources.push(ResourceFile {
-                    module: (!r.module.is_root()).then(|| r.module.to_string()),
-                    mode: r.mode.as_str().to_string(),
-                    type_: r.type_.clone(),
-                    name: r.name.clone(),
-                    each: inst.each.clone(),
-                    provider: format!("provider[\"{}\"]", inst.provider),
-                    instances: Vec::new(),
-                });
+                let mut f = resource_file(r, inst.each.clone(), &inst.provider, inst.kept.resource_extra.clone());
+                // The provider as written, while it names the same provider.
+                if let Some(written) = &inst.kept.provider_as_written
+                    && written.trim_start_matches("provider[\"").trim_end_matches("\"]") == inst.provider
+                {
+                    f.provider = written.clone();
+                }
+                resources.push(f);
             }
             if let Some(last) = resources.last_mut() {
                 last.instances.push(instance_to_file(&addr.key, inst));
             }
         }
+        // Deposed objects after their resource's current ones (their own group if none is left).
+        for d in &self.kept.deposed {
+            let at = resources.iter_mut().find(|f| {
+                f.module.as_deref().unwrap_or("") == d.resource.module.to_string()
+                    && f.mode == d.resource.mode.as_str()
+                    && f.type_ == d.resource.type_
+                    && f.name == d.resource.name
+            });
+            match at {
+                Some(f) => f.instances.push(d.file.clone()),
+                None => {
+                    let mut f = resource_file(&d.resource, d.each.clone(), &d.provider, BTreeMap::new());
+                    f.instances.push(d.file.clone());
+                    resources.push(f);
+                }
+            }
+        }
+        resources.extend(self.kept.empty_resources.iter().cloned());
         StateFile {
             version: STATE_VERSION,
             terraform_version: TERRAFORM_VERSION.to_string(),
@@ -215,14 +283,17 @@ impl State {
                 .outputs
                 .iter()
                 .map(|(k, o)| {
-                    (
-                        k.clone(),
-                        OutputFile { value: o.value.to_json(), type_: type_json(&o.value), sensitive: o.sensitive },
-                    )
+                    let value = o.value.to_json();
+                    // The type as read while the value is unchanged.
+                    let type_ = match self.kept.output_types.get(k) {
+                        Some((v, t)) if *v == value => t.clone(),
+                        _ => type_json(&o.value),
+                    };
+                    (k.clone(), OutputFile { value, type_, sensitive: o.sensitive })
                 })
                 .collect(),
             resources,
-            check_results: None,
+            extra: self.kept.extra.clone(),
         }
     }
 }
@@ -233,25 +304,64 @@ impl Default for State {
     }
 }
 
+fn resource_file(
+    r: &ResourceAddr,
+    each: Option<String>,
+    provider: &str,
+    extra: BTreeMap<String, serde_json::Value>,
+) -> ResourceFile {
+    ResourceFile {
+        module: (!r.module.is_root()).then(|| r.module.to_string()),
+        mode: r.mode.as_str().to_string(),
+        type_: r.type_.clone(),
+        name: r.name.clone(),
+        each,
+        provider: format!("provider[\"{provider}\"]"),
+        instances: Vec::new(),
+        extra,
+    }
+}
+
+/// The top-level attribute names a `sensitive_attributes` list marks.
+fn sensitive_names(paths: &[serde_json::Value]) -> Vec<String> {
+    let mut names: Vec<String> = paths
+        .iter()
+        .filter_map(|p| p.get(0).and_then(|s| s.get("value")).and_then(|v| v.as_str()).map(String::from))
+        .collect();
+    names.dedup();
+    names
+}
+
 pub fn instance_to_file(key: &InstanceKey, inst: &Instance) -> InstanceFile {
+    // The paths as read while they still mark the same attributes.
+    let sensitive_attributes = match &inst.kept.sensitive_paths {
+        Some(paths) if sensitive_names(paths) == inst.sensitive_attributes => Some(paths.clone()),
+        None if inst.sensitive_attributes.is_empty() && inst.kept.from_file => None,
+        _ => Some(
+            inst.sensitive_attributes.iter().map(|a| serde_json::json!([{"type": "get_attr", "value": a}])).collect(),
+        ),
+    };
+    let status = match (inst.tainted, &inst.kept.status) {
+        (true, _) => Some("tainted".to_string()),
+        (false, Some(s)) if s != "tainted" => Some(s.clone()),
+        _ => None,
+    };
     InstanceFile {
         index_key: key.to_json(),
-        status: inst.tainted.then(|| "tainted".to_string()),
+        status,
         deposed: None,
         schema_version: inst.schema_version,
         attributes: inst.attributes.to_json(),
-        sensitive_attributes: inst
-            .sensitive_attributes
-            .iter()
-            .map(|a| serde_json::json!([{"type": "get_attr", "value": a}]))
-            .collect(),
-        private: None,
+        sensitive_attributes,
+        private: inst.kept.private.clone(),
         dependencies: inst.dependencies.clone(),
         create_before_destroy: inst.create_before_destroy,
+        extra: inst.kept.extra.clone(),
     }
 }
 
 pub fn instance_from_file(f: &InstanceFile, provider: &str, each: Option<String>) -> Instance {
+    let paths = f.sensitive_attributes.clone().unwrap_or_default();
     Instance {
         attributes: Value::from_json(&f.attributes),
         provider: provider.to_string(),
@@ -259,12 +369,17 @@ pub fn instance_from_file(f: &InstanceFile, provider: &str, each: Option<String>
         tainted: f.status.as_deref() == Some("tainted"),
         create_before_destroy: f.create_before_destroy,
         schema_version: f.schema_version,
-        sensitive_attributes: f
-            .sensitive_attributes
-            .iter()
-            .filter_map(|p| p.get(0).and_then(|s| s.get("value")).and_then(|v| v.as_str()).map(String::from))
-            .collect(),
+        sensitive_attributes: sensitive_names(&paths),
         each,
+        kept: Kept {
+            private: f.private.clone(),
+            sensitive_paths: f.sensitive_attributes.clone(),
+            extra: f.extra.clone(),
+            resource_extra: BTreeMap::new(),
+            status: f.status.clone(),
+            from_file: true,
+            provider_as_written: None,
+        },
     }
 }
 
@@ -310,6 +425,7 @@ mod tests {
                     schema_version: 0,
                     sensitive_attributes: vec![],
                     each: Some("list".into()),
+                    kept: Kept::default(),
                 },
             );
         }
@@ -330,7 +446,30 @@ mod tests {
         assert_eq!(j["resources"][0]["instances"][1]["status"], "tainted");
         assert_eq!(j["outputs"]["o"]["sensitive"], true);
         let back = State::from_file(serde_json::from_str(&text).unwrap(), "t").unwrap();
-        assert_eq!(back, s);
+        assert_eq!(serde_json::to_string_pretty(&back.to_file()).unwrap(), text, "written again, the same file");
+        for (addr, inst) in &s.instances {
+            let read = &back.instances[addr];
+            assert_eq!(
+                (&read.attributes, read.tainted, &read.dependencies),
+                (&inst.attributes, inst.tainted, &inst.dependencies)
+            );
+        }
+        assert_eq!(back.outputs, s.outputs);
+    }
+
+    /// A deposed object (a real object a create-before-destroy left) and a
+    /// resource with no instance stay in the file when ecspoc writes it.
+    #[test]
+    fn deposed_objects_and_fields_ecspoc_does_not_use_are_written_back() {
+        let text = r#"{"version":4,"terraform_version":"1.9.8","serial":3,"lineage":"l","outputs":{"ids":{"value":["a"],"type":["list","string"]}},"resources":[{"mode":"managed","type":"aws_instance","name":"web","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{"schema_version":1,"attributes":{"id":"i-new"},"sensitive_attributes":[[{"type":"get_attr","value":"user_data"},{"type":"index","value":{"value":0,"type":"number"}}]],"private":"eyJzY2hlbWFfdmVyc2lvbiI6IjEifQ==","identity_schema_version":0,"identity":{"id":"i-new"}},{"deposed":"00000001","schema_version":1,"attributes":{"id":"i-old"},"sensitive_attributes":[]}]},{"mode":"data","type":"aws_region","name":"current","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[]}],"check_results":[{"object_kind":"resource","config_addr":"aws_instance.web","status":"pass"}]}"#;
+        let state = State::from_file(serde_json::from_str(text).unwrap(), "t").unwrap();
+        assert_eq!(state.instances.len(), 1, "the deposed object is not a current instance");
+        let mut again: serde_json::Value = serde_json::to_value(state.to_file()).unwrap();
+        let mut read: serde_json::Value = serde_json::from_str(text).unwrap();
+        for v in [&mut again, &mut read] {
+            v.as_object_mut().unwrap().remove("terraform_version");
+        }
+        assert_eq!(again, read);
     }
 
     #[test]
