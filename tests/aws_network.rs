@@ -916,3 +916,45 @@ fn dynamic_blocks_make_one_block_per_element() {
     no_changes(&w);
     w.ok(&["destroy", "-auto-approve"]);
 }
+
+/// `ignore_tags` as the AWS provider reads it: tags with those keys or
+/// prefixes, set by anyone else, are neither shown, nor drift, nor removed.
+#[test]
+fn ignored_tags_are_neither_drift_nor_removed() {
+    let moto = Moto::shared();
+    let ec2 = moto.ec2();
+    let config = |name: &str| {
+        format!(
+            r#"
+[provider.aws]
+region = "us-east-1"
+[provider.aws.ignore_tags]
+keys = ["CostCenter"]
+key_prefixes = ["team:"]
+
+[resource.aws_vpc.main]
+cidr_block = "10.78.0.0/16"
+tags = {{ Name = "{name}" }}
+"#
+        )
+    };
+    let w = Workdir::new(&[("main.toml", &config("ignore-tags"))]).with_aws(moto);
+    w.ok(&["apply", "-auto-approve"]);
+    let vpc = state_id(&w, "aws_vpc.main");
+    let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
+    block(ec2.create_tags().resources(&vpc).tags(tag("CostCenter", "42")).tags(tag("team:owner", "web")).send())
+        .expect("tags by hand");
+    no_changes(&w);
+    let shown = w.ok(&["state", "show", "aws_vpc.main"]).stdout;
+    assert!(!shown.contains("CostCenter") && !shown.contains("team:owner"), "{shown}");
+
+    w.write("main.toml", &config("ignore-tags-2"));
+    w.ok(&["apply", "-auto-approve"]);
+    let d = block(ec2.describe_vpcs().vpc_ids(&vpc).send()).expect("vpc");
+    let keys: Vec<&str> = d.vpcs()[0].tags().iter().filter_map(|t| t.key()).collect();
+    for k in ["CostCenter", "team:owner", "Name", "ecspoc:address"] {
+        assert!(keys.contains(&k), "{k} kept: {keys:?}");
+    }
+    no_changes(&w);
+    w.ok(&["destroy", "-auto-approve"]);
+}

@@ -4,7 +4,7 @@
 //! metadata); `AWS_ENDPOINT_URL` is honoured by the SDK itself.
 
 use crate::calls::CallCounter;
-use crate::tags::{self, Tags};
+use crate::tags;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use ecspoc_core::config::types::TypeConstraint as T;
@@ -64,7 +64,8 @@ clients! {
 
 pub struct Settings {
     pub region: String,
-    pub default_tags: Tags,
+    /// default_tags, with ignore_tags.
+    pub default_tags: tags::Defaults,
     /// The longest any waiter waits (an object becoming available or gone).
     pub max_wait: std::time::Duration,
 }
@@ -75,6 +76,7 @@ const KNOWN: &[&str] = &[
     "region",
     "profile",
     "default_tags",
+    "ignore_tags",
     "endpoints",
     "max_retries",
     "retry_mode",
@@ -115,8 +117,23 @@ pub fn validate(config: &Value) -> Result<(), ProviderError> {
     Ok(())
 }
 
-pub fn default_tags(config: &Value) -> Tags {
-    tags::from_value(block(config, "default_tags").and_then(|d| d.get("tags")))
+/// `default_tags { tags }` and `ignore_tags { keys, key_prefixes }`, as the
+/// AWS provider reads them.
+pub fn default_tags(config: &Value) -> tags::Defaults {
+    let strings = |name: &str| -> Vec<String> {
+        block(config, "ignore_tags")
+            .and_then(|b| b.get(name))
+            .map(|v| match v {
+                Value::List(items) => items.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+                _ => Vec::new(),
+            })
+            .unwrap_or_default()
+    };
+    tags::Defaults {
+        tags: tags::from_value(block(config, "default_tags").and_then(|d| d.get("tags"))),
+        ignore_keys: strings("keys"),
+        ignore_key_prefixes: strings("key_prefixes"),
+    }
 }
 
 pub async fn build(config: &Value, calls: &CallCounter) -> Result<(Clients, Settings), ProviderError> {

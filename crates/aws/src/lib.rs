@@ -218,7 +218,8 @@ impl Provider for AwsProvider {
                 self.settings.lock().ok().and_then(|s| s.as_ref().map(config::default_tags)).unwrap_or_default();
             let own = tags::from_value(planned.get("tags"));
             if let Value::Map(m) = &mut planned {
-                m.insert("tags_all".into(), tags::to_value(&tags::all(&defaults, &own)));
+                // Ignored keys are in neither tags_all nor the state, as in Terraform.
+                m.insert("tags_all".into(), tags::to_value(&defaults.visible(tags::all(&defaults, &own))));
             }
         }
         Ok(PlanResponse { planned, requires_replace: Vec::new() })

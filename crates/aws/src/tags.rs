@@ -11,6 +11,35 @@ pub const MARKER_LINEAGE: &str = "ecspoc:lineage";
 
 pub type Tags = BTreeMap<String, String>;
 
+/// The provider's `default_tags`, and its `ignore_tags`: tags (set by other
+/// tools or people) that ecspoc neither shows nor changes. Reads as the
+/// default tags themselves.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Defaults {
+    pub tags: Tags,
+    pub ignore_keys: Vec<String>,
+    pub ignore_key_prefixes: Vec<String>,
+}
+
+impl std::ops::Deref for Defaults {
+    type Target = Tags;
+    fn deref(&self) -> &Tags {
+        &self.tags
+    }
+}
+
+impl Defaults {
+    pub fn ignores(&self, key: &str) -> bool {
+        self.ignore_keys.iter().any(|k| k == key)
+            || self.ignore_key_prefixes.iter().any(|p| key.starts_with(p.as_str()))
+    }
+
+    /// `tags` without the ignored keys.
+    pub fn visible(&self, tags: Tags) -> Tags {
+        tags.into_iter().filter(|(k, _)| !self.ignores(k)).collect()
+    }
+}
+
 pub fn from_value(v: Option<&Value>) -> Tags {
     v.and_then(Value::as_map)
         .map(|m| m.iter().filter_map(|(k, v)| v.to_template_string().map(|s| (k.clone(), s))).collect())
@@ -77,8 +106,12 @@ pub fn ec2_tags(tags: &Tags) -> Vec<Tag> {
 
 /// Remote tags as (tags, tags_all): the marker is ecspoc's own and never
 /// shown; tags leaves out defaults whose values match.
-pub fn read(remote: &[Tag], defaults: &Tags) -> (Tags, Tags) {
-    let all: Tags = from_ec2(remote).into_iter().filter(|(k, _)| k != MARKER_ADDRESS && k != MARKER_LINEAGE).collect();
+pub fn read(remote: &[Tag], defaults: &Defaults) -> (Tags, Tags) {
+    let all: Tags = defaults
+        .visible(from_ec2(remote))
+        .into_iter()
+        .filter(|(k, _)| k != MARKER_ADDRESS && k != MARKER_LINEAGE)
+        .collect();
     let own = all.iter().filter(|(k, v)| defaults.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     (own, all)
 }
@@ -89,7 +122,7 @@ pub fn from_ec2(remote: &[Tag]) -> Tags {
 }
 
 /// `tags` and `tags_all` attribute values from an object's remote tags.
-pub fn attributes(remote: &[Tag], defaults: &Tags) -> (Value, Value) {
+pub fn attributes(remote: &[Tag], defaults: &Defaults) -> (Value, Value) {
     let (own, all) = read(remote, defaults);
     (if own.is_empty() { Value::Null } else { to_value(&own) }, to_value(&all))
 }
@@ -105,10 +138,10 @@ pub fn create_map(planned: &Value, defaults: &Tags, marker: &Marker) -> Tags {
 }
 
 /// `tags` and `tags_all` from a plain key/value map of remote tags.
-pub fn attributes_from_map(remote: &Tags, defaults: &Tags) -> (Value, Value) {
+pub fn attributes_from_map(remote: &Tags, defaults: &Defaults) -> (Value, Value) {
     let all: Tags = remote
         .iter()
-        .filter(|(k, _)| *k != MARKER_ADDRESS && *k != MARKER_LINEAGE)
+        .filter(|(k, _)| *k != MARKER_ADDRESS && *k != MARKER_LINEAGE && !defaults.ignores(k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let own: Tags =
@@ -131,9 +164,9 @@ pub struct TagChange {
     pub set: Tags,
 }
 
-pub fn change(prior: &Value, planned: &Value, defaults: &Tags) -> TagChange {
-    let old = from_value(prior.get("tags_all"));
-    let new = all(defaults, &from_value(planned.get("tags")));
+pub fn change(prior: &Value, planned: &Value, defaults: &Defaults) -> TagChange {
+    let old = defaults.visible(from_value(prior.get("tags_all")));
+    let new = defaults.visible(all(defaults, &from_value(planned.get("tags"))));
     TagChange {
         removed: old.keys().filter(|k| !new.contains_key(*k)).cloned().collect(),
         set: new.iter().filter(|(k, v)| old.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect(),
