@@ -323,6 +323,52 @@ mod ec2 {
         gave_up(&r.expect_err("never free"), "ReleaseAddress", "InvalidIPAddress.InUse");
     }
 
+    #[tokio::test]
+    async fn a_launch_template_waits_for_a_new_instance_profile() {
+        use aws_sdk_ec2::operation::create_launch_template::{CreateLaunchTemplateError, CreateLaunchTemplateOutput};
+        use aws_sdk_ec2::operation::describe_launch_template_versions::DescribeLaunchTemplateVersionsOutput;
+        use aws_sdk_ec2::operation::describe_launch_templates::DescribeLaunchTemplatesOutput;
+        use aws_sdk_ec2::types::{LaunchTemplate, LaunchTemplateVersion};
+        let lt = || LaunchTemplate::builder().launch_template_id("lt-1").launch_template_name("ecs-hosts-dev").build();
+        for (not_yet, max_wait) in [(2, PATIENT), (usize::MAX, IMPATIENT)] {
+            let error = || {
+                CreateLaunchTemplateError::generic(meta(
+                    "InvalidParameterValue",
+                    "Value (ecs-host-dev) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name",
+                ))
+            };
+            let create = if not_yet == usize::MAX {
+                mock!(aws_sdk_ec2::Client::create_launch_template).then_error(error)
+            } else {
+                mock!(aws_sdk_ec2::Client::create_launch_template)
+                    .sequence()
+                    .error(error)
+                    .times(not_yet)
+                    .output(move || CreateLaunchTemplateOutput::builder().launch_template(lt()).build())
+                    .build()
+            };
+            let describe = mock!(aws_sdk_ec2::Client::describe_launch_templates)
+                .then_output(move || DescribeLaunchTemplatesOutput::builder().launch_templates(lt()).build());
+            let versions = mock!(aws_sdk_ec2::Client::describe_launch_template_versions).then_output(|| {
+                DescribeLaunchTemplateVersionsOutput::builder()
+                    .launch_template_versions(LaunchTemplateVersion::builder().version_number(1).build())
+                    .build()
+            });
+            let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&create, &describe, &versions]);
+            let p = provider(max_wait, |c| c.ec2 = ec2);
+            let planned = v(serde_json::json!({
+                "name": "ecs-hosts-dev", "image_id": "ami-1", "iam_instance_profile": [{ "name": "ecs-host-dev" }]
+            }));
+            let r = p.create("aws_launch_template", &planned, &marker()).await;
+            if not_yet == usize::MAX {
+                gave_up(&r.expect_err("never usable"), "CreateLaunchTemplate", "InvalidParameterValue");
+            } else {
+                r.expect("created once the profile is usable");
+                assert_eq!(create.num_calls(), 3);
+            }
+        }
+    }
+
     /// An object just created may not be visible to Describe yet.
     #[tokio::test]
     async fn a_new_object_not_yet_visible_is_read_again() {

@@ -63,11 +63,13 @@ fn capacity_timeout(planned: &Value) -> Duration {
     })
 }
 
-fn to_value(g: &AutoScalingGroup, prior: &Value) -> Value {
+/// The group as state holds it; tags ignored by `ignore_tags` are left out.
+fn to_value(g: &AutoScalingGroup, prior: &Value, defaults: &crate::tags::Defaults) -> Value {
     let mut tags: Vec<Value> = g
         .tags()
         .iter()
         .filter(|t| t.key() != Some(MARKER_ADDRESS) && t.key() != Some(MARKER_LINEAGE))
+        .filter(|t| !t.key().is_some_and(|k| defaults.ignores(k)))
         .map(|t| {
             obj(vec![
                 ("key", opt_str(t.key())),
@@ -266,7 +268,7 @@ impl ResourceType for AwsAutoscalingGroup {
                     ),
                 ));
             }
-            return Ok(to_value(g, planned));
+            return Ok(to_value(g, planned, &ctx.settings.default_tags));
         }
         let mut tags = config_tags(name, planned);
         tags.push(tag(name, MARKER_ADDRESS, &crate::tags::marker_address(&marker.address), false));
@@ -311,7 +313,7 @@ impl ResourceType for AwsAutoscalingGroup {
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         let name = s(state, "id").or(s(state, "name")).ok_or_else(|| ProviderError::new("id is required"))?;
         let groups = found(describe(ctx, vec![name.to_string()]).await)?.unwrap_or_default();
-        Ok(groups.first().map(|g| to_value(g, state)))
+        Ok(groups.first().map(|g| to_value(g, state, &ctx.settings.default_tags)))
     }
     async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
         super::ec2util::batched(
@@ -327,7 +329,7 @@ impl ResourceType for AwsAutoscalingGroup {
                             .find(|s| s.get("id").and_then(Value::as_str) == Some(name.as_str()))
                             .cloned()
                             .unwrap_or(Value::Null);
-                        (name, to_value(g, &prior))
+                        (name, to_value(g, &prior, &ctx.settings.default_tags))
                     })
                     .collect())
             },
@@ -436,6 +438,6 @@ impl ResourceType for AwsAutoscalingGroup {
     async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
         let Some(name) = &marker.name else { return Ok(None) };
         let groups = describe(ctx, vec![name.clone()]).await?;
-        Ok(groups.iter().find(|g| is_ours(g, marker)).map(|g| to_value(g, &Value::Null)))
+        Ok(groups.iter().find(|g| is_ours(g, marker)).map(|g| to_value(g, &Value::Null, &ctx.settings.default_tags)))
     }
 }
