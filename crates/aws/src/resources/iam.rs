@@ -40,6 +40,19 @@ where
     super::ec2util::retry_while(&["NoSuchEntity"], Duration::from_secs(60), f).await
 }
 
+/// Actions IAM authorizes only on `"*"` (no resource-level permissions, per
+/// AWS's service authorization reference): `"*"` is no finding for them.
+const ACTIONS_WITHOUT_RESOURCES: &[&str] = &[
+    "ecr:GetAuthorizationToken",
+    "sts:GetCallerIdentity",
+    "ecs:DescribeTaskDefinition",
+    "ecs:RegisterTaskDefinition",
+    "ecs:DeregisterTaskDefinition",
+    "ecs:ListTaskDefinitions",
+    "ecs:ListClusters",
+    "cloudwatch:PutMetricData",
+];
+
 /// Allow statements of a policy document that grant every action of a
 /// service (or all services) or act on every resource: what a review should see.
 fn broad_grants(config: &Value, key: &str) -> Vec<String> {
@@ -65,7 +78,9 @@ fn broad_grants(config: &Value, key: &str) -> Vec<String> {
             let names: Vec<&str> = wild.iter().map(|a| a.as_str()).collect();
             out.push(format!("{key} allows every action of {}", names.join(", ")));
         }
-        if list(&st["Resource"]).iter().any(|r| r == "*") {
+        let only_unscoped =
+            !actions.is_empty() && actions.iter().all(|a| ACTIONS_WITHOUT_RESOURCES.contains(&a.as_str()));
+        if list(&st["Resource"]).iter().any(|r| r == "*") && !only_unscoped {
             out.push(format!("{key} allows {} on every resource (\"*\")", actions.join(", ")));
         }
     }
@@ -754,5 +769,37 @@ impl ResourceType for AwsIamPolicy {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod broad_grant_tests {
+    use super::*;
+
+    fn policy(statement: &str) -> Value {
+        Value::object([(
+            "policy".to_string(),
+            Value::str(format!(r#"{{"Version":"2012-10-17","Statement":[{statement}]}}"#)),
+        )])
+    }
+
+    #[test]
+    fn wildcards_are_findings_unless_the_action_takes_no_resource() {
+        assert_eq!(
+            broad_grants(&policy(r#"{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/*"}"#), "policy"),
+            vec!["policy allows every action of s3:*"]
+        );
+        assert_eq!(
+            broad_grants(&policy(r#"{"Effect":"Allow","Action":["ecs:UpdateService"],"Resource":"*"}"#), "policy"),
+            vec![r#"policy allows ecs:UpdateService on every resource ("*")"#]
+        );
+        assert!(
+            broad_grants(
+                &policy(r#"{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}"#),
+                "policy"
+            )
+            .is_empty()
+        );
+        assert!(broad_grants(&policy(r#"{"Effect":"Deny","Action":"*","Resource":"*"}"#), "policy").is_empty());
     }
 }
