@@ -43,6 +43,8 @@ fn json_flag(c: &Command) -> bool {
 
 async fn run(cli: Cli) -> i32 {
     signals::get();
+    // Before any state or saved plan is read: how state files write each provider's dynamic values.
+    ecspoc_core::state::register_state_formats(&session::providers());
     let ui = Ui { color: ecspoc_render::Color::Off, json: json_flag(&cli.command) };
     let dir = match (&cli.chdir, &cli.env) {
         (Some(_), Some(_)) => {

@@ -135,6 +135,7 @@ impl Engine {
     /// Check the configuration against provider schemas and build its graph;
     /// every problem found is reported, not only the first.
     pub fn new(config: Config, providers: ProviderSet, root_dir: PathBuf) -> Result<Engine, Diagnostics> {
+        crate::state::register_state_formats(&providers);
         let mut diags = check_arguments(&config, &providers);
         match Graph::build(&config, &providers) {
             Ok(graph) if !diags.has_errors() => {

@@ -30,7 +30,7 @@ impl Record {
             addr: addr.to_string(),
             provider: inst.provider.clone(),
             each: inst.each.clone(),
-            instance: Box::new(instance_to_file(&addr.key, inst)),
+            instance: Box::new(instance_to_file(addr, inst)),
         }
     }
 }
@@ -192,7 +192,8 @@ pub fn replay(state: &mut State, records: &[Record], path: &Path) -> Result<bool
             Record::Put { addr, provider, each, instance } => {
                 let a = parse(addr)?;
                 state.pending_creates.remove(&a);
-                state.instances.insert(a, instance_from_file(instance, provider, each.clone()));
+                let inst = instance_from_file(instance, &a.resource.type_, provider, each.clone());
+                state.instances.insert(a, inst);
                 changed = true;
             }
             Record::Remove { addr } => {

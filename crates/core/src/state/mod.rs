@@ -217,7 +217,7 @@ impl State {
                     continue;
                 }
                 let addr = resource.instance(InstanceKey::from_json(i.index_key.as_ref()));
-                let mut inst = instance_from_file(&i, &provider, r.each.clone());
+                let mut inst = instance_from_file(&i, &resource.type_, &provider, r.each.clone());
                 inst.kept.resource_extra = r.extra.clone();
                 inst.kept.provider_as_written = Some(r.provider.clone());
                 instances.insert(addr, inst);
@@ -253,7 +253,7 @@ impl State {
                 resources.push(f);
             }
             if let Some(last) = resources.last_mut() {
-                last.instances.push(instance_to_file(&addr.key, inst));
+                last.instances.push(instance_to_file(addr, inst));
             }
         }
         // Deposed objects after their resource's current ones (their own group if none is left).
@@ -332,7 +332,76 @@ fn sensitive_names(paths: &[serde_json::Value]) -> Vec<String> {
     names
 }
 
-pub fn instance_to_file(key: &InstanceKey, inst: &Instance) -> InstanceFile {
+/// Attributes of dynamic type (any value) by resource type, from the
+/// providers' schemas: Terraform writes their values in state as
+/// `{"value": V, "type": T}`, and so does ecspoc, so each reads the other's.
+/// Registered from the providers before anything reads state.
+static DYNAMIC_ATTRIBUTES: std::sync::RwLock<BTreeMap<String, Vec<String>>> = std::sync::RwLock::new(BTreeMap::new());
+
+/// Learn how state files write these providers' dynamic values: before any
+/// state or saved plan is read (the binary does it first thing).
+pub fn register_state_formats(providers: &crate::provider::ProviderSet) {
+    let Ok(mut m) = DYNAMIC_ATTRIBUTES.write() else { return };
+    for p in providers.iter() {
+        for (type_, schema) in &p.schema().resources {
+            let dynamic: Vec<String> = schema
+                .attributes
+                .iter()
+                .filter(|(_, a)| matches!(a.ty, crate::config::types::TypeConstraint::Any))
+                .map(|(n, _)| n.to_string())
+                .collect();
+            if !dynamic.is_empty() {
+                m.insert(type_.to_string(), dynamic);
+            }
+        }
+    }
+}
+
+fn dynamic_attributes(type_: &str) -> Vec<String> {
+    DYNAMIC_ATTRIBUTES.read().ok().and_then(|m| m.get(type_).cloned()).unwrap_or_default()
+}
+
+/// Is this Terraform's JSON description of a type?
+fn is_type_json(t: &serde_json::Value) -> bool {
+    match t {
+        serde_json::Value::String(s) => matches!(s.as_str(), "string" | "number" | "bool" | "dynamic"),
+        serde_json::Value::Array(parts) => parts
+            .first()
+            .and_then(|k| k.as_str())
+            .is_some_and(|k| matches!(k, "list" | "set" | "map" | "object" | "tuple")),
+        _ => false,
+    }
+}
+
+/// `{"value": V, "type": T}` to V for the dynamic attributes.
+fn unwrap_dynamic(type_: &str, mut attributes: serde_json::Value) -> serde_json::Value {
+    for name in dynamic_attributes(type_) {
+        if let Some(v) = attributes.get_mut(&name)
+            && let Some(m) = v.as_object()
+            && m.len() == 2
+            && m.get("type").is_some_and(is_type_json)
+            && let Some(inner) = m.get("value").cloned()
+        {
+            *v = inner;
+        }
+    }
+    attributes
+}
+
+/// V to `{"value": V, "type": T}` for the dynamic attributes (null stays null).
+fn wrap_dynamic(type_: &str, mut attributes: serde_json::Value, values: &Value) -> serde_json::Value {
+    for name in dynamic_attributes(type_) {
+        if let (Some(slot), Some(v)) = (attributes.get_mut(&name), values.get(&name))
+            && !slot.is_null()
+        {
+            *slot = serde_json::json!({ "value": slot.clone(), "type": type_json(v) });
+        }
+    }
+    attributes
+}
+
+pub fn instance_to_file(addr: &InstanceAddr, inst: &Instance) -> InstanceFile {
+    let key = &addr.key;
     // The paths as read while they still mark the same attributes.
     let sensitive_attributes = match &inst.kept.sensitive_paths {
         Some(paths) if sensitive_names(paths) == inst.sensitive_attributes => Some(paths.clone()),
@@ -351,7 +420,7 @@ pub fn instance_to_file(key: &InstanceKey, inst: &Instance) -> InstanceFile {
         status,
         deposed: None,
         schema_version: inst.schema_version,
-        attributes: inst.attributes.to_json(),
+        attributes: wrap_dynamic(&addr.resource.type_, inst.attributes.to_json(), &inst.attributes),
         sensitive_attributes,
         private: inst.kept.private.clone(),
         dependencies: inst.dependencies.clone(),
@@ -360,10 +429,10 @@ pub fn instance_to_file(key: &InstanceKey, inst: &Instance) -> InstanceFile {
     }
 }
 
-pub fn instance_from_file(f: &InstanceFile, provider: &str, each: Option<String>) -> Instance {
+pub fn instance_from_file(f: &InstanceFile, type_: &str, provider: &str, each: Option<String>) -> Instance {
     let paths = f.sensitive_attributes.clone().unwrap_or_default();
     Instance {
-        attributes: Value::from_json(&f.attributes),
+        attributes: Value::from_json(&unwrap_dynamic(type_, f.attributes.clone())),
         provider: provider.to_string(),
         dependencies: f.dependencies.clone(),
         tainted: f.status.as_deref() == Some("tainted"),
