@@ -191,10 +191,7 @@ pub fn engine_from_snapshot(files: &[(PathBuf, String)]) -> CliResult<Arc<Engine
 pub fn state_backend() -> CliResult<Box<dyn StateStore>> {
     let has_config = std::fs::read_dir(".")
         .map(|entries| {
-            entries.flatten().any(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                name.ends_with(".toml") && !name.ends_with(".tfvars.toml") || name.ends_with(".tf.json")
-            })
+            entries.flatten().any(|e| ecspoc_core::config::is_config_file_name(&e.file_name().to_string_lossy()))
         })
         .unwrap_or(true);
     if !has_config {

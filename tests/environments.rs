@@ -120,12 +120,7 @@ fn dev_and_staging_live_side_by_side_in_one_account() {
     let dev = w.spawn(&["-e", "dev", "apply", "-auto-approve", "-json"]);
     let staging = w.spawn(&["-e", "staging", "apply", "-auto-approve", "-json"]);
     let (dev, staging) = (dev.wait_with_output().expect("dev"), staging.wait_with_output().expect("staging"));
-    let as_run = |o: std::process::Output| Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    };
-    let (dev, staging) = (as_run(dev), as_run(staging));
+    let (dev, staging) = (Run::from(dev), Run::from(staging));
     assert_eq!(dev.code, 0, "dev apply:\n{}", dev.all());
     assert_eq!(staging.code, 0, "staging apply:\n{}", staging.all());
 

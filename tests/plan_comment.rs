@@ -220,12 +220,7 @@ mod comment_command {
     fn run(w: &Workdir, gh: &FakeGithub, args: &[&str]) -> common::Run {
         let mut c = w.command(args);
         c.env("GITHUB_TOKEN", TOKEN).env("GITHUB_REPOSITORY", "acme/infra").env("GITHUB_API_URL", &gh.url);
-        let out = c.output().expect("run");
-        common::Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        common::Run::from(c.output().expect("run"))
     }
 
     #[test]

@@ -6,9 +6,9 @@
 
 mod common;
 use common::Workdir;
+use common::terraform::terraform_ok;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::process::Command;
 
 const ROOT: &str = r#"{
   "variable": {
@@ -40,18 +40,6 @@ const NET: &str = r#"{
 }
 "#;
 
-fn terraform(w: &Workdir, args: &[&str]) -> String {
-    let out = Command::new("terraform")
-        .args(args)
-        .current_dir(w.path())
-        .env_remove("TF_IN_AUTOMATION")
-        .env("CHECKPOINT_DISABLE", "1")
-        .output()
-        .expect("terraform is on PATH on this project's machines");
-    assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Every key path of a JSON document, list positions folded into `[]`.
 fn key_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
     match v {
@@ -81,9 +69,10 @@ fn plan_json_has_terraforms_shape_and_content_for_the_same_configuration() {
     let files = [("main.tf.json", ROOT), ("modules/net/main.tf.json", NET)];
     let tf = Workdir::new(&files);
     let ours = Workdir::new(&files);
-    terraform(&tf, &["init", "-input=false", "-no-color"]);
-    terraform(&tf, &["plan", "-input=false", "-no-color", "-out=tfplan"]);
-    let theirs: Value = serde_json::from_str(&terraform(&tf, &["show", "-json", "tfplan"])).expect("terraform's JSON");
+    terraform_ok(tf.path(), &["init", "-input=false", "-no-color"]);
+    terraform_ok(tf.path(), &["plan", "-input=false", "-no-color", "-out=tfplan"]);
+    let theirs: Value =
+        serde_json::from_str(&terraform_ok(tf.path(), &["show", "-json", "tfplan"])).expect("terraform's JSON");
     ours.ok(&["plan", "-out=ecplan"]);
     let mine: Value = serde_json::from_str(&ours.ok(&["show", "-json", "ecplan"]).stdout).expect("ecspoc's JSON");
 
@@ -117,8 +106,8 @@ fn plan_text_reads_like_terraforms_for_the_same_configuration() {
     let files = [("main.tf.json", ROOT), ("modules/net/main.tf.json", NET)];
     let tf = Workdir::new(&files);
     let ours = Workdir::new(&files);
-    terraform(&tf, &["init", "-input=false", "-no-color"]);
-    let theirs = terraform(&tf, &["plan", "-input=false", "-no-color"])
+    terraform_ok(tf.path(), &["init", "-input=false", "-no-color"]);
+    let theirs = terraform_ok(tf.path(), &["plan", "-input=false", "-no-color"])
         .replace("Terraform", "ecspoc")
         .replace("terraform apply", "ecspoc apply");
     let mine = ours.ok(&["plan", "-no-color"]).stdout;

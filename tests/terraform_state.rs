@@ -5,7 +5,7 @@
 
 mod common;
 use common::Workdir;
-use common::terraform::{convert_tree, terraform};
+use common::terraform::{convert_tree, terraform, terraform_ok};
 
 const CONFIG: &str = r#"
 [resource.terraform_data.cluster]
@@ -20,13 +20,6 @@ triggers_replace = "${terraform_data.cluster.output.name}"
 value = "${terraform_data.cluster.output}"
 "#;
 
-fn tf_ok(w: &Workdir, args: &[&str]) -> String {
-    let out = terraform(w.path(), args);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() || out.status.code() == Some(2), "terraform {args:?}:\n{text}");
-    text
-}
-
 fn as_tf_json(w: &Workdir) {
     convert_tree(w.path(), w.path());
     std::fs::remove_file(w.file("main.toml")).expect("one syntax at a time");
@@ -40,7 +33,7 @@ fn terraform_plans_no_change_on_state_ecspoc_wrote() {
     w.write("main.toml", &CONFIG.replace("size = 2", "size = 3"));
     w.ok(&["apply", "-auto-approve"]);
     as_tf_json(&w);
-    tf_ok(&w, &["init", "-input=false", "-no-color"]);
+    terraform_ok(w.path(), &["init", "-input=false", "-no-color"]);
     let out = terraform(w.path(), &["plan", "-detailed-exitcode", "-input=false", "-no-color"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -56,8 +49,8 @@ fn ecspoc_plans_no_change_on_state_terraform_wrote() {
     let w = Workdir::new(&[("main.toml", CONFIG)]);
     let tf = Workdir::new(&[("main.toml", CONFIG)]);
     as_tf_json(&tf);
-    tf_ok(&tf, &["init", "-input=false", "-no-color"]);
-    tf_ok(&tf, &["apply", "-auto-approve", "-input=false", "-no-color"]);
+    terraform_ok(tf.path(), &["init", "-input=false", "-no-color"]);
+    terraform_ok(tf.path(), &["apply", "-auto-approve", "-input=false", "-no-color"]);
     w.write("terraform.tfstate", &tf.read("terraform.tfstate"));
     let r = w.run(&["plan", "-detailed-exitcode"]);
     assert_eq!(r.code, 0, "ecspoc wants changes on Terraform's state:\n{}", r.all());

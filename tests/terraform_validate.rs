@@ -5,7 +5,7 @@
 //! required arguments), the rules AWS enforces that the models do not carry.
 
 mod common;
-use common::terraform::{convert_tree, terraform};
+use common::terraform::{convert_tree, terraform, terraform_ok};
 use std::path::Path;
 
 #[test]
@@ -17,8 +17,7 @@ fn every_environment_passes_terraform_validate_with_the_real_aws_provider() {
     let mut failures = Vec::new();
     for env in ["dev", "staging", "prod"] {
         let dir = out.path().join("environments").join(env);
-        let init = terraform(&dir, &["init", "-input=false", "-no-color", "-backend=false"]);
-        assert!(init.status.success(), "terraform init in {env}: {}", String::from_utf8_lossy(&init.stderr));
+        terraform_ok(&dir, &["init", "-input=false", "-no-color", "-backend=false"]);
         let validate = terraform(&dir, &["validate", "-json", "-no-color"]);
         let report: serde_json::Value = serde_json::from_slice(&validate.stdout).expect("validate -json");
         for d in report["diagnostics"].as_array().into_iter().flatten() {
@@ -176,8 +175,7 @@ fn every_provider_rule_refuses_what_terraforms_aws_provider_refuses() {
     )
     .expect("write");
 
-    let init = terraform(dir.path(), &["init", "-input=false", "-no-color", "-backend=false"]);
-    assert!(init.status.success(), "terraform init: {}", String::from_utf8_lossy(&init.stderr));
+    terraform_ok(dir.path(), &["init", "-input=false", "-no-color", "-backend=false"]);
     let report: serde_json::Value =
         serde_json::from_slice(&terraform(dir.path(), &["validate", "-json", "-no-color"]).stdout)
             .expect("validate -json");

@@ -61,3 +61,15 @@ pub fn terraform(dir: &Path, args: &[&str]) -> Output {
         .output()
         .expect("terraform is on PATH on this project's machines")
 }
+
+/// `terraform ARGS` that must succeed: its stdout.
+pub fn terraform_ok(dir: &Path, args: &[&str]) -> String {
+    let out = terraform(dir, args);
+    assert!(
+        out.status.success(),
+        "terraform {args:?}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -16,7 +16,8 @@ pub struct NotYet {
     pub code: &'static str,
     /// Matched case-insensitively; `None`: the code alone says it.
     pub message: Option<&'static str>,
-    /// What AWS is still doing, for the message when the wait runs out.
+    /// What AWS is still doing, for the message when the wait runs out
+    /// (empty: AWS's answer is returned as it is).
     pub why: &'static str,
 }
 
@@ -132,6 +133,19 @@ where
     }
 }
 
+/// `f` again while it fails with one of `codes` (a dependency not yet
+/// released, an entity not yet visible), up to `limit`; AWS's answer is
+/// returned as it is when the wait runs out. Throttling and 5xx are the
+/// SDK's retry policy's job, not this.
+pub async fn retry_while<T, F, Fut>(codes: &[&'static str], limit: Duration, f: F) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    let not_yet: Vec<NotYet> = codes.iter().map(|c| code(c, "")).collect();
+    retry_counted(None, &not_yet, limit, f).await
+}
+
 /// `f` again while its error is one of `not_yet`, for at most `limit`;
 /// each repeat is counted as a retry of its operation.
 pub async fn retry<T, F, Fut>(
@@ -166,6 +180,9 @@ where
         };
         let Some(hit) = not_yet.iter().find(|n| n.matches(&e)) else { return Err(e) };
         if start.elapsed() + delay >= limit {
+            if hit.why.is_empty() {
+                return Err(e);
+            }
             let waited = start.elapsed().as_secs();
             return Err(ProviderError {
                 message: format!("{} (still so after {waited} s of waiting while {})", e.message, hit.why),

@@ -132,6 +132,11 @@ impl AwsProvider {
         p
     }
 
+    /// default_tags and ignore_tags of the provider configuration, once configured.
+    fn configured_default_tags(&self) -> tags::Defaults {
+        self.settings.lock().ok().and_then(|s| s.as_ref().map(config::default_tags)).unwrap_or_default()
+    }
+
     async fn ctx(&self) -> Result<Ctx<'_>, ProviderError> {
         let pair = self
             .clients
@@ -189,8 +194,7 @@ impl Provider for AwsProvider {
         let Some(r) = self.resources.get(type_) else { return Vec::new() };
         let mut out = rules::check(type_, config);
         if r.taggable() {
-            let defaults =
-                self.settings.lock().ok().and_then(|s| s.as_ref().map(config::default_tags)).unwrap_or_default();
+            let defaults = self.configured_default_tags();
             let own: tags::Tags = config
                 .get("tags")
                 .and_then(Value::as_map)
@@ -214,8 +218,7 @@ impl Provider for AwsProvider {
         }
         if self.resources.get(req.type_).is_some_and(|r| r.taggable()) {
             // tags_all is known at plan time when default_tags are literal.
-            let defaults =
-                self.settings.lock().ok().and_then(|s| s.as_ref().map(config::default_tags)).unwrap_or_default();
+            let defaults = self.configured_default_tags();
             let own = tags::from_value(planned.get("tags"));
             if let Value::Map(m) = &mut planned {
                 // Ignored keys are in neither tags_all nor the state, as in Terraform.

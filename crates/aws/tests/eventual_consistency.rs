@@ -6,40 +6,11 @@
 
 use aws_sdk_ec2::error::ErrorMetadata;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use ecspoc_aws::{AwsProvider, Clients, Settings};
-use ecspoc_core::provider::{Marker, Provider, ProviderError};
+mod common;
+use common::{marker, provider_with as provider, v};
+use ecspoc_core::provider::{Provider, ProviderError};
 use ecspoc_core::value::Value;
 use std::time::Duration;
-
-fn shared() -> aws_types::SdkConfig {
-    aws_types::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_types::region::Region::new("us-east-1"))
-        .build()
-}
-
-/// A provider whose clients `f` replaces; `max_wait` bounds every wait.
-fn provider(max_wait: Duration, f: impl FnOnce(&mut Clients)) -> AwsProvider {
-    let mut clients = Clients::from_sdk_config(&shared());
-    f(&mut clients);
-    AwsProvider::with_clients(
-        clients,
-        Settings { region: "us-east-1".into(), default_tags: Default::default(), max_wait },
-    )
-}
-
-fn marker() -> Marker {
-    Marker {
-        address: "aws_thing.test".into(),
-        lineage: "00000000-0000-4000-8000-000000000000".into(),
-        name: None,
-        create_id: "c".into(),
-    }
-}
-
-fn v(json: serde_json::Value) -> Value {
-    Value::from_json(&json)
-}
 
 fn meta(code: &str, message: &str) -> ErrorMetadata {
     ErrorMetadata::builder().code(code).message(message).build()

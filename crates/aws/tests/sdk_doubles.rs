@@ -9,33 +9,15 @@ use aws_sdk_ec2::operation::describe_nat_gateways::DescribeNatGatewaysOutput;
 use aws_sdk_ec2::operation::describe_subnets::{DescribeSubnetsError, DescribeSubnetsOutput};
 use aws_sdk_ec2::types::{NatGateway, NatGatewayState, Subnet};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use ecspoc_aws::{AwsProvider, Clients, Settings, retry_config};
-use ecspoc_core::provider::{Marker, Provider};
+mod common;
+use common::{marker, provider_with, settings, shared, v};
+use ecspoc_aws::{AwsProvider, Clients, retry_config};
+use ecspoc_core::provider::Provider;
 use ecspoc_core::value::Value;
 use std::time::Duration;
 
-fn shared() -> aws_types::SdkConfig {
-    aws_types::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_types::region::Region::new("us-east-1"))
-        .build()
-}
-
-fn settings(max_wait: Duration) -> Settings {
-    Settings { region: "us-east-1".into(), default_tags: Default::default(), max_wait }
-}
-
 fn provider(ec2: aws_sdk_ec2::Client, max_wait: Duration) -> AwsProvider {
-    AwsProvider::with_clients(Clients { ec2, ..Clients::from_sdk_config(&shared()) }, settings(max_wait))
-}
-
-fn marker() -> Marker {
-    Marker {
-        address: "aws_thing.test".into(),
-        lineage: "00000000-0000-4000-8000-000000000000".into(),
-        name: None,
-        create_id: String::new(),
-    }
+    provider_with(max_wait, |c| c.ec2 = ec2)
 }
 
 fn throttled() -> DescribeSubnetsError {
@@ -189,13 +171,7 @@ async fn bucket_versioning_is_put_read_back_and_suspended_on_delete() {
 }
 
 fn with_clients(f: impl FnOnce(&mut Clients)) -> AwsProvider {
-    let mut clients = Clients::from_sdk_config(&shared());
-    f(&mut clients);
-    AwsProvider::with_clients(clients, settings(Duration::from_secs(5)))
-}
-
-fn v(json: serde_json::Value) -> Value {
-    Value::from_json(&json)
+    provider_with(Duration::from_secs(5), f)
 }
 
 /// A configuration as the engine hands it over: each attribute converted to

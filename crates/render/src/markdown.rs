@@ -129,11 +129,11 @@ fn head_without_warnings(envs: &[Environment<'_>], opts: &Options) -> String {
             Outcome::Planned { plan, .. } => {
                 let (add, change, replace, destroy) = counts(plan);
                 let result = if plan.has_changes() { "changes" } else { "no changes" };
-                out.push_str(&format!("| {} | {add} | {change} | {replace} | {destroy} | {result} |\n", cell(&e.name)));
+                out.push_str(&format!("| {} | {add} | {change} | {replace} | {destroy} | {result} |\n", text(&e.name)));
             }
             Outcome::Failed { errors } => {
                 let first = errors.first().map(|e| e.lines().next().unwrap_or_default()).unwrap_or("unknown error");
-                out.push_str(&format!("| {} | | | | | **plan failed**: {} |\n", cell(&e.name), cell(first)));
+                out.push_str(&format!("| {} | | | | | **plan failed**: {} |\n", text(&e.name), text(first)));
             }
         }
     }
@@ -400,8 +400,8 @@ fn html(s: &str) -> String {
     out
 }
 
-/// Text in markdown: HTML escaped, markdown punctuation backslash-escaped,
-/// links and mentions defused, one line.
+/// Text in markdown (table cells too: `|` is escaped): HTML escaped,
+/// markdown punctuation backslash-escaped, links and mentions defused, one line.
 fn text(s: &str) -> String {
     let s = defuse(s);
     let mut out = String::with_capacity(s.len());
@@ -419,11 +419,6 @@ fn text(s: &str) -> String {
         }
     }
     out
-}
-
-/// A table cell: text, its `|` escaped (done by `text`).
-fn cell(s: &str) -> String {
-    text(s)
 }
 
 /// Inline code that nothing inside can end or turn into HTML.

@@ -8,7 +8,6 @@ use ecspoc_core::provider::{Marker, ProviderError};
 use ecspoc_core::value::Value;
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::{Duration, Instant};
 
 pub fn filter(name: &str, values: &[&str]) -> Filter {
     Filter::builder().name(name).set_values(Some(values.iter().map(|v| v.to_string()).collect())).build()
@@ -32,27 +31,6 @@ pub fn carries(object_tags: &[aws_sdk_ec2::types::Tag], marker: &Marker) -> bool
 
 pub fn waiter<E: std::fmt::Debug>(what: &str, e: E) -> ProviderError {
     ProviderError::api(what, Some("WaiterFailed"), format!("{e:?}").chars().take(400).collect::<String>())
-}
-
-/// Retry `f` while it fails with one of `codes` (AWS's eventual consistency,
-/// e.g. a dependency not yet released), up to `limit`. Throttling and 5xx
-/// are the SDK's retry policy's job, not this.
-pub async fn retry_while<T, F, Fut>(codes: &[&str], limit: Duration, mut f: F) -> Result<T, ProviderError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, ProviderError>>,
-{
-    let start = Instant::now();
-    let mut delay = Duration::from_millis(500);
-    loop {
-        match f().await {
-            Err(e) if e.code.as_deref().is_some_and(|c| codes.contains(&c)) && start.elapsed() + delay < limit => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            other => return other,
-        }
-    }
 }
 
 /// Read many objects with one describe call (`all` maps ids to values). If

@@ -3,7 +3,7 @@
 //! are ARNs (as in Terraform); both are imported by name.
 
 use super::common::{block_list, blocks, found, int, int_value};
-use super::ec2util::retry_while;
+use crate::consistency::retry_while;
 use crate::error::api;
 use crate::tags::{self, Tags};
 use crate::values::{id, obj, opt_str, req, s, strings};

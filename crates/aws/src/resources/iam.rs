@@ -37,7 +37,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ProviderError>>,
 {
-    super::ec2util::retry_while(&["NoSuchEntity"], Duration::from_secs(60), f).await
+    crate::consistency::retry_while(&["NoSuchEntity"], Duration::from_secs(60), f).await
 }
 
 /// Actions IAM authorizes only on `"*"` (no resource-level permissions, per

@@ -1,6 +1,6 @@
 //! aws_internet_gateway and aws_internet_gateway_attachment
 
-use super::ec2util::{batched, carries, done_already, gone_is_fine, marker_filters, retry_while, sync_tags};
+use super::ec2util::{batched, carries, done_already, gone_is_fine, marker_filters, sync_tags};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s};
@@ -84,7 +84,7 @@ async fn attach(ctx: &Ctx<'_>, gid: &str, vpc: &str) -> Result<(), ProviderError
 async fn detach(ctx: &Ctx<'_>, gid: &str, vpc: &str) -> Result<(), ProviderError> {
     let ec2 = &ctx.clients.ec2;
     // Public addresses mapped in the VPC keep the gateway busy for a while.
-    let r = retry_while(&["DependencyViolation"], Duration::from_secs(600), || async {
+    let r = crate::consistency::retry_while(&["DependencyViolation"], Duration::from_secs(600), || async {
         ec2.detach_internet_gateway()
             .internet_gateway_id(gid)
             .vpc_id(vpc)

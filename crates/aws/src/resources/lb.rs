@@ -671,7 +671,7 @@ impl ResourceType for AwsLbTargetGroup {
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
         let arn = id(prior)?;
         // A listener or rule just deleted may still hold the group for a moment.
-        let r = super::ec2util::retry_while(&["ResourceInUse"], std::time::Duration::from_secs(120), || async {
+        let r = crate::consistency::retry_while(&["ResourceInUse"], std::time::Duration::from_secs(120), || async {
             ctx.clients
                 .elbv2
                 .delete_target_group()

@@ -1,6 +1,6 @@
 //! aws_route_table, aws_route and aws_route_table_association
 
-use super::ec2util::{batched, carries, done_already, filter, gone_is_fine, marker_filters, retry_while, sync_tags};
+use super::ec2util::{batched, carries, done_already, filter, gone_is_fine, marker_filters, sync_tags};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{id, obj, opt_str, req, s};
@@ -119,7 +119,7 @@ impl ResourceType for AwsRouteTable {
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
         let tid = id(prior)?.to_string();
         let ec2 = &ctx.clients.ec2;
-        let r = retry_while(&["DependencyViolation"], Duration::from_secs(300), || async {
+        let r = crate::consistency::retry_while(&["DependencyViolation"], Duration::from_secs(300), || async {
             ec2.delete_route_table().route_table_id(&tid).send().await.map_err(|e| api("DeleteRouteTable", e))
         })
         .await;

@@ -1,6 +1,6 @@
 //! aws_subnet
 
-use super::ec2util::{batched, carries, gone_is_fine, marker_filters, retry_while, sync_tags, waiter};
+use super::ec2util::{batched, carries, gone_is_fine, marker_filters, sync_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{b, id, obj, opt_str, req, s};
@@ -153,7 +153,7 @@ impl ResourceType for AwsSubnet {
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
         let sid = id(prior)?.to_string();
         let ec2 = &ctx.clients.ec2;
-        let r = retry_while(&["DependencyViolation"], Duration::from_secs(600), || async {
+        let r = crate::consistency::retry_while(&["DependencyViolation"], Duration::from_secs(600), || async {
             ec2.delete_subnet().subnet_id(&sid).send().await.map_err(|e| api("DeleteSubnet", e))
         })
         .await;

@@ -1,6 +1,6 @@
 //! aws_vpc
 
-use super::ec2util::{batched, carries, filter, marker_filters, retry_while, sync_tags, waiter};
+use super::ec2util::{batched, carries, filter, marker_filters, sync_tags, waiter};
 use crate::error::{api, is_not_found};
 use crate::tags;
 use crate::values::{b, id, obj, opt_str, req, s};
@@ -265,7 +265,7 @@ impl ResourceType for AwsVpc {
         let vid = id(prior)?.to_string();
         let ec2 = &ctx.clients.ec2;
         // Network interfaces of just-deleted NAT gateways and instances linger for minutes.
-        let r = retry_while(&["DependencyViolation"], Duration::from_secs(600), || async {
+        let r = crate::consistency::retry_while(&["DependencyViolation"], Duration::from_secs(600), || async {
             ec2.delete_vpc().vpc_id(&vid).send().await.map_err(|e| api("DeleteVpc", e))
         })
         .await;

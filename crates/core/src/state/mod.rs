@@ -236,12 +236,7 @@ impl State {
         // BTreeMap order is module, mode, type, name, key: Terraform's sort order.
         for (addr, inst) in &self.instances {
             let r = &addr.resource;
-            let same = resources.last().is_some_and(|last| {
-                last.module.as_deref().unwrap_or("") == r.module.to_string()
-                    && last.mode == r.mode.as_str()
-                    && last.type_ == r.type_
-                    && last.name == r.name
-            });
+            let same = resources.last().is_some_and(|last| is_group_of(last, r));
             if !same {
                 let mut f = resource_file(r, inst.each.clone(), &inst.provider, inst.kept.resource_extra.clone());
                 // The provider as written, while it names the same provider.
@@ -258,12 +253,7 @@ impl State {
         }
         // Deposed objects after their resource's current ones (their own group if none is left).
         for d in &self.kept.deposed {
-            let at = resources.iter_mut().find(|f| {
-                f.module.as_deref().unwrap_or("") == d.resource.module.to_string()
-                    && f.mode == d.resource.mode.as_str()
-                    && f.type_ == d.resource.type_
-                    && f.name == d.resource.name
-            });
+            let at = resources.iter_mut().find(|f| is_group_of(f, &d.resource));
             match at {
                 Some(f) => f.instances.push(d.file.clone()),
                 None => {
@@ -302,6 +292,14 @@ impl Default for State {
     fn default() -> Self {
         State::new()
     }
+}
+
+/// Is this group of the file that resource's?
+fn is_group_of(f: &ResourceFile, r: &ResourceAddr) -> bool {
+    f.module.as_deref().unwrap_or("") == r.module.to_string()
+        && f.mode == r.mode.as_str()
+        && f.type_ == r.type_
+        && f.name == r.name
 }
 
 fn resource_file(
