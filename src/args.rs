@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Prepare the working directory: check configuration and backend.
-    Init(CommonArgs),
+    Init(InitArgs),
     /// Check the configuration without touching state or providers.
     Validate(CommonArgs),
     /// Show what apply would change.
@@ -235,6 +235,26 @@ pub struct ImportArgs {
     pub lock: LockArgs,
     pub address: String,
     pub id: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    /// Backend settings over the block's: KEY=VALUE, or a file of them (.tfbackend, .json, .toml).
+    #[arg(long = "backend-config", value_name = "KEY=VALUE|FILE")]
+    pub backend_config: Vec<String>,
+    /// Copy the state of the previously configured backend to the new one.
+    #[arg(long)]
+    pub migrate_state: bool,
+    /// Use the backend as now configured, ignoring the one used before (no state is copied).
+    #[arg(long)]
+    pub reconfigure: bool,
+    /// Answer yes to copying state during migration, without a prompt.
+    #[arg(long)]
+    pub force_copy: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,6 +1,7 @@
 //! The ecspoc command line: Terraform's verbs, flags and exit codes.
 
 mod args;
+mod backends;
 mod commands;
 mod github;
 mod session;
@@ -8,7 +9,7 @@ mod signals;
 
 use args::{Cli, Command};
 use clap::Parser;
-use commands::{comment, misc, plan_apply, show, state};
+use commands::{comment, init, misc, plan_apply, show, state};
 use session::{CliError, Ui};
 use std::path::PathBuf;
 
@@ -67,7 +68,7 @@ async fn run(cli: Cli) -> i32 {
         return 1;
     }
     let result = match cli.command {
-        Command::Init(a) => misc::init(a).await,
+        Command::Init(a) => init::init(a).await,
         Command::Validate(a) => misc::validate(a).await,
         Command::Plan(a) => plan_apply::plan(a).await,
         Command::Apply(a) => plan_apply::apply(a, false).await,

@@ -12,6 +12,7 @@ use ecspoc_core::state::StateError;
 use ecspoc_core::state::local::LocalBackend;
 use ecspoc_core::value::Value;
 use ecspoc_render::Color;
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,6 +50,23 @@ impl From<StateError> for CliError {
 
 pub type CliResult<T> = Result<T, CliError>;
 
+impl CliError {
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        match self {
+            CliError::Diagnostics(d) => d.0.clone(),
+            CliError::State(s) => vec![Diagnostic::error(state_summary(s)).with_detail(s.to_string())],
+            CliError::Message(m) => vec![Diagnostic::error(m.clone())],
+        }
+    }
+
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        match self {
+            CliError::Diagnostics(d) => d.0,
+            other => other.diagnostics(),
+        }
+    }
+}
+
 pub fn fail<T>(msg: impl Into<String>) -> CliResult<T> {
     Err(CliError::Message(msg.into()))
 }
@@ -81,14 +99,7 @@ impl Ui {
     }
 
     pub fn error(&self, e: &CliError) {
-        let diags: Vec<Diagnostic> = match e {
-            CliError::Diagnostics(d) => d.0.clone(),
-            CliError::State(s) => {
-                vec![Diagnostic::error(state_summary(s)).with_detail(s.to_string())]
-            }
-            CliError::Message(m) => vec![Diagnostic::error(m.clone())],
-        };
-        for d in diags {
+        for d in e.diagnostics() {
             if self.json {
                 self.line(&ecspoc_render::ui::diagnostic(&d));
             } else {
@@ -142,23 +153,25 @@ impl Observer for Printer {
     }
 }
 
-/// After a command: each provider's API call count, as a `-json` log message,
-/// or on stderr when ECSPOC_LOG=debug.
-pub fn report_api_calls(ui: Ui, providers: &ProviderSet) {
+/// After a command: each provider's API call count, and the state backend's
+/// requests (as "backend"), as `-json` log messages, or on stderr when
+/// ECSPOC_LOG=debug.
+pub fn report_api_calls(ui: Ui, providers: &ProviderSet, backend: &dyn StateStore) {
     let debug = std::env::var("ECSPOC_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("debug"));
-    for p in providers.iter() {
-        let calls = p.api_calls();
+    type Counts = BTreeMap<String, u64>;
+    let mut counts: Vec<(&str, Counts, Counts)> =
+        providers.iter().map(|p| (p.local_name(), p.api_calls(), p.api_retries())).collect();
+    counts.push(("backend", backend.requests(), BTreeMap::new()));
+    for (name, calls, retries) in counts {
         if calls.is_empty() {
             continue;
         }
-        let retries = p.api_retries();
         if ui.json {
-            ui.line(&ecspoc_render::ui::api_calls(p.local_name(), &calls, &retries));
+            ui.line(&ecspoc_render::ui::api_calls(name, &calls, &retries));
         } else if debug {
             let detail: Vec<String> = calls.iter().map(|(k, v)| format!("{k}={v}")).collect();
             eprintln!(
-                "[debug] {}: {} API calls, {} retries ({})",
-                p.local_name(),
+                "[debug] {name}: {} API calls, {} retries ({})",
                 calls.values().sum::<u64>(),
                 retries.values().sum::<u64>(),
                 detail.join(", ")
@@ -166,6 +179,33 @@ pub fn report_api_calls(ui: Ui, providers: &ProviderSet) {
         }
     }
 }
+
+/// Save a run's state. When the backend cannot take it, the state is kept in
+/// `errored.tfstate` (as Terraform does), with the serial it would have had,
+/// and the error says how to push it once the backend is back.
+pub async fn persist(backend: &dyn StateStore, state: &mut ecspoc_core::state::State) -> CliResult<()> {
+    let base = state.serial;
+    let Err(e) = backend.write(state).await else { return Ok(()) };
+    let mut kept = state.clone();
+    kept.serial = base + 1;
+    let saved = ecspoc_core::state::encode(&kept, ERRORED_STATE).map_err(|e| e.to_string()).and_then(|text| {
+        let mut f = ecspoc_core::state::private_file::create(Path::new(ERRORED_STATE)).map_err(|e| e.to_string())?;
+        f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(|e| e.to_string())
+    });
+    let detail = match saved {
+        Ok(()) => format!(
+            "{e}\n\nThe state of this run, with every object it created, changed or destroyed, was written to {ERRORED_STATE} \
+             in the current folder. When {} is reachable again, push it with `ecspoc state push {ERRORED_STATE}`, then run plan.",
+            backend.describe()
+        ),
+        Err(w) => format!(
+            "{e}\n\nWriting it to {ERRORED_STATE} failed too ({w}): do not run apply again before the state is recovered."
+        ),
+    };
+    Err(Diagnostic::error("Failed to save state").with_detail(detail).into())
+}
+
+pub const ERRORED_STATE: &str = "errored.tfstate";
 
 pub fn providers() -> ProviderSet {
     let mut set = ProviderSet::new();
@@ -188,7 +228,7 @@ pub fn engine_from_snapshot(files: &[(PathBuf, String)]) -> CliResult<Arc<Engine
 /// The state of this folder, for commands that need only the state (`state
 /// ...`, `output`): the configured backend, or, in a folder holding no
 /// configuration at all, `terraform.tfstate`, as Terraform does.
-pub fn state_backend() -> CliResult<Box<dyn StateStore>> {
+pub async fn state_backend() -> CliResult<Box<dyn StateStore>> {
     let has_config = std::fs::read_dir(".")
         .map(|entries| {
             entries.flatten().any(|e| ecspoc_core::config::is_config_file_name(&e.file_name().to_string_lossy()))
@@ -198,24 +238,11 @@ pub fn state_backend() -> CliResult<Box<dyn StateStore>> {
         return Ok(Box::new(LocalBackend::new("terraform.tfstate")));
     }
     let config = Config::load(Path::new("."))?;
-    backend(&config)
+    backend(&config).await
 }
 
-pub fn backend(config: &Config) -> CliResult<Box<dyn StateStore>> {
-    match &config.root().backend {
-        None => Ok(Box::new(LocalBackend::new("terraform.tfstate"))),
-        Some(b) if b.kind == "local" => {
-            let path = b.config.get("path").and_then(|p| p.as_str()).unwrap_or("terraform.tfstate");
-            Ok(Box::new(LocalBackend::new(path)))
-        }
-        Some(b) => Err(Diagnostic::error("Unsupported backend")
-            .with_detail(format!(
-                "The {:?} backend is not available in this build of ecspoc; use the local backend.",
-                b.kind
-            ))
-            .with_span(&b.span)
-            .into()),
-    }
+pub async fn backend(config: &Config) -> CliResult<Box<dyn StateStore>> {
+    crate::backends::for_config(config).await
 }
 
 pub fn lock_timeout(args: &LockArgs) -> CliResult<Duration> {
@@ -229,7 +256,7 @@ pub fn lock_info(operation: &str, backend: &dyn StateStore) -> LockInfo {
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".into());
     LockInfo {
-        id: uuid_like(),
+        id: uuid::Uuid::new_v4().to_string(),
         operation: operation.into(),
         info: format!("pid {}", std::process::id()),
         who: format!("{user}@{host}"),
@@ -237,12 +264,6 @@ pub fn lock_info(operation: &str, backend: &dyn StateStore) -> LockInfo {
         created: now_rfc3339(),
         path: backend.describe(),
     }
-}
-
-fn uuid_like() -> String {
-    // Lock ids only need to be unique among concurrent runs.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{:08x}-{:04x}-{:04x}", (nanos >> 32) as u32, (nanos & 0xffff) as u16, std::process::id() as u16)
 }
 
 /// Run `f` holding the state lock (unless -lock=false); always unlock.
@@ -257,13 +278,27 @@ pub async fn with_lock<T>(
         let (info, timeout) = (lock_info(operation, backend), lock_timeout(args)?);
         tokio::select! {
             r = backend.lock(&info, timeout) => r?,
-            _ = interrupted.cancelled() => return fail("Interrupted while waiting for the state lock; nothing was changed."),
+            _ = interrupted.cancelled() => {
+                // A lock taken as the interrupt came is given back.
+                let _ = backend.unlock().await;
+                return fail("Interrupted while waiting for the state lock; nothing was changed.");
+            }
         }
     }
     let r = f().await;
     // Also releases a lock taken without waiting to write under -lock=false.
-    backend.unlock().await?;
-    r
+    let Err(e) = backend.unlock().await else { return r };
+    let release = Diagnostic::error("Error releasing the state lock").with_detail(format!(
+        "{e}\n\nThe state is still locked. Once {} is reachable, release the lock with `ecspoc force-unlock LOCK_ID` \
+         (its ID is shown by the next command that finds it taken).",
+        backend.describe()
+    ));
+    let mut diags = match r {
+        Ok(_) => Vec::new(),
+        Err(earlier) => earlier.into_diagnostics(),
+    };
+    diags.push(release);
+    Err(CliError::Diagnostics(Diagnostics(diags)))
 }
 
 /// Root variables: auto-loaded files, then -var-file and -var in order, TF_VAR_ first.
@@ -310,8 +345,9 @@ fn read_var_file(path: &Path) -> CliResult<Vec<(String, Value)>> {
         .map_err(|e| CliError::Message(format!("Invalid variables file {}: {e}", path.display())))
 }
 
-/// Ask on a terminal; refuse where nobody can answer.
-pub fn confirm(question: &str, detail: &str) -> CliResult<bool> {
+/// Ask on a terminal; refuse where nobody can answer. An interrupt at the
+/// prompt answers no, so the caller still releases the state lock.
+pub async fn confirm(question: &str, detail: &str) -> CliResult<bool> {
     if !std::io::stdin().is_terminal() {
         return fail(format!(
             "{question}\n\nNo terminal to answer on: run again with -auto-approve to approve without a prompt."
@@ -319,11 +355,23 @@ pub fn confirm(question: &str, detail: &str) -> CliResult<bool> {
     }
     print!("\n{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
     let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    let at_prompt = &crate::signals::get().at_prompt;
-    at_prompt.store(true, std::sync::atomic::Ordering::SeqCst);
-    let read = std::io::stdin().read_line(&mut answer);
-    at_prompt.store(false, std::sync::atomic::Ordering::SeqCst);
-    read.map_err(|e| CliError::Message(e.to_string()))?;
+    let interrupts = crate::signals::get();
+    interrupts.at_prompt.store(true, std::sync::atomic::Ordering::SeqCst);
+    // A plain thread: a read blocked on the terminal must not keep the process alive.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut answer = String::new();
+        let _ = tx.send(std::io::stdin().read_line(&mut answer).map(|_| answer));
+    });
+    let answer = tokio::select! {
+        a = rx => a,
+        _ = interrupts.first.cancelled() => {
+            interrupts.at_prompt.store(false, std::sync::atomic::Ordering::SeqCst);
+            return fail("Interrupted at the prompt: nothing was changed.");
+        }
+    };
+    interrupts.at_prompt.store(false, std::sync::atomic::Ordering::SeqCst);
+    let answer = answer.map_err(|_| CliError::Message("the prompt was closed".into()))?;
+    let answer = answer.map_err(|e| CliError::Message(e.to_string()))?;
     Ok(answer.trim() == "yes")
 }

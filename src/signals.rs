@@ -44,8 +44,10 @@ impl Interrupts {
             while signals.next().await {
                 count += 1;
                 if it.at_prompt.load(Ordering::SeqCst) {
-                    eprintln!("\nInterrupted at the prompt: nothing was changed.");
-                    std::process::exit(1);
+                    // The prompt answers no and the command unwinds, releasing its lock.
+                    it.stop.store(true, Ordering::SeqCst);
+                    it.first.cancel();
+                    break;
                 }
                 if count == 1 {
                     it.stop.store(true, Ordering::SeqCst);

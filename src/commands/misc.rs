@@ -1,4 +1,4 @@
-//! `init`, `validate`, `graph`, `providers`, `import`, `force-unlock`, `version`.
+//! `validate`, `graph`, `providers`, `import`, `force-unlock`, `version`.
 
 use crate::args::{CommonArgs, ForceUnlockArgs, GraphArgs, ImportArgs, VersionArgs};
 use crate::session::{self, CliError, CliResult, Ui};
@@ -7,29 +7,6 @@ use ecspoc_core::diag::Diagnostic;
 use ecspoc_core::engine::each_mode;
 use ecspoc_core::state::Instance;
 use ecspoc_core::state::journal::Record;
-
-pub async fn init(args: CommonArgs) -> CliResult<i32> {
-    let ui = Ui::new(&args);
-    let engine = session::load_engine()?;
-    let backend = session::backend(&engine.config)?;
-    let mut names: Vec<&str> = Vec::new();
-    for m in engine.config.modules.values() {
-        for r in m.resources.values() {
-            if let Some((p, _)) = engine.providers.resource_schema(r.mode, &r.type_) {
-                names.push(p.source());
-            }
-        }
-    }
-    names.sort();
-    names.dedup();
-    ui.line(&format!("Initializing the backend...\n  {}\n", backend.describe()));
-    ui.line("Initializing provider plugins...");
-    for n in names {
-        ui.line(&format!("- Using built-in {n}"));
-    }
-    ui.line("\necspoc has been successfully initialized!");
-    Ok(0)
-}
 
 pub async fn validate(args: CommonArgs) -> CliResult<i32> {
     let ui = Ui::new(&args);
@@ -120,7 +97,7 @@ pub async fn providers(args: CommonArgs) -> CliResult<i32> {
 pub async fn import(args: ImportArgs) -> CliResult<i32> {
     let ui = Ui::new(&args.common);
     let engine = session::load_engine()?;
-    let backend = session::backend(&engine.config)?;
+    let backend = session::backend(&engine.config).await?;
     let addr = match Target::parse(&args.address).map_err(|e| CliError::Message(e.to_string()))? {
         Target::Instance(i) => i,
         Target::Resource(r) => r.instance(ecspoc_core::addr::InstanceKey::None),
@@ -152,10 +129,10 @@ pub async fn import(args: ImportArgs) -> CliResult<i32> {
             .ok_or_else(|| CliError::Message(format!("Cannot import non-existent remote object\n\nWhile attempting to import an existing object to {addr}, the provider found no object with ID {:?}.", args.id)))?;
         let sensitive = engine.sensitivity.resource_attributes(&addr.resource, schema.sensitive_names());
         let inst = Instance::new(attrs, provider.source(), each_mode(r), sensitive);
-        let journal = backend.open_journal(&state)?;
+        let journal = backend.open_journal(&state).await?;
         journal.append(&Record::put(&addr, &inst)).await?;
         state.instances.insert(addr.clone(), inst);
-        backend.write(&mut state).await?;
+        session::persist(backend.as_ref(), &mut state).await?;
         ui.line(&format!("{addr}: Import prepared!\n\nImport successful!\n\nThe resources that were imported are shown above. These resources are now in\nyour ecspoc state and will henceforth be managed by ecspoc."));
         Ok(0)
     })
@@ -164,7 +141,7 @@ pub async fn import(args: ImportArgs) -> CliResult<i32> {
 
 pub async fn force_unlock(args: ForceUnlockArgs) -> CliResult<i32> {
     let engine = session::load_engine()?;
-    let backend = session::backend(&engine.config)?;
+    let backend = session::backend(&engine.config).await?;
     backend.force_unlock(&args.lock_id).await?;
     println!("ecspoc state has been successfully unlocked!");
     Ok(0)

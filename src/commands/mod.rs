@@ -2,6 +2,7 @@
 //! call the engine and hand results to a renderer.
 
 pub mod comment;
+pub mod init;
 pub mod misc;
 pub mod plan_apply;
 pub mod show;

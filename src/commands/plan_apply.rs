@@ -5,6 +5,7 @@ use crate::session::{self, CliError, CliResult, Printer, Ui};
 use ecspoc_core::addr::{InstanceAddr, Target};
 use ecspoc_core::apply::{ApplyOptions, ApplyOutcome};
 use ecspoc_core::backend::StateStore;
+use ecspoc_core::diag::Diagnostics;
 use ecspoc_core::engine::{Engine, InputValue, InputVariables};
 use ecspoc_core::plan::file as planfile;
 use ecspoc_core::plan::planner::{self, PlanOptions};
@@ -79,13 +80,13 @@ const RULE: &str = "────────────────────
 pub async fn plan(args: PlanArgs) -> CliResult<i32> {
     let ui = Ui::new(&args.common);
     let engine = session::load_engine()?;
-    let backend = session::backend(&engine.config)?;
+    let backend = session::backend(&engine.config).await?;
     let opts = plan_options(&args, false)?;
     let plan = session::with_lock(backend.as_ref(), &args.lock, "OperationTypePlan", async || {
         make_plan(&engine, backend.as_ref(), opts, ui).await
     })
     .await;
-    session::report_api_calls(ui, &engine.providers);
+    session::report_api_calls(ui, &engine.providers, backend.as_ref());
     let plan = plan?;
     if args.out.is_none() && !ui.json && plan.has_changes() {
         ui.line(&format!(
@@ -113,18 +114,20 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
         }
         let plan = planfile::read(file)?;
         let engine = session::engine_from_snapshot(&plan.config_files)?;
-        let backend = session::backend(&engine.config)?;
+        let backend = session::backend(&engine.config).await?;
         let inputs: InputVariables =
             plan.variables.iter().map(|(k, v)| (k.clone(), InputValue::Typed(v.clone()))).collect();
-        return session::with_lock(backend.as_ref(), &args.plan.lock, "OperationTypeApply", async || {
+        let result = session::with_lock(backend.as_ref(), &args.plan.lock, "OperationTypeApply", async || {
             let mut state = backend.read().await?;
             check_not_stale(&mut state, &plan)?;
             run_apply(&engine, backend.as_ref(), &plan, state, inputs, &args, interrupts, ui).await
         })
         .await;
+        session::report_api_calls(ui, &engine.providers, backend.as_ref());
+        return result;
     }
     let engine = session::load_engine()?;
-    let backend = session::backend(&engine.config)?;
+    let backend = session::backend(&engine.config).await?;
     let opts = plan_options(&args.plan, destroy)?;
     let inputs = opts.inputs.clone();
     let op = if destroy { "OperationTypeDestroy" } else { "OperationTypeApply" };
@@ -149,7 +152,7 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
             } else {
                 ("Do you want to perform these actions?", "ecspoc will perform the actions described above.")
             };
-            if !session::confirm(q, d)? {
+            if !session::confirm(q, d).await? {
                 return session::fail(format!("{} cancelled.", if destroy { "Destroy" } else { "Apply" }));
             }
         } else if !args.auto_approve {
@@ -159,7 +162,7 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
         run_apply(&engine, backend.as_ref(), &plan, state, inputs.clone(), &args, interrupts, ui).await
     })
     .await;
-    session::report_api_calls(ui, &engine.providers);
+    session::report_api_calls(ui, &engine.providers, backend.as_ref());
     result
 }
 
@@ -210,7 +213,7 @@ async fn run_apply(
     interrupts: &crate::signals::Interrupts,
     ui: Ui,
 ) -> CliResult<i32> {
-    let journal: Arc<dyn ecspoc_core::state::journal::JournalSink> = Arc::from(backend.open_journal(&state)?);
+    let journal: Arc<dyn ecspoc_core::state::journal::JournalSink> = Arc::from(backend.open_journal(&state).await?);
     if !ui.json {
         ui.line("");
     }
@@ -224,7 +227,13 @@ async fn run_apply(
     let ApplyOutcome { mut state, diags, added, changed, destroyed, interrupted } =
         ecspoc_core::apply::apply(engine.clone(), plan, state, journal, opts, Arc::new(Printer { ui })).await;
     // Persist whatever succeeded, even when something failed.
-    backend.write(&mut state).await?;
+    if let Err(e) = session::persist(backend, &mut state).await {
+        // The failures that stopped the run (a journal out of reach) come first.
+        return Err(match e {
+            CliError::Diagnostics(d) => CliError::Diagnostics(Diagnostics(diags.0.into_iter().chain(d.0).collect())),
+            other => other,
+        });
+    }
     if !diags.is_empty() || interrupted {
         if interrupted && diags.is_empty() {
             return session::fail(

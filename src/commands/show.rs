@@ -32,7 +32,7 @@ pub async fn show(args: ShowArgs) -> CliResult<i32> {
         return Ok(0);
     }
     let engine = session::load_engine()?;
-    let backend = session::backend(&engine.config)?;
+    let backend = session::backend(&engine.config).await?;
     let state = backend.read().await?;
     if ui.json {
         ui.line(&json_plan::state_values(&state, json_plan::Shapes(Some(&engine.providers))).to_string());
@@ -55,7 +55,7 @@ pub async fn show(args: ShowArgs) -> CliResult<i32> {
 
 pub async fn output(args: OutputArgs) -> CliResult<i32> {
     let ui = Ui::new(&args.common);
-    let backend = session::state_backend()?;
+    let backend = session::state_backend().await?;
     let state = backend.read().await?;
     match &args.name {
         Some(name) => {

@@ -34,7 +34,7 @@ pub async fn run(cmd: StateCommand) -> CliResult<i32> {
     let ui = Ui::new(&Default::default());
     // Only the state is needed: a folder holding just terraform.tfstate works,
     // as in Terraform (what ecspoc writes back keeps every field it read).
-    let backend = session::state_backend()?;
+    let backend = session::state_backend().await?;
     match cmd {
         StateCommand::List { addresses } => {
             let state = backend.read().await?;
@@ -95,8 +95,13 @@ pub async fn run(cmd: StateCommand) -> CliResult<i32> {
             ui.line(&serde_json::to_string_pretty(&state.to_file()).unwrap_or_default());
         }
         StateCommand::Push { file, force, lock } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| CliError::Message(format!("Failed to read {}: {e}", file.display())))?;
+            // "-" reads the state from standard input, as in Terraform.
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(&file)
+            }
+            .map_err(|e| CliError::Message(format!("Failed to read {}: {e}", file.display())))?;
             let sf: StateFile = serde_json::from_str(&text)
                 .map_err(|e| CliError::Message(format!("{} is not a state file: {e}", file.display())))?;
             let mut incoming = State::from_file(sf, &file.display().to_string())?;
@@ -108,6 +113,10 @@ pub async fn run(cmd: StateCommand) -> CliResult<i32> {
                     }
                     if incoming.serial < current.serial {
                         return session::fail(format!("Failed to write state: cannot overwrite existing state with serial {} with a different state that has a lower serial ({}); use -force to overwrite.", current.serial, incoming.serial));
+                    }
+                    let same = incoming.instances == current.instances && incoming.outputs == current.outputs;
+                    if incoming.serial == current.serial && !same {
+                        return session::fail(format!("Failed to write state: cannot overwrite existing state with serial {} with a different state that has the same serial; use -force to overwrite.", current.serial));
                     }
                 }
                 if force {

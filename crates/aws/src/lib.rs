@@ -2,6 +2,7 @@
 //! type and data source lives in a file of its own under `resources/` and
 //! `data/`, behind the small `ResourceType` / `DataSource` traits here.
 
+pub mod backend;
 mod calls;
 mod config;
 mod consistency;

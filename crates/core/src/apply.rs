@@ -776,8 +776,10 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         let prior = prior.clone();
         async move {
             provider.delete(type_, &prior.attributes).await.map_err(|e| e.describe())?;
-            record(Record::Remove { addr: op.addr.to_string() }).await?;
+            // The run's state first: if the journal cannot be written, the
+            // state saved at the end (or errored.tfstate) still has the truth.
             lock(&ctx.state).instances.remove(&op.addr);
+            record(Record::Remove { addr: op.addr.to_string() }).await?;
             Ok::<_, String>(())
         }
     };
@@ -825,14 +827,19 @@ fn journal_failed(e: crate::state::StateError) -> String {
     format!("the journal could not be written, so ecspoc stopped: {e}")
 }
 
-/// Journal an object as it now exists, then keep it in the run's state (which
-/// settles a pending create of its address); returns its id.
+/// Keep an object as it now exists in the run's state (which settles a
+/// pending create of its address), then journal it; returns its id. The run's
+/// state comes first: if the journal cannot be written (a remote backend out
+/// of reach), the state saved at the end, or errored.tfstate, still has it.
 async fn record_object(ctx: &Ctx, addr: &InstanceAddr, inst: Instance) -> Result<Option<String>, String> {
-    ctx.journal.append(&Record::put(addr, &inst)).await.map_err(journal_failed)?;
+    let record = Record::put(addr, &inst);
     let id = inst.id().map(String::from);
-    let mut st = lock(&ctx.state);
-    st.pending_creates.remove(addr);
-    st.instances.insert(addr.clone(), inst);
+    {
+        let mut st = lock(&ctx.state);
+        st.pending_creates.remove(addr);
+        st.instances.insert(addr.clone(), inst);
+    }
+    ctx.journal.append(&record).await.map_err(journal_failed)?;
     Ok(id)
 }
 

@@ -4,8 +4,7 @@
 use crate::state::journal::JournalSink;
 use crate::state::{State, StateError};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Terraform's lock information, shown to whoever finds the lock taken.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -27,17 +26,44 @@ pub struct LockInfo {
 }
 
 impl LockInfo {
-    pub fn describe_conflict(holder: Option<&LockInfo>, path: &Path) -> String {
+    /// `location` names the lock (a file, an S3 object, a DynamoDB item).
+    pub fn describe_conflict(holder: Option<&LockInfo>, location: &str) -> String {
         let mut s = String::from("Error acquiring the state lock: the state is locked by another process.\n");
         match holder {
             Some(h) => s.push_str(&format!(
                 "\nLock Info:\n  ID:        {}\n  Path:      {}\n  Operation: {}\n  Who:       {}\n  Version:   {}\n  Created:   {}\n  Info:      {}\n",
                 h.id, h.path, h.operation, h.who, h.version, h.created, h.info
             )),
-            None => s.push_str(&format!("\nLock file: {}\n", path.display())),
+            None => s.push_str(&format!("\nLock: {location}\n")),
         }
         s.push_str("\nWait for that command to finish, or use -lock-timeout=DURATION to wait for it.");
         s
+    }
+}
+
+/// One attempt at a lock: taken, or held by someone (whose info may be unreadable).
+pub type LockAttempt = Result<(), Option<LockInfo>>;
+
+/// Try `attempt` until it takes the lock or `timeout` passes (50 ms doubling
+/// to 2 s between tries); the error names the holder.
+pub async fn wait_for_lock<F, Fut>(timeout: Duration, location: &str, mut attempt: F) -> Result<(), StateError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<LockAttempt, StateError>>,
+{
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(50);
+    loop {
+        match attempt().await? {
+            Ok(()) => return Ok(()),
+            Err(holder) => {
+                if start.elapsed() >= timeout {
+                    return Err(StateError::Locked(LockInfo::describe_conflict(holder.as_ref(), location)));
+                }
+                tokio::time::sleep(delay.min(timeout.saturating_sub(start.elapsed()))).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
     }
 }
 
@@ -52,5 +78,9 @@ pub trait StateStore: Send + Sync {
     async fn read(&self) -> Result<State, StateError>;
     /// Persist the whole state (serial bumped when it changed) and compact the journal.
     async fn write(&self, state: &mut State) -> Result<(), StateError>;
-    fn open_journal(&self, state: &State) -> Result<Box<dyn JournalSink>, StateError>;
+    async fn open_journal(&self, state: &State) -> Result<Box<dyn JournalSink>, StateError>;
+    /// Requests made to a remote store so far, by operation (none for local files).
+    fn requests(&self) -> std::collections::BTreeMap<String, u64> {
+        Default::default()
+    }
 }

@@ -53,7 +53,8 @@ pub struct FileJournal {
     queue: std::sync::mpsc::Sender<Job>,
 }
 
-fn line(record: &Record, path: &Path) -> Result<Vec<u8>, StateError> {
+/// One record as a journal line (JSON and a newline).
+pub fn encode(record: &Record, path: &Path) -> Result<Vec<u8>, StateError> {
     let mut line = serde_json::to_vec(record)
         .map_err(|e| StateError::Corrupt { path: path.display().to_string(), reason: e.to_string() })?;
     line.push(b'\n');
@@ -66,7 +67,7 @@ impl FileJournal {
         let fresh = !path.exists();
         let mut file = super::private_file::options().create(true).append(true).open(path).map_err(io)?;
         if fresh {
-            file.write_all(&line(&Record::Begin { lineage: lineage.to_string() }, path)?).map_err(io)?;
+            file.write_all(&encode(&Record::Begin { lineage: lineage.to_string() }, path)?).map_err(io)?;
             file.sync_data().map_err(io)?;
         }
         let (queue, jobs) = std::sync::mpsc::channel::<Job>();
@@ -99,7 +100,61 @@ impl JournalSink for FileJournal {
         };
         let (reply, done) = tokio::sync::oneshot::channel();
         self.queue
-            .send((line(record, &self.path)?, reply))
+            .send((encode(record, &self.path)?, reply))
+            .map_err(|_| failed("the journal writer has stopped".into()))?;
+        done.await.map_err(|_| failed("the journal writer has stopped".into()))?.map_err(failed)
+    }
+}
+
+/// Where a batched journal's batches go (objects in a remote store, say).
+/// A batch is whole journal lines; `write_batch` returns once it is durable.
+#[async_trait::async_trait]
+pub trait BatchWriter: Send + 'static {
+    async fn write_batch(&mut self, bytes: Vec<u8>) -> Result<(), String>;
+}
+
+type AsyncJob = (Vec<u8>, tokio::sync::oneshot::Sender<Result<(), String>>);
+
+/// Group commit for a slow store: one task writes every record queued while
+/// the previous batch was being written, as one batch, then answers each
+/// caller. Each caller still waits until its own record is durable, but a
+/// burst of completions costs one request, not one each.
+pub struct BatchedJournal {
+    what: String,
+    queue: tokio::sync::mpsc::UnboundedSender<AsyncJob>,
+}
+
+impl BatchedJournal {
+    /// `what` names the journal in errors. Needs a tokio runtime.
+    pub fn start(mut writer: impl BatchWriter, what: String) -> BatchedJournal {
+        let (queue, mut jobs) = tokio::sync::mpsc::unbounded_channel::<AsyncJob>();
+        tokio::spawn(async move {
+            while let Some(first) = jobs.recv().await {
+                let mut batch = vec![first];
+                while let Ok(more) = jobs.try_recv() {
+                    batch.push(more);
+                }
+                let bytes: Vec<u8> = batch.iter().flat_map(|(b, _)| b.iter().copied()).collect();
+                let result = writer.write_batch(bytes).await;
+                for (_, reply) in batch {
+                    let _ = reply.send(result.clone());
+                }
+            }
+        });
+        BatchedJournal { what, queue }
+    }
+}
+
+#[async_trait::async_trait]
+impl JournalSink for BatchedJournal {
+    async fn append(&self, record: &Record) -> Result<(), StateError> {
+        let failed = |e: String| StateError::Io {
+            context: format!("writing the journal {}", self.what),
+            source: std::io::Error::other(e),
+        };
+        let (reply, done) = tokio::sync::oneshot::channel();
+        self.queue
+            .send((encode(record, Path::new(&self.what))?, reply))
             .map_err(|_| failed("the journal writer has stopped".into()))?;
         done.await.map_err(|_| failed("the journal writer has stopped".into()))?.map_err(failed)
     }
@@ -108,9 +163,9 @@ impl JournalSink for FileJournal {
 /// Replace the journal with exactly these records (after a compaction), synced.
 pub fn rewrite(path: &Path, lineage: &str, records: &[Record]) -> Result<(), StateError> {
     let io = |e| StateError::Io { context: format!("writing the journal {}", path.display()), source: e };
-    let mut bytes = line(&Record::Begin { lineage: lineage.to_string() }, path)?;
+    let mut bytes = encode(&Record::Begin { lineage: lineage.to_string() }, path)?;
     for r in records {
-        bytes.extend(line(r, path)?);
+        bytes.extend(encode(r, path)?);
     }
     let mut f = super::private_file::create(path).map_err(io)?;
     f.write_all(&bytes).map_err(io)?;

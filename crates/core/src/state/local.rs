@@ -9,13 +9,13 @@
 
 use super::journal::{self, FileJournal, JournalSink, Record};
 use super::private_file;
-use super::{State, StateError, StateFile};
-use crate::backend::{LockInfo, StateStore};
+use super::{State, StateError};
+use crate::backend::{LockAttempt, LockInfo, StateStore, wait_for_lock};
 use std::fs::{self, File};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct LocalBackend {
     pub path: PathBuf,
@@ -67,23 +67,18 @@ impl LocalBackend {
             }
             return Ok(None);
         }
-        let raw: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| StateError::Corrupt { path: path.clone(), reason: self.restore_hint(&e.to_string()) })?;
-        if let Some(v) = raw.get("version").and_then(|v| v.as_u64())
-            && v != super::STATE_VERSION
-        {
-            return Err(StateError::UnsupportedVersion { path, version: v });
+        match super::decode(&text, &path) {
+            Err(StateError::Corrupt { path, reason }) => {
+                Err(StateError::Corrupt { path, reason: self.restore_hint(&reason) })
+            }
+            other => other.map(Some),
         }
-        let file: StateFile = serde_json::from_value(raw)
-            .map_err(|e| StateError::Corrupt { path: path.clone(), reason: e.to_string() })?;
-        State::from_file(file, &path).map(Some)
     }
 
     /// `stored_is_empty` says what the file holds now (`None`: no state in it),
     /// as the caller has just read it, so it is not read again here.
     fn write_file(&self, state: &State, stored_is_empty: Option<bool>) -> Result<(), StateError> {
-        let text = serde_json::to_string_pretty(&state.to_file())
-            .map_err(|e| StateError::Corrupt { path: self.path.display().to_string(), reason: e.to_string() })?;
+        let text = super::encode(state, &self.path.display().to_string())?;
         if self.should_back_up(stored_is_empty) {
             let backup = self.backup_path();
             fs::copy(&self.path, &backup).map_err(|e| self.io("backing up", e))?;
@@ -93,7 +88,6 @@ impl LocalBackend {
         {
             let mut f = private_file::create(&tmp).map_err(|e| self.io("writing", e))?;
             f.write_all(text.as_bytes()).map_err(|e| self.io("writing", e))?;
-            f.write_all(b"\n").map_err(|e| self.io("writing", e))?;
             f.sync_all().map_err(|e| self.io("syncing", e))?;
         }
         fs::rename(&tmp, &self.path).map_err(|e| self.io("replacing", e))?;
@@ -113,21 +107,8 @@ impl StateStore for LocalBackend {
     }
 
     async fn lock(&self, info: &LockInfo, timeout: Duration) -> Result<(), StateError> {
-        let lock_path = self.lock_path();
-        let start = Instant::now();
-        let mut delay = Duration::from_millis(50);
-        loop {
-            match self.try_lock(info)? {
-                Ok(()) => return Ok(()),
-                Err(holder) => {
-                    if start.elapsed() >= timeout {
-                        return Err(StateError::Locked(LockInfo::describe_conflict(holder.as_ref(), &lock_path)));
-                    }
-                    tokio::time::sleep(delay.min(timeout.saturating_sub(start.elapsed()))).await;
-                    delay = (delay * 2).min(Duration::from_secs(2));
-                }
-            }
-        }
+        let location = self.lock_path().display().to_string();
+        wait_for_lock(timeout, &location, async || self.try_lock(info)).await
     }
 
     async fn unlock(&self) -> Result<(), StateError> {
@@ -172,30 +153,13 @@ impl StateStore for LocalBackend {
     async fn write(&self, state: &mut State) -> Result<(), StateError> {
         self.claim()?;
         let current = self.read_file()?;
-        if let Some(cur) = &current {
-            if cur.lineage != state.lineage && !cur.is_empty() {
-                return Err(StateError::Conflict(format!(
-                    "the state at {} has lineage {}, not {}: refusing to overwrite another configuration's state",
-                    self.path.display(),
-                    cur.lineage,
-                    state.lineage
-                )));
-            }
-            if cur.instances == state.instances && cur.outputs == state.outputs && self.path.exists() {
-                state.serial = cur.serial;
-                self.compact_journal(state)?;
-                return Ok(());
-            }
-            // Never go backwards; a pushed state may bring a higher serial of its own.
-            state.serial = state.serial.max(cur.serial + 1);
-        } else {
-            state.serial += 1;
+        if super::prepare_write(state, current.as_ref(), &self.path.display().to_string())? {
+            self.write_file(state, current.as_ref().map(State::is_empty))?;
         }
-        self.write_file(state, current.as_ref().map(State::is_empty))?;
         self.compact_journal(state)
     }
 
-    fn open_journal(&self, state: &State) -> Result<Box<dyn JournalSink>, StateError> {
+    async fn open_journal(&self, state: &State) -> Result<Box<dyn JournalSink>, StateError> {
         self.claim()?;
         Ok(Box::new(FileJournal::open(&self.journal_path(), &state.lineage)?))
     }
@@ -231,7 +195,7 @@ impl LocalBackend {
     }
 
     /// One attempt at the OS lock: `Err(holder)` when another process has it.
-    fn try_lock(&self, info: &LockInfo) -> Result<Result<(), Option<LockInfo>>, StateError> {
+    fn try_lock(&self, info: &LockInfo) -> Result<LockAttempt, StateError> {
         let lock_path = self.lock_path();
         let mut f = private_file::options()
             .read(true)
@@ -278,7 +242,7 @@ impl LocalBackend {
             Ok(()) => Ok(()),
             Err(holder) => Err(StateError::Locked(format!(
                 "{}\n\nWith -lock=false ecspoc still never writes the state or its journal while another process holds the lock: that process's journal would be lost.",
-                LockInfo::describe_conflict(holder.as_ref(), &self.lock_path())
+                LockInfo::describe_conflict(holder.as_ref(), &self.lock_path().display().to_string())
             ))),
         }
     }

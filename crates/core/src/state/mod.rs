@@ -130,6 +130,51 @@ pub enum StateError {
     Conflict(String),
 }
 
+/// A state file's text (format 4) read into the model; `path` names it in errors.
+pub fn decode(text: &str, path: &str) -> Result<State, StateError> {
+    let raw: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| StateError::Corrupt { path: path.into(), reason: e.to_string() })?;
+    if let Some(v) = raw.get("version").and_then(|v| v.as_u64())
+        && v != STATE_VERSION
+    {
+        return Err(StateError::UnsupportedVersion { path: path.into(), version: v });
+    }
+    let file: StateFile =
+        serde_json::from_value(raw).map_err(|e| StateError::Corrupt { path: path.into(), reason: e.to_string() })?;
+    State::from_file(file, path)
+}
+
+/// The text a state is stored as: pretty JSON and a newline, as Terraform writes it.
+pub fn encode(state: &State, path: &str) -> Result<String, StateError> {
+    let mut text = serde_json::to_string_pretty(&state.to_file())
+        .map_err(|e| StateError::Corrupt { path: path.into(), reason: e.to_string() })?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Before writing `state` over `current` (what the store holds now): refuse
+/// another lineage's state, keep the serial when nothing changed (returns
+/// false: nothing to write), and never let the serial go backwards (a pushed
+/// state may bring a higher serial of its own).
+pub fn prepare_write(state: &mut State, current: Option<&State>, location: &str) -> Result<bool, StateError> {
+    let Some(cur) = current else {
+        state.serial += 1;
+        return Ok(true);
+    };
+    if cur.lineage != state.lineage && !cur.is_empty() {
+        return Err(StateError::Conflict(format!(
+            "the state at {location} has lineage {}, not {}: refusing to overwrite another configuration's state",
+            cur.lineage, state.lineage
+        )));
+    }
+    if cur.instances == state.instances && cur.outputs == state.outputs {
+        state.serial = cur.serial;
+        return Ok(false);
+    }
+    state.serial = state.serial.max(cur.serial + 1);
+    Ok(true)
+}
+
 impl State {
     pub fn new() -> State {
         State {
