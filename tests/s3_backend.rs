@@ -7,118 +7,9 @@
 mod common;
 use common::fault_proxy::FaultProxy;
 use common::moto::{Moto, block};
+use common::s3_store::{KEY, Locks, store};
 use common::{Run, Workdir};
 use std::time::{Duration, Instant};
-
-const KEY: &str = "envs/test/terraform.tfstate";
-
-#[derive(Clone, Copy, PartialEq)]
-enum Locks {
-    Lockfile,
-    DynamoDb,
-    Both,
-}
-
-/// A bucket and a lock table of this test's own on the shared emulator.
-struct Store {
-    bucket: String,
-    table: String,
-    s3: aws_sdk_s3::Client,
-    db: aws_sdk_dynamodb::Client,
-}
-
-fn store(name: &str) -> Store {
-    let moto = Moto::shared();
-    let sdk = moto.sdk();
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-    let db = aws_sdk_dynamodb::Client::new(&sdk);
-    let st = Store { bucket: format!("ecspoc-state-{name}"), table: format!("ecspoc-locks-{name}"), s3, db };
-    block(async {
-        st.s3.create_bucket().bucket(&st.bucket).send().await.expect("create bucket");
-        use aws_sdk_dynamodb::types::*;
-        st.db
-            .create_table()
-            .table_name(&st.table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("LockID")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(KeySchemaElement::builder().attribute_name("LockID").key_type(KeyType::Hash).build().unwrap())
-            .send()
-            .await
-            .expect("create table");
-    });
-    st
-}
-
-impl Store {
-    fn backend_block(&self, locks: Locks, endpoint: &str) -> String {
-        let mut b = format!(
-            "[terraform.backend.s3]\nbucket = \"{}\"\nkey = \"{KEY}\"\nregion = \"us-east-1\"\nencrypt = true\n\
-             endpoints = {{ s3 = \"{endpoint}\", dynamodb = \"{endpoint}\" }}\nmax_retries = 1\n",
-            self.bucket
-        );
-        if locks != Locks::DynamoDb {
-            b.push_str("use_lockfile = true\n");
-        }
-        if locks != Locks::Lockfile {
-            b.push_str(&format!("dynamodb_table = \"{}\"\n", self.table));
-        }
-        b
-    }
-
-    fn object(&self, key: &str) -> Option<Vec<u8>> {
-        block(async {
-            match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
-                Ok(o) => Some(o.body.collect().await.expect("body").into_bytes().to_vec()),
-                Err(_) => None,
-            }
-        })
-    }
-
-    fn state(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.object(KEY).expect("the state object")).expect("state JSON")
-    }
-
-    fn keys(&self, prefix: &str) -> Vec<String> {
-        block(async {
-            let out = self.s3.list_objects_v2().bucket(&self.bucket).prefix(prefix).send().await.expect("list");
-            out.contents().iter().filter_map(|o| o.key().map(String::from)).collect()
-        })
-    }
-
-    fn item(&self, lock_id: &str, attr: &str) -> Option<String> {
-        block(async {
-            let out = self
-                .db
-                .get_item()
-                .table_name(&self.table)
-                .key("LockID", aws_sdk_dynamodb::types::AttributeValue::S(lock_id.into()))
-                .send()
-                .await
-                .expect("get item");
-            out.item().and_then(|i| i.get(attr)).and_then(|v| v.as_s().ok()).cloned()
-        })
-    }
-
-    /// Completed operations in the journal objects beside the state.
-    fn journal_puts(&self) -> usize {
-        self.keys(&format!("{KEY}.journal/"))
-            .iter()
-            .filter_map(|k| self.object(k))
-            .map(|b| String::from_utf8_lossy(&b).lines().filter(|l| l.contains("\"op\":\"put\"")).count())
-            .sum()
-    }
-
-    fn lock_held(&self) -> bool {
-        self.object(&format!("{KEY}.tflock")).is_some()
-            || self.item(&format!("{}/{KEY}", self.bucket), "Info").is_some()
-    }
-}
 
 fn wait_for(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -400,4 +291,24 @@ fn a_backend_lost_mid_apply_leaves_an_errored_state_that_can_be_pushed() {
     let expected = format!("Resources: {} added, 0 changed, 0 destroyed.", 12 - kept);
     assert!(r.stdout.contains(&expected), "nothing done twice:\n{}", r.stdout);
     assert_eq!(w.run(&["plan", "-detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn sigterm_mid_apply_records_the_work_and_releases_the_lock() {
+    let st = store("sigterm");
+    let w = workdir(CHAINS, &st.backend_block(Locks::Both, &Moto::shared().endpoint));
+    w.ok(&["init"]);
+    let child = w.spawn(&["apply", "-auto-approve"]);
+    wait_for(Duration::from_secs(60), "a completed operation in the S3 journal", || st.journal_puts() >= 1);
+    let term = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(term.success());
+    let r = Run::from(child.wait_with_output().expect("apply"));
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("Interrupt received") || r.all().contains("interrupted"), "{}", r.all());
+    assert!(!st.lock_held(), "the lock is released on SIGTERM");
+    assert!(st.keys(&format!("{KEY}.journal/")).is_empty(), "the journal is folded into the state");
+    let recorded = w.state_list().len();
+    assert!((1..12).contains(&recorded), "{recorded} recorded");
+    let r = w.ok(&["apply", "-auto-approve"]);
+    assert!(r.stdout.contains(&format!("{} added", 12 - recorded)), "{}", r.stdout);
 }

@@ -5,6 +5,7 @@ pub mod fault_proxy;
 pub mod github;
 pub mod moto;
 pub mod request_rules;
+pub mod s3_store;
 pub mod terraform;
 
 use std::path::{Path, PathBuf};
