@@ -14,8 +14,10 @@ fn every_environment_passes_terraform_validate_with_the_real_aws_provider() {
     let out = tempfile::tempdir().expect("tempdir");
     convert_tree(&repo.join("modules"), &out.path().join("modules"));
     convert_tree(&repo.join("environments"), &out.path().join("environments"));
+    convert_tree(&repo.join("bootstrap"), &out.path().join("environments/bootstrap"));
     let mut failures = Vec::new();
-    for env in ["dev", "staging", "prod"] {
+    // bootstrap/ (the account's state bucket and lock table) is checked as one more root module.
+    for env in ["dev", "staging", "prod", "bootstrap"] {
         let dir = out.path().join("environments").join(env);
         terraform_ok(&dir, &["init", "-input=false", "-no-color", "-backend=false"]);
         let validate = terraform(&dir, &["validate", "-json", "-no-color"]);

@@ -60,6 +60,7 @@ clients! {
     ecr => aws_sdk_ecr,
     codebuild => aws_sdk_codebuild,
     codepipeline => aws_sdk_codepipeline,
+    dynamodb => aws_sdk_dynamodb,
 }
 
 pub struct Settings {

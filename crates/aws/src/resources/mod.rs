@@ -5,6 +5,7 @@ mod codebuild;
 mod codepipeline;
 pub mod common;
 mod container_definitions;
+mod dynamodb;
 pub mod ec2util;
 mod ecr;
 mod ecs;
@@ -19,6 +20,7 @@ mod lb;
 mod logs;
 mod route_table;
 mod s3;
+mod s3_encryption;
 mod security_group;
 mod sns;
 mod subnet;
@@ -57,6 +59,8 @@ pub fn all() -> Vec<Box<dyn ResourceType>> {
         Box::new(s3::AwsS3Bucket),
         Box::new(s3::AwsS3BucketVersioning),
         Box::new(s3::AwsS3BucketPublicAccessBlock),
+        Box::new(s3_encryption::AwsS3BucketServerSideEncryptionConfiguration),
+        Box::new(dynamodb::AwsDynamodbTable),
         Box::new(ecr::AwsEcrRepository),
         Box::new(codebuild::AwsCodebuildProject),
         Box::new(codepipeline::AwsCodepipeline),
