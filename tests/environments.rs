@@ -207,6 +207,42 @@ fn bench_api_calls_of_a_dev_apply_and_destroy() {
     }
 }
 
+/// The dev environment applied with the S3 backend (both lock kinds) on the
+/// emulator: the backend's requests by operation, and the journal objects
+/// the apply wrote (run by scripts/bench; figures in BENCHMARKS.md).
+#[test]
+#[ignore = "a measurement: scripts/bench runs it"]
+fn bench_backend_requests_of_a_dev_apply_on_s3() {
+    let moto = Moto::dedicated();
+    let st = common::s3_store::store_on(&moto, "dev-bench");
+    let w = stack(&["dev"], &moto);
+    let backend = st
+        .backend_block(common::s3_store::Locks::Both, &moto.endpoint)
+        .replace(common::s3_store::KEY, "environments/dev/terraform.tfstate");
+    w.write("environments/dev/backend.toml", &backend);
+    w.ok(&["-e", "dev", "init"]);
+    let started = std::time::Instant::now();
+    let r = w.run(&["-e", "dev", "apply", "-auto-approve", "-json"]);
+    let took = started.elapsed();
+    assert_eq!(r.code, 0, "{}", r.all());
+    let log: Vec<serde_json::Value> = r.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let report = |who: &str| log.iter().find(|m| m["provider"] == who && m.get("api_calls").is_some()).cloned();
+    let backend = report("backend").expect("a backend request report");
+    let aws = report("aws").expect("an aws call report");
+    let stored = st.object("environments/dev/terraform.tfstate").expect("the state object");
+    let state: serde_json::Value = serde_json::from_slice(&stored).expect("state JSON");
+    let resources = state["resources"].as_array().map(|r| r.len()).unwrap_or(0);
+    eprintln!(
+        "dev apply on S3: {:.1} s; {} resources in state ({} KiB); {} AWS API calls; {} backend requests {}",
+        took.as_secs_f64(),
+        resources,
+        stored.len() / 1024,
+        aws["total"],
+        backend["total"],
+        backend["api_calls"]
+    );
+}
+
 fn nothing_left(moto: &Moto) {
     let sdk = moto.sdk();
     let ec2 = moto.ec2();

@@ -312,3 +312,81 @@ fn sigterm_mid_apply_records_the_work_and_releases_the_lock() {
     let r = w.ok(&["apply", "-auto-approve"]);
     assert!(r.stdout.contains(&format!("{} added", 12 - recorded)), "{}", r.stdout);
 }
+
+/// The `-json` log's count of state backend requests, by operation.
+fn backend_requests(r: &Run) -> serde_json::Value {
+    r.stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|m| m["provider"] == "backend")
+        .map(|m| m["api_calls"].clone())
+        .unwrap_or_default()
+}
+
+/// 1,000 terraform_data (10 hubs, 99 chains of 10) applied with the local
+/// backend and with the S3 backend on the emulator, alternating, BENCH_RUNS
+/// times; wall time and the backend's requests (run by scripts/bench;
+/// figures in BENCHMARKS.md).
+#[test]
+#[ignore = "a measurement: scripts/bench runs it"]
+fn bench_1000_terraform_data_on_s3_against_local() {
+    let mut config = String::new();
+    for h in 0..10 {
+        config.push_str(&format!("[resource.terraform_data.hub_{h}]\ninput = \"hub-{h}\"\n"));
+    }
+    for c in 0..99 {
+        for k in 0..10 {
+            let up = if k == 0 {
+                format!("terraform_data.hub_{}.id", c % 10)
+            } else {
+                format!("terraform_data.c{c}_{}.id", k - 1)
+            };
+            config.push_str(&format!("[resource.terraform_data.c{c}_{k}]\ninput = \"${{{up}}}\"\n"));
+        }
+    }
+    let st = store("bench");
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    println!(
+        "| run | local apply (s) | S3 apply (s) | S3/local | S3 requests | of which PutObject | state object (KiB) | Terraform 1.11, S3 backend (s) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for run in 0..runs {
+        let local = Workdir::new(&[("main.toml", &config)]);
+        let started = Instant::now();
+        local.ok(&["apply", "-auto-approve", "-json", "-parallelism=10"]);
+        let local_s = started.elapsed().as_secs_f64();
+
+        let key = format!("bench/{run}/terraform.tfstate");
+        let block = st.backend_block(Locks::Both, &Moto::shared().endpoint).replace(KEY, &key);
+        let s3 = workdir(&config, &block);
+        s3.ok(&["init"]);
+        let started = Instant::now();
+        let r = s3.ok(&["apply", "-auto-approve", "-json", "-parallelism=10"]);
+        let s3_s = started.elapsed().as_secs_f64();
+        let requests = backend_requests(&r);
+        let total: u64 = requests.as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
+        let size = st.object(&key).map(|b| b.len()).unwrap_or(0) as f64 / 1024.0;
+
+        // Terraform's own S3 backend on the same configuration (it saves state at the end only).
+        let tf_key = format!("bench/{run}/terraform-by-terraform.tfstate");
+        let tf_block = st.backend_block(Locks::Both, &Moto::shared().endpoint).replace(KEY, &tf_key)
+            + "skip_credentials_validation = true\nskip_requesting_account_id = true\nuse_path_style = true\naccess_key = \"test\"\nsecret_key = \"test\"\n";
+        let src = Workdir::new(&[("main.toml", &config), ("backend.toml", &tf_block)]);
+        let tf = Workdir::new(&[]);
+        common::terraform::convert_tree(src.path(), tf.path());
+        common::terraform::terraform_ok(tf.path(), &["init", "-input=false", "-no-color"]);
+        let started = Instant::now();
+        common::terraform::terraform_ok(
+            tf.path(),
+            &["apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=10"],
+        );
+        let tf_s = started.elapsed().as_secs_f64();
+        println!(
+            "| {} | {local_s:.2} | {s3_s:.2} | {:.2} | {total} | {} | {size:.0} | {tf_s:.2} |",
+            run + 1,
+            s3_s / local_s,
+            requests["S3.PutObject"]
+        );
+        eprintln!("run {}: backend requests by operation: {requests}", run + 1);
+    }
+}

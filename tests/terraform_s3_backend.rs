@@ -71,7 +71,8 @@ fn terraforms_s3_backend_reads_what_ecspoc_wrote_and_the_other_way_round() {
     w.write("main.toml", &changed);
     let r = w.run(&["plan", "-detailed-exitcode"]);
     assert_eq!(r.code, 0, "ecspoc wants changes on Terraform's S3 state:\n{}", r.all());
-    assert_eq!(w.ok(&["output", "-json", "cluster"]).stdout.contains("\"size\":3"), true);
+    let cluster = w.ok(&["output", "-json", "cluster"]).stdout;
+    assert!(cluster.contains("\"size\":3"), "{cluster}");
 
     // And ecspoc writes after Terraform; Terraform agrees again.
     let again = changed.replace("ecs-dev", "ecs-dev-2");

@@ -21,7 +21,10 @@ pub struct Store {
 }
 
 pub fn store(name: &str) -> Store {
-    let moto = Moto::shared();
+    store_on(Moto::shared(), name)
+}
+
+pub fn store_on(moto: &Moto, name: &str) -> Store {
     let sdk = moto.sdk();
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
     let db = aws_sdk_dynamodb::Client::new(&sdk);

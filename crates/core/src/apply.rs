@@ -750,9 +750,11 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
             name: provider.created_name(type_, &op.planned),
             create_id: uuid::Uuid::new_v4().simple().to_string(),
         };
-        record(Record::Intent { addr: op.addr.to_string(), marker: marker.clone() }).await?;
-        // Until the object is recorded, its intent stays: the next run looks for it by marker.
-        lock(&ctx.state).pending_creates.insert(op.addr.clone(), marker.clone());
+        if provider.adopts_by_marker(type_) {
+            record(Record::Intent { addr: op.addr.to_string(), marker: marker.clone() }).await?;
+            // Until the object is recorded, its intent stays: the next run looks for it by marker.
+            lock(&ctx.state).pending_creates.insert(op.addr.clone(), marker.clone());
+        }
         let mut attempt = 0;
         let attrs = loop {
             let failure = match provider.create(type_, &op.planned, &marker).await {

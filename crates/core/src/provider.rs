@@ -249,6 +249,12 @@ pub trait Provider: Send + Sync {
     async fn adopt(&self, _type_: &str, _marker: &Marker) -> Result<Option<Value>, ProviderError> {
         Ok(None)
     }
+    /// Whether `adopt` can find this type's objects. Only then is an intent
+    /// journaled before each create (a record, and a request on a remote
+    /// backend, that nothing could use otherwise).
+    fn adopts_by_marker(&self, _type_: &str) -> bool {
+        false
+    }
 }
 
 /// The providers a run may use, found by the prefix of a resource type.

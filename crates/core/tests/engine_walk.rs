@@ -117,6 +117,9 @@ impl Provider for TestProvider {
     async fn adopt(&self, _: &str, marker: &Marker) -> Result<Option<Value>, ProviderError> {
         Ok(self.cloud.lock().unwrap().get(&marker.address).cloned())
     }
+    fn adopts_by_marker(&self, _: &str) -> bool {
+        true
+    }
 }
 
 #[derive(Default)]

@@ -106,39 +106,55 @@ impl JournalSink for FileJournal {
     }
 }
 
-/// Where a batched journal's batches go (objects in a remote store, say).
-/// A batch is whole journal lines; `write_batch` returns once it is durable.
+/// Where a batched journal's batches go (numbered objects in a remote
+/// store, say). A batch is whole journal lines; `write_batch` returns once it
+/// is durable. Batches may be written concurrently: replay reads them in
+/// `seq` order, and two records of one object are never in flight together
+/// (the engine waits for one to be durable before the operation that writes
+/// the next can start), so concurrent batches commute.
 #[async_trait::async_trait]
-pub trait BatchWriter: Send + 'static {
-    async fn write_batch(&mut self, bytes: Vec<u8>) -> Result<(), String>;
+pub trait BatchWriter: Send + Sync + 'static {
+    async fn write_batch(&self, seq: u64, bytes: Vec<u8>) -> Result<(), String>;
 }
 
 type AsyncJob = (Vec<u8>, tokio::sync::oneshot::Sender<Result<(), String>>);
 
-/// Group commit for a slow store: one task writes every record queued while
-/// the previous batch was being written, as one batch, then answers each
-/// caller. Each caller still waits until its own record is durable, but a
-/// burst of completions costs one request, not one each.
+/// Group commit for a slow store: up to `in_flight` batches are written at
+/// once; records queued while all of them are busy go together in the next
+/// batch. Each caller still waits until its own record is durable, but a
+/// burst of completions costs one request, not one each, and one slow
+/// request does not hold up the rest.
 pub struct BatchedJournal {
     what: String,
     queue: tokio::sync::mpsc::UnboundedSender<AsyncJob>,
 }
 
 impl BatchedJournal {
-    /// `what` names the journal in errors. Needs a tokio runtime.
-    pub fn start(mut writer: impl BatchWriter, what: String) -> BatchedJournal {
+    /// Batches are numbered from `first_seq`; `what` names the journal in
+    /// errors. Needs a tokio runtime.
+    pub fn start(writer: impl BatchWriter, first_seq: u64, in_flight: usize, what: String) -> BatchedJournal {
         let (queue, mut jobs) = tokio::sync::mpsc::unbounded_channel::<AsyncJob>();
+        let writer = std::sync::Arc::new(writer);
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
         tokio::spawn(async move {
+            let mut seq = first_seq;
             while let Some(first) = jobs.recv().await {
+                // Wait for a free slot before gathering, so a busy store gets bigger batches.
+                let Ok(slot) = slots.clone().acquire_owned().await else { break };
                 let mut batch = vec![first];
                 while let Ok(more) = jobs.try_recv() {
                     batch.push(more);
                 }
-                let bytes: Vec<u8> = batch.iter().flat_map(|(b, _)| b.iter().copied()).collect();
-                let result = writer.write_batch(bytes).await;
-                for (_, reply) in batch {
-                    let _ = reply.send(result.clone());
-                }
+                let (writer, this) = (writer.clone(), seq);
+                seq += 1;
+                tokio::spawn(async move {
+                    let bytes: Vec<u8> = batch.iter().flat_map(|(b, _)| b.iter().copied()).collect();
+                    let result = writer.write_batch(this, bytes).await;
+                    drop(slot);
+                    for (_, reply) in batch {
+                        let _ = reply.send(result.clone());
+                    }
+                });
             }
         });
         BatchedJournal { what, queue }
