@@ -213,6 +213,13 @@ fn bench_api_calls_of_a_dev_apply_and_destroy() {
 #[test]
 #[ignore = "a measurement: scripts/bench runs it"]
 fn bench_backend_requests_of_a_dev_apply_on_s3() {
+    // The same apply with the local backend first, on an emulator of its own.
+    let local_moto = Moto::dedicated();
+    let local = stack(&["dev"], &local_moto);
+    let started = std::time::Instant::now();
+    local.ok(&["-e", "dev", "apply", "-auto-approve", "-json"]);
+    let local_took = started.elapsed();
+
     let moto = Moto::dedicated();
     let st = common::s3_store::store_on(&moto, "dev-bench");
     let w = stack(&["dev"], &moto);
@@ -233,8 +240,9 @@ fn bench_backend_requests_of_a_dev_apply_on_s3() {
     let state: serde_json::Value = serde_json::from_slice(&stored).expect("state JSON");
     let resources = state["resources"].as_array().map(|r| r.len()).unwrap_or(0);
     eprintln!(
-        "dev apply on S3: {:.1} s; {} resources in state ({} KiB); {} AWS API calls; {} backend requests {}",
+        "dev apply on S3: {:.1} s (local backend: {:.1} s); {} resources in state ({} KiB); {} AWS API calls; {} backend requests {}",
         took.as_secs_f64(),
+        local_took.as_secs_f64(),
         resources,
         stored.len() / 1024,
         aws["total"],
