@@ -390,3 +390,33 @@ fn bench_1000_terraform_data_on_s3_against_local() {
         eprintln!("run {}: backend requests by operation: {requests}", run + 1);
     }
 }
+
+#[test]
+fn the_backend_assumes_a_role_and_push_reads_standard_input() {
+    let st = store("assume");
+    let block = st.backend_block(Locks::Lockfile, &Moto::shared().endpoint)
+        + "assume_role = { role_arn = \"arn:aws:iam::123456789012:role/ecspoc-state\", session_name = \"ci\" }\n";
+    let w = workdir(DATA, &block);
+    w.ok(&["init"]);
+    w.ok(&["apply", "-auto-approve"]);
+    // STS answered (through the request-rules proxy) and the state was written with its credentials.
+    let assumed = Moto::shared().requests().iter().any(|r| r.operation == "AssumeRole");
+    assert!(assumed, "no AssumeRole request reached the emulator");
+    assert_eq!(st.state()["resources"].as_array().unwrap().len(), 1);
+
+    // `state push -` takes the state from standard input.
+    let mut state = st.state();
+    state["serial"] = (state["serial"].as_u64().unwrap() + 1).into();
+    state["outputs"]["pushed"] = serde_json::json!({"value": "yes", "type": "string"});
+    let mut child = w
+        .command(&["state", "push", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), state.to_string().as_bytes()).unwrap();
+    let r = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(st.state()["outputs"]["pushed"]["value"], "yes");
+}
