@@ -262,7 +262,7 @@ pub fn lock_info(operation: &str, backend: &dyn StateStore) -> LockInfo {
         who: format!("{user}@{host}"),
         version: env!("CARGO_PKG_VERSION").into(),
         created: now_rfc3339(),
-        path: backend.describe(),
+        path: backend.lock_path(),
     }
 }
 

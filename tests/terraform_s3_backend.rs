@@ -114,6 +114,7 @@ fn terraform_sees_ecspocs_lock_and_releases_it_with_force_unlock() {
         .unwrap_or_else(|| panic!("{}", ecspoc_sees.stderr));
     assert!(text.contains(&id), "Terraform shows ecspoc's lock ID {id}:\n{text}");
     assert!(text.contains("OperationTypeApply"), "{text}");
+    assert!(text.contains(&format!("{}/{key}", st.bucket)), "the lock's Path is bucket/key, as Terraform's:\n{text}");
     terraform_ok(tf.path(), &["force-unlock", "-force", &id]);
     assert!(st.object(&format!("{key}.tflock")).is_none(), "Terraform removed ecspoc's lock object");
     assert!(st.item(&format!("{}/{key}", st.bucket), "Info").is_none(), "and its lock item");

@@ -70,6 +70,11 @@ where
 #[async_trait::async_trait]
 pub trait StateStore: Send + Sync {
     fn describe(&self) -> String;
+    /// What lock info's `Path` says, as Terraform writes it (the state file's
+    /// path, or `bucket/key`).
+    fn lock_path(&self) -> String {
+        self.describe()
+    }
     /// Take the lock, retrying until `timeout`; the error says who holds it.
     async fn lock(&self, info: &LockInfo, timeout: Duration) -> Result<(), StateError>;
     async fn unlock(&self) -> Result<(), StateError>;

@@ -415,6 +415,10 @@ impl StateStore for S3Backend {
         format!("s3 state {} ({locks})", self.url())
     }
 
+    fn lock_path(&self) -> String {
+        self.lock_id()
+    }
+
     async fn lock(&self, info: &LockInfo, timeout: Duration) -> Result<(), StateError> {
         let location = self.lock_id();
         ecspoc_core::backend::wait_for_lock(timeout, &location, async || self.try_lock(info).await).await

@@ -106,6 +106,10 @@ impl StateStore for LocalBackend {
         format!("local state {}", self.path.display())
     }
 
+    fn lock_path(&self) -> String {
+        self.path.display().to_string()
+    }
+
     async fn lock(&self, info: &LockInfo, timeout: Duration) -> Result<(), StateError> {
         let location = self.lock_path().display().to_string();
         wait_for_lock(timeout, &location, async || self.try_lock(info)).await
