@@ -1,7 +1,7 @@
 //! State is never lost: kill -9 mid-apply, partial failure, and locking.
 
 mod common;
-use common::Workdir;
+use common::{CHAINS, Workdir};
 use std::time::{Duration, Instant};
 
 /// Poll until `cond` holds, failing after `limit`. Polling a condition is the
@@ -17,17 +17,6 @@ fn wait_for(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
 fn journal_puts(w: &Workdir) -> usize {
     w.read("terraform.tfstate.journal").lines().filter(|l| l.contains("\"op\":\"put\"")).count()
 }
-
-const CHAINS: &str = r#"
-[resource.time_sleep.wait]
-count = 6
-create_duration = "${(count.index + 1) * 300}ms"
-
-[resource.local_file.out]
-count = 6
-filename = "files/${count.index}.txt"
-content = "chain ${count.index} after ${time_sleep.wait[count.index].create_duration}"
-"#;
 
 #[test]
 fn kill_9_in_the_middle_of_an_apply_loses_nothing_and_the_rerun_converges() {

@@ -8,7 +8,7 @@ mod common;
 use common::fault_proxy::FaultProxy;
 use common::moto::{Moto, block};
 use common::s3_store::{KEY, Locks, store};
-use common::{Run, Workdir};
+use common::{CHAINS, Run, Workdir};
 use std::time::{Duration, Instant};
 
 fn wait_for(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
@@ -26,18 +26,6 @@ input = { n = "${count.index}", tags = ["a", "b"] }
 
 [output.first]
 value = "${terraform_data.item[0].output.n}"
-"#;
-
-/// Six chains of a wait then a file: slow enough to interrupt.
-const CHAINS: &str = r#"
-[resource.time_sleep.wait]
-count = 6
-create_duration = "${(count.index + 1) * 400}ms"
-
-[resource.local_file.out]
-count = 6
-filename = "files/${count.index}.txt"
-content = "chain ${count.index} after ${time_sleep.wait[count.index].create_duration}"
 "#;
 
 fn workdir(config: &str, backend: &str) -> Workdir {

@@ -11,6 +11,18 @@ pub mod terraform;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+/// Six chains of a wait then a file: slow enough to interrupt mid-apply.
+pub const CHAINS: &str = r#"
+[resource.time_sleep.wait]
+count = 6
+create_duration = "${(count.index + 1) * 300}ms"
+
+[resource.local_file.out]
+count = 6
+filename = "files/${count.index}.txt"
+content = "chain ${count.index} after ${time_sleep.wait[count.index].create_duration}"
+"#;
+
 pub struct Workdir {
     pub dir: tempfile::TempDir,
     pub env: Vec<(String, String)>,

@@ -9,6 +9,17 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use ecspoc_core::backend::{LockAttempt, LockInfo};
 use ecspoc_core::state::StateError;
 
+/// Whether a lock record is there to delete: never one another ID took.
+fn ours_to_delete(held: Option<LockInfo>, id: &str, what: &str) -> Result<bool, StateError> {
+    match held {
+        Some(h) if h.id != id => {
+            Err(StateError::Locked(format!("{what} now holds lock {:?}, not {id:?}; it was left alone", h.id)))
+        }
+        Some(_) => Ok(true),
+        None => Ok(false),
+    }
+}
+
 fn lock_text(info: &LockInfo) -> Result<String, StateError> {
     serde_json::to_string(info).map_err(|e| StateError::Locked(format!("the lock info could not be written: {e}")))
 }
@@ -147,16 +158,9 @@ impl S3Backend {
     }
 
     async fn delete_lock_object(&self, id: &str) -> Result<(), StateError> {
-        match self.lock_object_info().await? {
-            Some(held) if held.id != id => {
-                return Err(StateError::Locked(format!(
-                    "the lock object {} now holds lock {:?}, not {id:?}; it was left alone",
-                    self.lock_key(),
-                    held.id
-                )));
-            }
-            None => return Ok(()),
-            Some(_) => {}
+        let what = format!("the lock object {}", self.lock_key());
+        if !ours_to_delete(self.lock_object_info().await?, id, &what)? {
+            return Ok(());
         }
         self.s3.delete_object().bucket(&self.settings.bucket).key(self.lock_key()).send().await.map_err(|e| {
             remote(format!("releasing the lock {}", self.lock_key()), crate::error::api("DeleteObject", e))
@@ -166,16 +170,9 @@ impl S3Backend {
 
     async fn delete_lock_item(&self, id: &str) -> Result<(), StateError> {
         let (Some(db), Some(table)) = (&self.dynamodb, &self.settings.dynamodb_table) else { return Ok(()) };
-        match self.lock_item_info().await? {
-            Some(held) if held.id != id => {
-                return Err(StateError::Locked(format!(
-                    "the lock item {} in DynamoDB table {table} now holds lock {:?}, not {id:?}; it was left alone",
-                    self.lock_id(),
-                    held.id
-                )));
-            }
-            None => return Ok(()),
-            Some(_) => {}
+        let what = format!("the lock item {} in DynamoDB table {table}", self.lock_id());
+        if !ours_to_delete(self.lock_item_info().await?, id, &what)? {
+            return Ok(());
         }
         db.delete_item().table_name(table).key("LockID", AttributeValue::S(self.lock_id())).send().await.map_err(
             |e| remote(format!("releasing the lock in DynamoDB table {table}"), crate::error::api("DeleteItem", e)),

@@ -184,6 +184,21 @@ impl ResourceType for AwsS3Bucket {
     }
 }
 
+/// A bucket setting (versioning, encryption, public access block) is keyed
+/// by its bucket's name: creating one is updating it from nothing.
+pub fn bucket_key(planned: &Value) -> Result<Value, ProviderError> {
+    Ok(obj(vec![("id", Value::str(req(planned, "bucket")?))]))
+}
+
+/// A bucket setting's answer: None when the bucket is gone or the setting
+/// was never made (S3 answers that with a code of the setting's own).
+pub fn bucket_setting<T>(r: Result<T, ProviderError>, never_set: &str) -> Result<Option<T>, ProviderError> {
+    match r {
+        Err(e) if e.code.as_deref() == Some(never_set) => Ok(None),
+        r => found(r),
+    }
+}
+
 // ---------------------------------------------------------------- versioning
 
 #[async_trait]
@@ -226,8 +241,7 @@ impl ResourceType for AwsS3BucketVersioning {
         );
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, _marker: &Marker) -> Result<Value, ProviderError> {
-        let key = obj(vec![("id", Value::str(req(planned, "bucket")?))]);
-        self.update(ctx, &key, planned).await
+        self.update(ctx, &bucket_key(planned)?, planned).await
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         let bucket = id(state)?;
@@ -314,8 +328,7 @@ impl ResourceType for AwsS3BucketPublicAccessBlock {
         )
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, _marker: &Marker) -> Result<Value, ProviderError> {
-        let key = obj(vec![("id", Value::str(req(planned, "bucket")?))]);
-        self.update(ctx, &key, planned).await
+        self.update(ctx, &bucket_key(planned)?, planned).await
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         let bucket = id(state)?;
@@ -327,10 +340,7 @@ impl ResourceType for AwsS3BucketPublicAccessBlock {
             .send()
             .await
             .map_err(|e| api("GetPublicAccessBlock", e));
-        let out = match r {
-            Err(e) if e.code.as_deref() == Some("NoSuchPublicAccessBlockConfiguration") => return Ok(None),
-            r => found(r)?,
-        };
+        let out = bucket_setting(r, "NoSuchPublicAccessBlockConfiguration")?;
         let Some(c) = out.as_ref().and_then(|o| o.public_access_block_configuration()) else { return Ok(None) };
         let flags =
             [c.block_public_acls(), c.block_public_policy(), c.ignore_public_acls(), c.restrict_public_buckets()];

@@ -2,6 +2,7 @@
 //! encryption (SSE-S3 or SSE-KMS), keyed by bucket name as Terraform's.
 
 use super::common::{block_list, blocks, found};
+use super::s3::{bucket_key, bucket_setting};
 use crate::error::api;
 use crate::values::{b, id, obj, opt_str, req, s};
 use crate::{Ctx, ResourceType};
@@ -81,8 +82,7 @@ impl ResourceType for AwsS3BucketServerSideEncryptionConfiguration {
         super::common::fill_block_defaults(planned, "rule", &[("bucket_key_enabled", Value::Bool(false))]);
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, _marker: &Marker) -> Result<Value, ProviderError> {
-        let key = obj(vec![("id", Value::str(req(planned, "bucket")?))]);
-        self.update(ctx, &key, planned).await
+        self.update(ctx, &bucket_key(planned)?, planned).await
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         let bucket = id(state)?;
@@ -94,10 +94,7 @@ impl ResourceType for AwsS3BucketServerSideEncryptionConfiguration {
             .send()
             .await
             .map_err(|e| api("GetBucketEncryption", e));
-        let out = match r {
-            Err(e) if e.code.as_deref() == Some("ServerSideEncryptionConfigurationNotFoundError") => return Ok(None),
-            r => found(r)?,
-        };
+        let out = bucket_setting(r, "ServerSideEncryptionConfigurationNotFoundError")?;
         let Some(cfg) = out.as_ref().and_then(|o| o.server_side_encryption_configuration()) else { return Ok(None) };
         let rules = cfg
             .rules()
