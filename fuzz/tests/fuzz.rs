@@ -43,7 +43,12 @@ fn corpus(target: &str) -> Vec<Vec<u8>> {
             }
         }
         "config_json" => files_under(&root.join("tests/fixtures"), &ends(".tf.json"), &mut out),
-        "state" => files_under(&root.join("../shared/corpus/tfstate"), &ends(".tfstate"), &mut out),
+        "state" => {
+            let shared = std::env::var_os("ECSPOC_TFSTATE_CORPUS")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| root.join("../shared/corpus/tfstate"));
+            files_under(&shared, &ends(".tfstate"), &mut out);
+        }
         _ => {}
     }
     assert!(!out.is_empty(), "the {target} corpus is empty");

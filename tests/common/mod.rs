@@ -11,6 +11,22 @@ pub mod terraform;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+/// The team's corpus of real state files: `ECSPOC_TFSTATE_CORPUS`, or
+/// `../shared/corpus/tfstate` beside the project (scripts/test finds it
+/// beside the clone's origin too). Read in place, never copied.
+pub fn tfstate_corpus() -> PathBuf {
+    let dir = match std::env::var_os("ECSPOC_TFSTATE_CORPUS") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/tfstate"),
+    };
+    assert!(
+        dir.is_dir(),
+        "the state corpus is not at {}: set ECSPOC_TFSTATE_CORPUS to the folder holding ../shared/corpus/tfstate",
+        dir.display()
+    );
+    dir
+}
+
 /// Six chains of a wait then a file: slow enough to interrupt mid-apply.
 pub const CHAINS: &str = r#"
 [resource.time_sleep.wait]

@@ -2,8 +2,23 @@
 
 use std::fmt;
 
+/// One module call on a path, with the instance key its `count` or
+/// `for_each` gave it (`module.svc["api"]`), or none.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModuleStep {
+    pub name: String,
+    pub key: InstanceKey,
+}
+
+impl From<&str> for ModuleStep {
+    fn from(name: &str) -> Self {
+        ModuleStep { name: name.to_string(), key: InstanceKey::None }
+    }
+}
+
+/// A module instance: `module.a.module.b`, `module.svc["api"]`, `module.net[0]`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct ModulePath(pub Vec<String>);
+pub struct ModulePath(pub Vec<ModuleStep>);
 
 impl ModulePath {
     pub fn root() -> Self {
@@ -13,13 +28,38 @@ impl ModulePath {
         self.0.is_empty()
     }
     pub fn child(&self, name: &str) -> Self {
+        self.child_instance(name, InstanceKey::None)
+    }
+    pub fn child_instance(&self, name: &str, key: InstanceKey) -> Self {
         let mut v = self.0.clone();
-        v.push(name.to_string());
+        v.push(ModuleStep { name: name.to_string(), key });
         ModulePath(v)
     }
+    /// The path above, and the name of the call that leads here.
     pub fn parent(&self) -> Option<(ModulePath, &str)> {
         let (last, rest) = self.0.split_last()?;
-        Some((ModulePath(rest.to_vec()), last.as_str()))
+        Some((ModulePath(rest.to_vec()), last.name.as_str()))
+    }
+    /// The module calls, without instance keys: where the configuration is.
+    pub fn calls(&self) -> ModulePath {
+        ModulePath(self.0.iter().map(|s| ModuleStep { name: s.name.clone(), key: InstanceKey::None }).collect())
+    }
+    /// Is `self` this path or below it? A step of `prefix` written without a
+    /// key stands for every instance of that call (as `-target=module.svc`).
+    pub fn within(&self, prefix: &ModulePath) -> bool {
+        self.0.len() >= prefix.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&prefix.0)
+                .all(|(a, p)| a.name == p.name && (p.key == InstanceKey::None || a.key == p.key))
+    }
+    /// A module address alone (a state file's `module` field).
+    pub fn parse(input: &str) -> Result<ModulePath, AddrParseError> {
+        match Target::parse(input)? {
+            Target::Module(m) => Ok(m),
+            _ => Err(AddrParseError { input: input.to_string(), reason: "expected a module address".into() }),
+        }
     }
 }
 
@@ -29,7 +69,7 @@ impl fmt::Display for ModulePath {
             if i > 0 {
                 f.write_str(".")?;
             }
-            write!(f, "module.{m}")?;
+            write!(f, "module.{}{}", m.name, m.key)?;
         }
         Ok(())
     }
@@ -110,7 +150,8 @@ impl fmt::Display for InstanceKey {
         match self {
             InstanceKey::None => Ok(()),
             InstanceKey::Int(i) => write!(f, "[{i}]"),
-            InstanceKey::Str(s) => write!(f, "[{s:?}]"),
+            // Terraform's quoting: only the quote and the backslash are escaped.
+            InstanceKey::Str(s) => write!(f, "[\"{}\"]", s.replace('\\', "\\\\").replace('"', "\\\"")),
         }
     }
 }
@@ -166,53 +207,41 @@ pub enum Target {
 impl Target {
     pub fn parse(input: &str) -> Result<Target, AddrParseError> {
         let err = |reason: &str| AddrParseError { input: input.to_string(), reason: reason.to_string() };
-        let mut rest = input.trim();
+        let mut cur = Cursor { rest: input.trim() };
         let mut module = Vec::new();
-        while let Some(after) = rest.strip_prefix("module.") {
-            let end = after.find('.').unwrap_or(after.len());
-            let name = &after[..end];
-            if !is_identifier(name) {
-                return Err(err("a module name must be an identifier"));
+        while cur.eat("module.") {
+            let name = cur.identifier().ok_or_else(|| err("a module name must be an identifier"))?;
+            let key = cur.key().map_err(|r| err(&r))?;
+            module.push(ModuleStep { name, key });
+            if !cur.eat(".") {
+                break;
             }
-            module.push(name.to_string());
-            rest = after.get(end + 1..).unwrap_or("");
         }
         let module = ModulePath(module);
-        if rest.is_empty() {
+        if cur.rest.is_empty() {
             return if module.is_root() { Err(err("empty address")) } else { Ok(Target::Module(module)) };
         }
-        let (mode, rest) = match rest.strip_prefix("data.") {
-            Some(r) => (Mode::Data, r),
-            None => (Mode::Managed, rest),
-        };
-        let (type_, rest) = rest.split_once('.').ok_or_else(|| err("expected TYPE.NAME"))?;
-        let (name, key) = match rest.find('[') {
-            Some(i) => (&rest[..i], Some(&rest[i..])),
-            None => (rest, None),
-        };
-        if !is_identifier(type_) || !is_identifier(name) {
-            return Err(err("resource type and name must be identifiers"));
+        let mode = if cur.eat("data.") { Mode::Data } else { Mode::Managed };
+        let type_ = cur.identifier().ok_or_else(|| err("resource type and name must be identifiers"))?;
+        if !cur.eat(".") {
+            return Err(err("expected TYPE.NAME"));
         }
-        let resource = ResourceAddr { module, mode, type_: type_.to_string(), name: name.to_string() };
-        let Some(key) = key else {
-            return Ok(Target::Resource(resource));
-        };
-        let inner = key
-            .strip_prefix('[')
-            .and_then(|k| k.strip_suffix(']'))
-            .ok_or_else(|| err("an instance key is written [0] or [\"key\"]"))?;
-        let key = if let Some(s) = inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-            InstanceKey::Str(s.replace("\\\"", "\""))
-        } else {
-            InstanceKey::Int(inner.parse().map_err(|_| err("an instance key is a number or a quoted string"))?)
-        };
-        Ok(Target::Instance(resource.instance(key)))
+        let name = cur.identifier().ok_or_else(|| err("resource type and name must be identifiers"))?;
+        let key = cur.key().map_err(|r| err(&r))?;
+        if !cur.rest.is_empty() {
+            return Err(err(&format!("unexpected {:?} after the address", cur.rest)));
+        }
+        let resource = ResourceAddr { module, mode, type_, name };
+        Ok(match key {
+            InstanceKey::None => Target::Resource(resource),
+            key => Target::Instance(resource.instance(key)),
+        })
     }
 
     /// Does this target name `addr` (or a module/resource that contains it)?
     pub fn contains(&self, addr: &InstanceAddr) -> bool {
         match self {
-            Target::Module(m) => addr.resource.module.0.starts_with(&m.0),
+            Target::Module(m) => addr.resource.module.within(m),
             Target::Resource(r) => &addr.resource == r,
             Target::Instance(i) => i == addr,
         }
@@ -220,7 +249,7 @@ impl Target {
 
     pub fn contains_resource(&self, addr: &ResourceAddr) -> bool {
         match self {
-            Target::Module(m) => addr.module.0.starts_with(&m.0),
+            Target::Module(m) => addr.module.within(m),
             Target::Resource(r) | Target::Instance(InstanceAddr { resource: r, .. }) => r == addr,
         }
     }
@@ -233,6 +262,71 @@ impl fmt::Display for Target {
             Target::Resource(r) => write!(f, "{r}"),
             Target::Instance(i) => write!(f, "{i}"),
         }
+    }
+}
+
+/// Reads an address left to right: identifiers, dots and `[key]`s, where a
+/// quoted key may hold dots, brackets and escaped quotes.
+struct Cursor<'a> {
+    rest: &'a str,
+}
+
+impl Cursor<'_> {
+    fn eat(&mut self, prefix: &str) -> bool {
+        match self.rest.strip_prefix(prefix) {
+            Some(r) => {
+                self.rest = r;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn identifier(&mut self) -> Option<String> {
+        let end =
+            self.rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(self.rest.len());
+        let id = &self.rest[..end];
+        if !is_identifier(id) {
+            return None;
+        }
+        self.rest = &self.rest[end..];
+        Some(id.to_string())
+    }
+
+    /// `[0]`, `["key"]`, or nothing.
+    fn key(&mut self) -> Result<InstanceKey, String> {
+        if !self.eat("[") {
+            return Ok(InstanceKey::None);
+        }
+        const FORM: &str = "an instance key is written [0] or [\"key\"]";
+        if self.eat("\"") {
+            let mut key = String::new();
+            let mut chars = self.rest.char_indices();
+            loop {
+                match chars.next() {
+                    None => return Err(FORM.into()),
+                    Some((_, '\\')) => match chars.next() {
+                        Some((_, c @ ('"' | '\\'))) => key.push(c),
+                        Some((_, 'n')) => key.push('\n'),
+                        Some((_, 't')) => key.push('\t'),
+                        _ => return Err("an instance key escapes only \\\", \\\\, \\n and \\t".into()),
+                    },
+                    Some((i, '"')) => {
+                        self.rest = &self.rest[i + 1..];
+                        break;
+                    }
+                    Some((_, c)) => key.push(c),
+                }
+            }
+            if !self.eat("]") {
+                return Err(FORM.into());
+            }
+            return Ok(InstanceKey::Str(key));
+        }
+        let end = self.rest.find(']').ok_or(FORM)?;
+        let n = self.rest[..end].parse().map_err(|_| "an instance key is a number or a quoted string".to_string())?;
+        self.rest = &self.rest[end + 1..];
+        Ok(InstanceKey::Int(n))
     }
 }
 
@@ -264,6 +358,27 @@ mod tests {
         }
         assert!(Target::parse("aws_vpc").is_err());
         assert!(Target::parse("aws_vpc.x[abc]").is_err());
+        assert!(Target::parse("aws_vpc.x[0]extra").is_err());
+        assert!(Target::parse("module.a[\"unterminated].x.y").is_err());
         assert_eq!(Target::parse("module.net").unwrap(), Target::Module(ModulePath(vec!["net".into()])));
+    }
+
+    #[test]
+    fn module_instances_have_keys_that_may_hold_anything() {
+        for a in [
+            "module.svc[\"api\"].aws_ecs_service.this",
+            "module.net[0].aws_subnet.public[1]",
+            "module.a[\"x.y]\"].module.b[2].data.aws_ami.x[\"q\\\"uote\"]",
+            "module.svc[\"api\"]",
+        ] {
+            let printed = Target::parse(a).unwrap_or_else(|e| panic!("{a}: {e}")).to_string();
+            assert_eq!(printed, a);
+        }
+        let api = Target::parse("module.svc[\"api\"].aws_x.y").unwrap();
+        let Target::Instance(i) = Target::parse("module.svc[\"api\"].aws_x.y[0]").unwrap() else { panic!() };
+        assert!(api.contains(&i));
+        assert!(Target::parse("module.svc").unwrap().contains(&i), "a call without key names every instance");
+        assert!(!Target::parse("module.svc[\"web\"]").unwrap().contains(&i));
+        assert_eq!(i.resource.module.calls().to_string(), "module.svc");
     }
 }

@@ -1,7 +1,7 @@
 //! Property tests: no input makes the loader or evaluator panic, and state
 //! survives a round trip through Terraform's file format.
 
-use ecspoc_core::addr::{InstanceKey, Mode, ModulePath, ResourceAddr};
+use ecspoc_core::addr::{InstanceKey, Mode, ModulePath, ModuleStep, ResourceAddr};
 use ecspoc_core::config::Config;
 use ecspoc_core::config::expr::parse_template;
 use ecspoc_core::eval::{EmptyScope, eval};
@@ -60,11 +60,11 @@ proptest! {
         names in proptest::collection::btree_set("[a-z][a-z0-9_]{0,8}", 1..8),
         keys in proptest::collection::vec(prop_oneof![Just(InstanceKey::None), (0i64..5).prop_map(InstanceKey::Int), "[a-z-]{1,5}".prop_map(InstanceKey::Str)], 1..8),
         value in "[ -~]{0,20}",
-        modules in proptest::collection::vec("[a-z]{1,4}", 0..3),
+        modules in proptest::collection::vec(("[a-z]{1,4}", prop_oneof![Just(InstanceKey::None), (0i64..3).prop_map(InstanceKey::Int), "[a-z.\\[\\]\" ]{1,5}".prop_map(InstanceKey::Str)]), 0..3),
     ) {
         let mut state = State::new();
         for (name, key) in names.iter().zip(keys.iter().cycle()) {
-            let r = ResourceAddr { module: ModulePath(modules.clone()), mode: Mode::Managed, type_: "terraform_data".into(), name: name.clone() };
+            let r = ResourceAddr { module: ModulePath(modules.iter().map(|(name, key)| ModuleStep { name: name.clone(), key: key.clone() }).collect()), mode: Mode::Managed, type_: "terraform_data".into(), name: name.clone() };
             state.instances.insert(r.instance(key.clone()), Instance {
                 attributes: Value::object([("id".into(), Value::str(&value)), ("n".into(), Value::Number(1.5))]),
                 provider: "terraform.io/builtin/terraform".into(),

@@ -239,9 +239,9 @@ impl State {
             };
             let module = match &r.module {
                 None => ModulePath::root(),
-                Some(m) => match Target::parse(m) {
-                    Ok(Target::Module(m)) => m,
-                    _ => {
+                Some(m) => match ModulePath::parse(m) {
+                    Ok(m) => m,
+                    Err(_) => {
                         return Err(StateError::Corrupt {
                             path: path.into(),
                             reason: format!("invalid module address {m:?}"),
@@ -265,7 +265,15 @@ impl State {
                 let mut inst = instance_from_file(&i, &resource.type_, &provider, r.each.clone());
                 inst.kept.resource_extra = r.extra.clone();
                 inst.kept.provider_as_written = Some(r.provider.clone());
-                instances.insert(addr, inst);
+                // Two objects at one address: which one is real cannot be guessed.
+                if instances.insert(addr.clone(), inst).is_some() {
+                    return Err(StateError::Corrupt {
+                        path: path.into(),
+                        reason: format!(
+                            "{addr} appears twice (two resource blocks, or two instances with one index_key)"
+                        ),
+                    });
+                }
             }
         }
         let outputs = f
