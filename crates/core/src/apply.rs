@@ -91,8 +91,6 @@ struct Ctx {
     progress_every: Duration,
     diags: Mutex<Diagnostics>,
     counts: Mutex<(usize, usize, usize)>,
-    /// Old objects of create-before-destroy replacements, kept until deleted.
-    deposed: HashMap<InstanceAddr, Instance>,
     stop: Arc<AtomicBool>,
     cancel: tokio_util::sync::CancellationToken,
     /// Operations that had a slot coming but were not started after a stop.
@@ -150,12 +148,6 @@ pub async fn apply(
         }
     }
     let (nodes, wg) = build_walk(&engine, plan.mode, &changes, &state);
-    let deposed = plan
-        .changes
-        .iter()
-        .filter(|c| c.action == Action::CreateThenDelete)
-        .filter_map(|c| state.instances.get(&c.addr).map(|i| (c.addr.clone(), i.clone())))
-        .collect();
     let per_provider =
         engine.providers.iter().map(|p| (p.local_name(), PrioritySemaphore::new(p.concurrency().max(1)))).collect();
     let priority = nodes
@@ -184,7 +176,6 @@ pub async fn apply(
         progress_every: opts.progress_every,
         diags: Mutex::new(Diagnostics::default()),
         counts: Mutex::new((0, 0, 0)),
-        deposed,
         stop: opts.stop.clone(),
         cancel: opts.cancel.clone(),
         not_started: Default::default(),
@@ -330,7 +321,16 @@ fn build_walk(
             .map(|(a, _)| a.clone())
             .collect()
     };
-    let (before_create, deposed) = (replaced(Action::DeleteThenCreate), replaced(Action::CreateThenDelete));
+    let before_create = replaced(Action::DeleteThenCreate);
+    // Old objects of this run's create-before-destroy replacements, and those
+    // earlier runs left (deposed objects in state), each resource's in one node.
+    let mut deposed = replaced(Action::CreateThenDelete);
+    deposed.extend(
+        changes
+            .iter()
+            .filter(|(a, cs)| !deleted.contains(*a) && cs.iter().any(|c| c.deposed.is_some()))
+            .map(|(a, _)| a.clone()),
+    );
     for addr in &before_create {
         index.insert(ApplyNode::DestroyBeforeCreate(addr.clone()), nodes.len());
         nodes.push(ApplyNode::DestroyBeforeCreate(addr.clone()));
@@ -461,9 +461,12 @@ fn current_value(ctx: &Ctx, addr: &ResourceAddr) -> Value {
 struct Op {
     addr: InstanceAddr,
     action: Action,
-    /// The old object of a create-before-destroy replacement: no longer in
-    /// state, so deleting it records nothing there.
-    deposed: bool,
+    /// A deposed object's key: the delete removes that object, not the
+    /// instance's current one.
+    deposed: Option<String>,
+    /// A create-before-destroy replacement: the current object is deposed
+    /// (journaled) before the new one is created.
+    depose_first: bool,
     planned: Value,
     /// The evaluated configuration, to converge an object adopted after a failed create.
     config: Value,
@@ -483,7 +486,9 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Tick
         return Ok(());
     };
     let (provider, schema) = engine.provider_for(&addr.type_, addr.mode)?;
-    let by_addr: BTreeMap<&InstanceAddr, &ResourceChange> = changes.iter().map(|c| (&c.addr, c)).collect();
+    // Deposed objects are deleted by their own node.
+    let current = || changes.iter().filter(|c| c.deposed.is_none());
+    let by_addr: BTreeMap<&InstanceAddr, &ResourceChange> = current().map(|c| (&c.addr, c)).collect();
     let mut ops = Vec::new();
     {
         let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
@@ -505,7 +510,8 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Tick
                 ops.push(Op {
                     addr: a,
                     action: Action::Read,
-                    deposed: false,
+                    deposed: None,
+                    depose_first: false,
                     planned: cfg,
                     config: Value::Null,
                     prior: None,
@@ -540,7 +546,8 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Tick
             ops.push(Op {
                 addr: a,
                 action,
-                deposed: false,
+                deposed: None,
+                depose_first: change.action == Action::CreateThenDelete,
                 planned: ip.planned,
                 config: cfg,
                 prior: if action == Action::Create { None } else { prior },
@@ -550,13 +557,14 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Tick
             });
         }
         let produced: BTreeSet<&InstanceKey> = expansion.iter().map(|x| &x.key).collect();
-        for c in changes.iter().filter(|c| c.action == Action::Delete && !produced.contains(&c.addr.key)) {
+        for c in current().filter(|c| c.action == Action::Delete && !produced.contains(&c.addr.key)) {
             let prior = state.instances.get(&c.addr).cloned();
             if prior.is_some() {
                 ops.push(Op {
                     addr: c.addr.clone(),
                     action: Action::Delete,
-                    deposed: false,
+                    deposed: None,
+                    depose_first: false,
                     planned: Value::Null,
                     config: Value::Null,
                     prior,
@@ -587,27 +595,38 @@ async fn delete_objects(
         Deletion::BeforeCreate => Action::DeleteThenCreate,
         Deletion::Deposed => Action::CreateThenDelete,
     };
+    let delete = |addr: &InstanceAddr, prior: &Instance, deposed: Option<&String>| Op {
+        addr: addr.clone(),
+        action: Action::Delete,
+        deposed: deposed.cloned(),
+        depose_first: false,
+        planned: Value::Null,
+        config: Value::Null,
+        prior: Some(prior.clone()),
+        dependencies: Vec::new(),
+        each: None,
+        create_before_destroy: false,
+    };
     let ops: Vec<Op> = {
         let state = lock(&ctx.state);
-        changes
+        let mut ops: Vec<Op> = changes
             .iter()
-            .filter(|c| c.action == action)
-            .filter_map(|c| {
-                let prior =
-                    if which == Deletion::Deposed { ctx.deposed.get(&c.addr) } else { state.instances.get(&c.addr) };
-                prior.cloned().map(|prior| Op {
-                    addr: c.addr.clone(),
-                    action: Action::Delete,
-                    deposed: which == Deletion::Deposed,
-                    planned: Value::Null,
-                    config: Value::Null,
-                    prior: Some(prior),
-                    dependencies: Vec::new(),
-                    each: None,
-                    create_before_destroy: false,
-                })
-            })
-            .collect()
+            .filter(|c| c.deposed.is_none() && c.action == action && which != Deletion::Deposed)
+            .filter_map(|c| state.instances.get(&c.addr).map(|prior| delete(&c.addr, prior, None)))
+            .collect();
+        // Deposed objects: those this run's replacements deposed (keys chosen
+        // as they were), and those the plan found left over.
+        if which != Deletion::BeforeCreate {
+            for ((a, key), prior) in state.deposed.iter().filter(|((a, _), _)| &a.resource == addr) {
+                let planned = changes
+                    .iter()
+                    .any(|c| &c.addr == a && (c.deposed.as_ref() == Some(key) || c.action == Action::CreateThenDelete));
+                if planned {
+                    ops.push(delete(a, prior, Some(key)));
+                }
+            }
+        }
+        ops
     };
     run_ops(ctx, provider, addr, ops, ticket).await
 }
@@ -786,6 +805,18 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         }
     };
     match op.action {
+        Action::Create if op.depose_first => {
+            // The old object is journaled as deposed before the new one
+            // exists: a crash anywhere after leaves it in state, to destroy.
+            let key = depose(ctx, &op.addr).await?;
+            let created = create().await;
+            if created.is_err()
+                && let Some(key) = key
+            {
+                undepose(ctx, &op.addr, key).await?;
+            }
+            created
+        }
         Action::Create => create().await,
         Action::Read => {
             let attrs = provider.read_data(type_, &op.planned).await.map_err(|e| e.describe())?;
@@ -804,14 +835,14 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
             };
             record_object(ctx, &op.addr, inst).await
         }
-        Action::Delete if op.deposed => {
-            // The old object of a create-before-destroy replacement. Between
-            // the create and this, a crash leaves it orphaned: ecspoc does not
-            // yet record deposed objects in state as Terraform does.
+        Action::Delete if op.deposed.is_some() => {
             let prior = op.prior.as_ref().ok_or("the old object is unknown")?;
+            let key = op.deposed.clone().unwrap_or_default();
             provider.delete(type_, &prior.attributes).await.map_err(|e| {
-                format!("the replacement was created, but the old object could not be destroyed: {}", e.describe())
+                format!("the deposed object {key} could not be destroyed (it stays in state, and the next apply tries again): {}", e.describe())
             })?;
+            lock(&ctx.state).deposed.remove(&(op.addr.clone(), key.clone()));
+            record(Record::RemoveDeposed { addr: op.addr.to_string(), key }).await?;
             Ok(None)
         }
         Action::Delete => {
@@ -823,6 +854,30 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         Action::DeleteThenCreate | Action::CreateThenDelete => create().await,
         Action::NoOp => Ok(None),
     }
+}
+
+/// Make the instance's current object a deposed object, under a new key.
+async fn depose(ctx: &Ctx, addr: &InstanceAddr) -> Result<Option<String>, String> {
+    let key = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let old = lock(&ctx.state).instances.remove(addr);
+    let Some(old) = old else { return Ok(None) };
+    lock(&ctx.state).deposed.insert((addr.clone(), key.clone()), old);
+    ctx.journal.append(&Record::Depose { addr: addr.to_string(), key: key.clone() }).await.map_err(journal_failed)?;
+    Ok(Some(key))
+}
+
+/// The replacement was not created: the deposed object is current again
+/// (unless the failed create still left a new object there).
+async fn undepose(ctx: &Ctx, addr: &InstanceAddr, key: String) -> Result<(), String> {
+    {
+        let mut st = lock(&ctx.state);
+        if st.instances.contains_key(addr) {
+            return Ok(());
+        }
+        let Some(old) = st.deposed.remove(&(addr.clone(), key.clone())) else { return Ok(()) };
+        st.instances.insert(addr.clone(), old);
+    }
+    ctx.journal.append(&Record::Undepose { addr: addr.to_string(), key }).await.map_err(journal_failed)
 }
 
 fn journal_failed(e: crate::state::StateError) -> String {

@@ -170,6 +170,11 @@ fn header(c: &ResourceChange) -> String {
         }
         _ => "must be replaced".to_string(),
     };
+    if let Some(key) = &c.deposed {
+        return format!(
+            "  # {addr} (deposed object {key}) {what}\n  # (left over from a partially-failed replacement of this instance)\n"
+        );
+    }
     let mut s = format!("  # {addr} {what}\n");
     match c.reason {
         Some(ActionReason::DeleteBecauseNoResourceConfig) => {

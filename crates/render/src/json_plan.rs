@@ -234,6 +234,9 @@ fn resource_fields(addr: &InstanceAddr, provider: &str) -> Map<String, Json> {
 
 pub fn resource_change(c: &ResourceChange, shapes: Shapes<'_>) -> Json {
     let mut m = resource_fields(&c.addr, &c.provider);
+    if let Some(key) = &c.deposed {
+        m.insert("deposed".into(), json!(key));
+    }
     let before = c.before.as_ref().map(|v| shapes.fill(&c.addr, v));
     let after = c.after.as_ref().map(|v| shapes.fill(&c.addr, v));
     let after_unknown = match &c.after {

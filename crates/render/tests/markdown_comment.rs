@@ -44,6 +44,7 @@ fn change(address: &str, action: Action, before: Option<Value>, after: Option<Va
         each: None,
         create_before_destroy: false,
         adopted: false,
+        deposed: None,
     }
 }
 

@@ -178,6 +178,7 @@ mod tests {
             each: Some("map".into()),
             create_before_destroy: true,
             adopted: false,
+            deposed: None,
         };
         Plan {
             mode: PlanMode::Normal,

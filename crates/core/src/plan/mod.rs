@@ -113,6 +113,11 @@ pub struct ResourceChange {
     pub create_before_destroy: bool,
     /// The object was found by its marker after an interrupted apply.
     pub adopted: bool,
+    /// The key of the deposed object this change destroys (left by a
+    /// create-before-destroy replacement that did not finish), or none for
+    /// the instance's current object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
 }
 
 impl ResourceChange {

@@ -119,7 +119,23 @@ pub async fn plan(
         )));
     }
     plan_orphans(&ctx).await;
+    plan_deposed(&ctx);
     finish(ctx)
+}
+
+/// Deposed objects (left by a create-before-destroy replacement that did not
+/// finish) are real objects nothing configures: each is destroyed, in every
+/// mode but refresh-only, as Terraform does.
+fn plan_deposed(ctx: &Ctx) {
+    if ctx.opts.mode == PlanMode::RefreshOnly {
+        return;
+    }
+    let mut acc = lock(&ctx.acc);
+    for ((a, key), inst) in &ctx.stored.deposed {
+        let mut ch = drift_change(a, inst, None, Action::Delete);
+        ch.deposed = Some(key.clone());
+        acc.changes.push(ch);
+    }
 }
 
 async fn plan_node(ctx: &Ctx, key: &NodeKey) -> Result<(), Diagnostics> {
@@ -256,6 +272,7 @@ fn drift_change(a: &InstanceAddr, inst: &Instance, after: Option<&Value>, action
         each: inst.each.clone(),
         create_before_destroy: inst.create_before_destroy,
         adopted: false,
+        deposed: None,
     }
 }
 
@@ -291,6 +308,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
                 each: each_mode(r),
                 create_before_destroy: r.lifecycle.create_before_destroy,
                 adopted: adopted.contains(a),
+                deposed: None,
             }
         };
 
@@ -584,8 +602,8 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
             }
         }
     }
-    acc.changes.sort_by_cached_key(|c| super::sort_key(&c.addr));
-    acc.changes.dedup_by(|a, b| a.addr == b.addr);
+    acc.changes.sort_by_cached_key(|c| (super::sort_key(&c.addr), c.deposed.clone()));
+    acc.changes.dedup_by(|a, b| a.addr == b.addr && a.deposed == b.deposed);
     acc.drift.sort_by_cached_key(|c| super::sort_key(&c.addr));
     let mut outputs = Vec::new();
     let root_outputs = &engine.config.root().outputs;
@@ -626,6 +644,7 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
         instances: acc.refreshed,
         outputs: ctx.stored.outputs.clone(),
         pending_creates: BTreeMap::new(),
+        deposed: ctx.stored.deposed.clone(),
         kept: ctx.stored.kept.clone(),
     };
     Ok(Plan {

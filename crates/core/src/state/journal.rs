@@ -22,6 +22,13 @@ pub enum Record {
     Put { addr: String, provider: String, each: Option<String>, instance: Box<InstanceFile> },
     /// An object is gone.
     Remove { addr: String },
+    /// A create-before-destroy replacement starts: the current object becomes
+    /// a deposed object with this key, until it is destroyed.
+    Depose { addr: String, key: String },
+    /// The replacement was not created: the deposed object is current again.
+    Undepose { addr: String, key: String },
+    /// A deposed object is gone.
+    RemoveDeposed { addr: String, key: String },
 }
 
 impl Record {
@@ -273,6 +280,26 @@ pub fn replay(state: &mut State, records: &[Record], path: &Path) -> Result<bool
                 state.instances.remove(&a);
                 changed = true;
             }
+            Record::Depose { addr, key } => {
+                let a = parse(addr)?;
+                if let Some(old) = state.instances.remove(&a) {
+                    state.deposed.insert((a, key.clone()), old);
+                    changed = true;
+                }
+            }
+            Record::Undepose { addr, key } => {
+                let a = parse(addr)?;
+                if !state.instances.contains_key(&a)
+                    && let Some(old) = state.deposed.remove(&(a.clone(), key.clone()))
+                {
+                    state.instances.insert(a, old);
+                    changed = true;
+                }
+            }
+            Record::RemoveDeposed { addr, key } => {
+                let a = parse(addr)?;
+                changed |= state.deposed.remove(&(a, key.clone())).is_some();
+            }
         }
     }
     Ok(changed)
@@ -297,6 +324,25 @@ mod tests {
         bytes.extend_from_slice(&torn[..cut]);
         let records = parse_records(&bytes, Path::new("j")).unwrap();
         assert_eq!(records, vec![Record::Remove { addr: "terraform_data.a".into() }]);
+    }
+
+    #[test]
+    fn a_deposed_object_stays_until_removed_and_comes_back_if_the_replacement_failed() {
+        let mut state = State::new();
+        let addr = "terraform_data.a";
+        let a = match Target::parse(addr).unwrap() {
+            Target::Resource(r) => r.instance(crate::addr::InstanceKey::None),
+            _ => unreachable!(),
+        };
+        state.instances.insert(a.clone(), Instance::new(crate::value::Value::str("old"), "p", None, vec![]));
+        let key = || "0a1b2c3d".to_string();
+        let depose = Record::Depose { addr: addr.into(), key: key() };
+        replay(&mut state, std::slice::from_ref(&depose), Path::new("j")).unwrap();
+        assert!(state.instances.is_empty() && state.deposed.contains_key(&(a.clone(), key())));
+        replay(&mut state, &[Record::Undepose { addr: addr.into(), key: key() }], Path::new("j")).unwrap();
+        assert!(state.deposed.is_empty() && state.instances.contains_key(&a), "back when nothing replaced it");
+        replay(&mut state, &[depose, Record::RemoveDeposed { addr: addr.into(), key: key() }], Path::new("j")).unwrap();
+        assert!(state.deposed.is_empty() && state.instances.is_empty());
     }
 
     #[test]

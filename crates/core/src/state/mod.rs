@@ -52,15 +52,9 @@ pub struct Kept {
     pub provider_as_written: Option<String>,
 }
 
-/// A deposed object (left by a create-before-destroy replacement that did
-/// not finish): a real object, kept in state until it is destroyed.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Deposed {
-    pub resource: ResourceAddr,
-    pub provider: String,
-    pub each: Option<String>,
-    pub file: InstanceFile,
-}
+/// Where a deposed object is: the instance it was current at, and the key
+/// that tells it apart from others there (8 hex digits, as Terraform's).
+pub type DeposedAddr = (InstanceAddr, String);
 
 impl Instance {
     /// A fresh object as a provider returned it, with no dependencies yet.
@@ -98,6 +92,9 @@ pub struct State {
     /// Creates that were started but not seen to finish (from the journal):
     /// the planner asks the provider to find these objects by their marker.
     pub pending_creates: BTreeMap<InstanceAddr, Marker>,
+    /// Old objects of create-before-destroy replacements not yet destroyed:
+    /// real objects, kept in state until they are.
+    pub deposed: BTreeMap<DeposedAddr, Instance>,
     /// What the file held beyond ecspoc's model, written back as read.
     pub kept: KeptState,
 }
@@ -105,7 +102,6 @@ pub struct State {
 /// Parts of a state file ecspoc carries without using them.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeptState {
-    pub deposed: Vec<Deposed>,
     /// Resources listed with no instance (Terraform writes some).
     pub empty_resources: Vec<ResourceFile>,
     /// Each output's value and type as read: the type is written back while
@@ -183,6 +179,7 @@ impl State {
             instances: BTreeMap::new(),
             outputs: BTreeMap::new(),
             pending_creates: BTreeMap::new(),
+            deposed: BTreeMap::new(),
             // As Terraform writes a new state: no checks run yet.
             kept: KeptState {
                 extra: BTreeMap::from([("check_results".to_string(), serde_json::Value::Null)]),
@@ -192,7 +189,7 @@ impl State {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.instances.is_empty() && self.outputs.is_empty()
+        self.instances.is_empty() && self.outputs.is_empty() && self.deposed.is_empty()
     }
 
     pub fn managed(&self) -> impl Iterator<Item = (&InstanceAddr, &Instance)> {
@@ -217,6 +214,7 @@ impl State {
             return Err(StateError::UnsupportedVersion { path: path.into(), version: f.version });
         }
         let mut instances = BTreeMap::new();
+        let mut deposed = BTreeMap::new();
         let mut kept = KeptState {
             extra: f.extra.clone(),
             output_types: f.outputs.iter().map(|(k, o)| (k.clone(), (o.value.clone(), o.type_.clone()))).collect(),
@@ -252,19 +250,19 @@ impl State {
             let provider = r.provider.trim_start_matches("provider[\"").trim_end_matches("\"]").to_string();
             let resource = ResourceAddr { module, mode, type_: r.type_, name: r.name };
             for i in r.instances {
-                if i.deposed.is_some() {
-                    kept.deposed.push(Deposed {
-                        resource: resource.clone(),
-                        provider: provider.clone(),
-                        each: r.each.clone(),
-                        file: i,
-                    });
-                    continue;
-                }
                 let addr = resource.instance(InstanceKey::from_json(i.index_key.as_ref()));
                 let mut inst = instance_from_file(&i, &resource.type_, &provider, r.each.clone());
                 inst.kept.resource_extra = r.extra.clone();
                 inst.kept.provider_as_written = Some(r.provider.clone());
+                if let Some(key) = &i.deposed {
+                    if deposed.insert((addr.clone(), key.clone()), inst).is_some() {
+                        return Err(StateError::Corrupt {
+                            path: path.into(),
+                            reason: format!("{addr} has two deposed objects with key {key:?}"),
+                        });
+                    }
+                    continue;
+                }
                 // Two objects at one address: which one is real cannot be guessed.
                 if instances.insert(addr.clone(), inst).is_some() {
                     return Err(StateError::Corrupt {
@@ -281,7 +279,15 @@ impl State {
             .into_iter()
             .map(|(k, o)| (k, OutputValue { value: Value::from_json(&o.value), sensitive: o.sensitive }))
             .collect();
-        Ok(State { serial: f.serial, lineage: f.lineage, instances, outputs, pending_creates: BTreeMap::new(), kept })
+        Ok(State {
+            serial: f.serial,
+            lineage: f.lineage,
+            instances,
+            outputs,
+            pending_creates: BTreeMap::new(),
+            deposed,
+            kept,
+        })
     }
 
     pub fn to_file(&self) -> StateFile {
@@ -305,13 +311,24 @@ impl State {
             }
         }
         // Deposed objects after their resource's current ones (their own group if none is left).
-        for d in &self.kept.deposed {
-            let at = resources.iter_mut().find(|f| is_group_of(f, &d.resource));
-            match at {
-                Some(f) => f.instances.push(d.file.clone()),
+        for ((addr, key), inst) in &self.deposed {
+            let mut file = instance_to_file(addr, inst);
+            file.deposed = Some(key.clone());
+            match resources.iter_mut().find(|f| is_group_of(f, &addr.resource)) {
+                Some(f) => f.instances.push(file),
                 None => {
-                    let mut f = resource_file(&d.resource, d.each.clone(), &d.provider, BTreeMap::new());
-                    f.instances.push(d.file.clone());
+                    let mut f = resource_file(
+                        &addr.resource,
+                        inst.each.clone(),
+                        &inst.provider,
+                        inst.kept.resource_extra.clone(),
+                    );
+                    if let Some(written) = &inst.kept.provider_as_written
+                        && written.trim_start_matches("provider[\"").trim_end_matches("\"]") == inst.provider
+                    {
+                        f.provider = written.clone();
+                    }
+                    f.instances.push(file);
                     resources.push(f);
                 }
             }
@@ -584,6 +601,10 @@ mod tests {
         let text = r#"{"version":4,"terraform_version":"1.9.8","serial":3,"lineage":"l","outputs":{"ids":{"value":["a"],"type":["list","string"]}},"resources":[{"mode":"managed","type":"aws_instance","name":"web","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{"schema_version":1,"attributes":{"id":"i-new"},"sensitive_attributes":[[{"type":"get_attr","value":"user_data"},{"type":"index","value":{"value":0,"type":"number"}}]],"private":"eyJzY2hlbWFfdmVyc2lvbiI6IjEifQ==","identity_schema_version":0,"identity":{"id":"i-new"}},{"deposed":"00000001","schema_version":1,"attributes":{"id":"i-old"},"sensitive_attributes":[]}]},{"mode":"data","type":"aws_region","name":"current","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[]}],"check_results":[{"object_kind":"resource","config_addr":"aws_instance.web","status":"pass"}]}"#;
         let state = State::from_file(serde_json::from_str(text).unwrap(), "t").unwrap();
         assert_eq!(state.instances.len(), 1, "the deposed object is not a current instance");
+        assert_eq!(
+            state.deposed.keys().map(|(a, k)| format!("{a} {k}")).collect::<Vec<_>>(),
+            ["aws_instance.web 00000001"]
+        );
         let mut again: serde_json::Value = serde_json::to_value(state.to_file()).unwrap();
         let mut read: serde_json::Value = serde_json::from_str(text).unwrap();
         for v in [&mut again, &mut read] {
