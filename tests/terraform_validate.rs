@@ -229,3 +229,51 @@ fn every_provider_rule_refuses_what_terraforms_aws_provider_refuses() {
         .collect();
     assert!(wrong.is_empty(), "{}\n\nabout base bodies:\n{}", wrong.join("\n"), details.join("\n"));
 }
+
+/// Every aws type's schema against Terraform's AWS provider's own (`terraform
+/// providers schema -json`): the same schema version, which state files
+/// carry (a lower one makes the provider run its upgraders on attributes
+/// already in the current form, and some crash), and no attribute the
+/// provider does not have (it refuses to decode such a state).
+#[test]
+fn every_aws_type_has_the_providers_schema_version_and_only_its_attributes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("main.tf.json"),
+        r#"{"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}}}"#,
+    )
+    .expect("write");
+    terraform_ok(dir.path(), &["init", "-input=false", "-no-color", "-backend=false"]);
+    let theirs: serde_json::Value =
+        serde_json::from_str(&terraform_ok(dir.path(), &["providers", "schema", "-json"])).expect("schema JSON");
+    let theirs = &theirs["provider_schemas"]["registry.terraform.io/hashicorp/aws"]["resource_schemas"];
+    let w = common::Workdir::new(&[("main.toml", "")]);
+    let ours: serde_json::Value = serde_json::from_str(&w.ok(&["providers", "-json"]).stdout).expect("JSON");
+    let ours = ours["provider_schemas"]
+        .as_object()
+        .and_then(|m| m.iter().find(|(k, _)| k.ends_with("hashicorp/aws")).map(|(_, v)| v["resource_schemas"].clone()))
+        .expect("the aws provider's schemas");
+    let mut wrong = Vec::new();
+    for (type_, schema) in ours.as_object().expect("types") {
+        let Some(t) = theirs.get(type_) else {
+            wrong.push(format!("{type_}: no such type in the provider"));
+            continue;
+        };
+        if schema["version"] != t["version"] {
+            wrong
+                .push(format!("{type_}: schema version {} where the provider has {}", schema["version"], t["version"]));
+        }
+        let names = |s: &serde_json::Value| -> std::collections::BTreeSet<String> {
+            ["attributes", "block_types"]
+                .iter()
+                .flat_map(|k| {
+                    s["block"][k].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default()
+                })
+                .collect()
+        };
+        for extra in names(schema).difference(&names(t)) {
+            wrong.push(format!("{type_}.{extra}: not an attribute of the provider"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -48,7 +48,7 @@ pub async fn providers(args: CommonArgs) -> CliResult<i32> {
         let mut doc = serde_json::Map::new();
         for p in set.iter() {
             let attrs = |s: &ecspoc_core::provider::ResourceSchema| {
-                serde_json::json!({"block": {"attributes": s.attributes.iter().map(|(n, a)| (n.to_string(), serde_json::json!({
+                serde_json::json!({"version": s.version, "block": {"attributes": s.attributes.iter().map(|(n, a)| (n.to_string(), serde_json::json!({
                     "type": format!("{:?}", a.ty).to_lowercase(), "description": a.description, "required": a.required,
                     "optional": a.optional, "computed": a.computed, "sensitive": a.sensitive, "force_new": a.force_new,
                 }))).collect::<serde_json::Map<_, _>>(), "description": s.description}})
@@ -128,7 +128,7 @@ pub async fn import(args: ImportArgs) -> CliResult<i32> {
             .map_err(|e| CliError::from(Diagnostic::error("Import failed").with_detail(e.describe()).with_address(addr.to_string())))?
             .ok_or_else(|| CliError::Message(format!("Cannot import non-existent remote object\n\nWhile attempting to import an existing object to {addr}, the provider found no object with ID {:?}.", args.id)))?;
         let sensitive = engine.sensitivity.resource_attributes(&addr.resource, schema.sensitive_names());
-        let inst = Instance::new(attrs, provider.source(), each_mode(r), sensitive);
+        let inst = Instance { schema_version: schema.version, ..Instance::new(attrs, provider.source(), each_mode(r), sensitive) };
         let journal = backend.open_journal(&state).await?;
         journal.append(&Record::put(&addr, &inst)).await?;
         state.instances.insert(addr.clone(), inst);

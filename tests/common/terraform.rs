@@ -40,6 +40,11 @@ pub fn plugin_mirror() -> PathBuf {
 
 /// `terraform ARGS` in `dir`, providers from the mirror only, nothing from the network.
 pub fn terraform(dir: &Path, args: &[&str]) -> Output {
+    terraform_with(dir, args, &[])
+}
+
+/// The same, with more environment (an emulator's endpoint and keys).
+pub fn terraform_with(dir: &Path, args: &[&str], env: &[(String, String)]) -> Output {
     let rc = dir.join(".terraformrc-ecspoc-test");
     if !rc.exists() {
         let mirror = plugin_mirror();
@@ -58,6 +63,7 @@ pub fn terraform(dir: &Path, args: &[&str]) -> Output {
         .env("TF_CLI_CONFIG_FILE", &rc)
         .env("CHECKPOINT_DISABLE", "1")
         .env_remove("TF_IN_AUTOMATION")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .output()
         .expect("terraform is on PATH on this project's machines")
 }

@@ -24,7 +24,9 @@ fn sorted(v: serde_json::Value) -> serde_json::Value {
 }
 
 /// An IAM policy in canonical form: IAM treats `"Action": "x"` and
-/// `"Action": ["x"]` alike, and one statement alike with a list of one.
+/// `"Action": ["x"]` alike, one statement alike with a list of one, and the
+/// values of actions, resources, principals and conditions as sets (so does
+/// Terraform's provider when it compares policies): they are sorted.
 pub fn canonical_policy(text: &str) -> Option<String> {
     let mut v: serde_json::Value = serde_json::from_str(text).ok()?;
     if let Some(obj) = v.as_object_mut()
@@ -55,10 +57,15 @@ pub fn canonical_policy(text: &str) -> Option<String> {
 }
 
 fn unwrap_single(x: &mut serde_json::Value) {
-    if let Some(a) = x.as_array()
-        && a.len() == 1
-    {
-        *x = a[0].clone();
+    if let Some(a) = x.as_array_mut() {
+        // A set of strings: one order, no repeats.
+        if a.iter().all(|v| v.is_string()) {
+            a.sort_by(|p, q| p.as_str().cmp(&q.as_str()));
+            a.dedup();
+        }
+        if a.len() == 1 {
+            *x = a[0].clone();
+        }
     }
 }
 

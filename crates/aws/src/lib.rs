@@ -99,6 +99,28 @@ impl Default for AwsProvider {
     }
 }
 
+/// The schema version Terraform's AWS provider (5.100.0, `terraform
+/// providers schema -json`) gives each type, written in state beside the
+/// attributes: a lower one makes the provider run its state upgraders on
+/// attributes already in the current form (and crash on some).
+/// `tests/terraform_validate.rs` checks this table against the provider.
+fn schema_version(type_: &str) -> u64 {
+    const AT_ONE: &[&str] = &[
+        "aws_autoscaling_group",
+        "aws_cloudwatch_event_rule",
+        "aws_cloudwatch_event_target",
+        "aws_dynamodb_table",
+        "aws_ecs_service",
+        "aws_ecs_task_definition",
+        "aws_instance",
+        "aws_key_pair",
+        "aws_security_group",
+        "aws_subnet",
+        "aws_vpc",
+    ];
+    u64::from(AT_ONE.contains(&type_))
+}
+
 impl AwsProvider {
     pub fn new() -> Self {
         let mut schema = ProviderSchema::default();
@@ -108,6 +130,7 @@ impl AwsProvider {
             if r.taggable() {
                 config::add_tag_attributes(&mut s);
             }
+            s.version = schema_version(r.name());
             schema.resources.insert(r.name(), s);
             resources.insert(r.name(), r);
         }

@@ -756,10 +756,13 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         .sensitivity
         .resource_attributes(&op.addr.resource, schema.map(|s| s.sensitive_names()).unwrap_or_default());
     let record = async |r: Record| ctx.journal.append(&r).await.map_err(journal_failed);
+    // Attributes a provider returns are in its schema's current version.
+    let version = schema.map_or(0, |s| s.version);
     let new_instance = |attrs: Value| Instance {
         sensitive_attributes: crate::sensitivity::Sensitivity::with_echoes(&attrs, &sensitive),
         dependencies: op.dependencies.clone(),
         create_before_destroy: op.create_before_destroy,
+        schema_version: version,
         ..Instance::new(attrs, provider.source(), op.each.clone(), Vec::new())
     };
     let create = || async {
@@ -827,10 +830,15 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         Action::Update => {
             let prior = op.prior.as_ref().ok_or("the object to update is no longer in state")?;
             let attrs = provider.update(type_, &prior.attributes, &op.planned).await.map_err(|e| e.describe())?;
+            let attrs = match schema {
+                Some(schema) => crate::state::keep_unmodeled(&prior.attributes, attrs, schema),
+                None => attrs,
+            };
             let inst = Instance {
                 sensitive_attributes: crate::sensitivity::Sensitivity::with_echoes(&attrs, &sensitive),
                 attributes: attrs,
                 dependencies: op.dependencies.clone(),
+                schema_version: version,
                 ..prior.clone()
             };
             record_object(ctx, &op.addr, inst).await

@@ -339,7 +339,6 @@ fn service_value(ctx: &Ctx<'_>, svc: &Service, prior: &Value) -> Value {
     let list_or_null = |v: Vec<Value>| if v.is_empty() { Value::Null } else { Value::List(v) };
     obj(vec![
         ("id", opt_str(svc.service_arn())),
-        ("arn", opt_str(svc.service_arn())),
         ("name", opt_str(svc.service_name())),
         ("cluster", opt_str(svc.cluster_arn())),
         ("task_definition", opt_str(svc.task_definition())),
@@ -456,7 +455,6 @@ impl ResourceType for AwsEcsService {
             "An ECS service: tasks of a task definition kept running. Import id: CLUSTER/SERVICE.",
             [
                 ("id", A::computed(T::String, "The service's ARN.")),
-                ("arn", A::computed(T::String, "The service's ARN.")),
                 ("name", A::required(T::String, "The service's name.").force_new()),
                 ("cluster", A::optional_computed(T::String, "The cluster (name or ARN).").force_new()),
                 ("task_definition", A::optional(T::String, "FAMILY:REVISION or the revision's ARN.")),

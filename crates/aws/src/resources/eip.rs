@@ -250,7 +250,6 @@ fn nat_value(ctx: &Ctx<'_>, n: &NatGateway) -> Value {
     obj(vec![
         ("id", opt_str(n.nat_gateway_id())),
         ("subnet_id", opt_str(n.subnet_id())),
-        ("vpc_id", opt_str(n.vpc_id())),
         ("allocation_id", opt_str(addr.and_then(|a| a.allocation_id()))),
         ("connectivity_type", opt_str(n.connectivity_type().map(|c| c.as_str()).or(Some("public")))),
         ("network_interface_id", opt_str(addr.and_then(|a| a.network_interface_id()))),
@@ -298,7 +297,6 @@ impl ResourceType for AwsNatGateway {
                     "connectivity_type",
                     A::optional(T::String, "public or private.").force_new().default(Value::str("public")),
                 ),
-                ("vpc_id", A::computed(T::String, "The VPC.")),
                 ("network_interface_id", A::computed(T::String, "Its network interface.")),
                 ("private_ip", A::computed(T::String, "Its private address.")),
                 ("public_ip", A::computed(T::String, "Its public address.")),

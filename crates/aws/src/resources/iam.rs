@@ -389,9 +389,23 @@ impl ResourceType for AwsIamRolePolicyAttachment {
         Ok(attachment(role, arn))
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
-        let (role, arn) = id(state)?
-            .split_once('/')
-            .ok_or_else(|| ProviderError::new("an aws_iam_role_policy_attachment id is ROLE/POLICY_ARN"))?;
+        // The attributes say which attachment; the id is only a name for it
+        // (Terraform's provider writes ROLE-<timestamp>, ecspoc ROLE/ARN,
+        // import takes ROLE/ARN), and is kept as it was.
+        let key = id(state)?;
+        let (role, arn) = match (s(state, "role"), s(state, "policy_arn")) {
+            (Some(role), Some(arn)) => (role, arn),
+            _ => key.split_once('/').ok_or_else(|| {
+                ProviderError::new("an aws_iam_role_policy_attachment is imported as ROLE/POLICY_ARN")
+            })?,
+        };
+        let found_here = |role: &str, arn: &str| {
+            let mut a = attachment(role, arn);
+            if let Value::Map(m) = &mut a {
+                m.insert("id".into(), Value::str(key));
+            }
+            a
+        };
         let mut pages = ctx.clients.iam.list_attached_role_policies().role_name(role).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = match found(page.map_err(|e| api("ListAttachedRolePolicies", e)))? {
@@ -399,7 +413,7 @@ impl ResourceType for AwsIamRolePolicyAttachment {
                 None => return Ok(None),
             };
             if page.attached_policies().iter().any(|p| p.policy_arn() == Some(arn)) {
-                return Ok(Some(attachment(role, arn)));
+                return Ok(Some(found_here(role, arn)));
             }
         }
         Ok(None)

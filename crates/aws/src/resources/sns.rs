@@ -275,6 +275,21 @@ impl ResourceType for AwsSnsTopicSubscription {
                 ("filter_policy", A::optional(T::String, "Which messages to deliver (JSON).")),
                 ("pending_confirmation", A::computed(T::Bool, "The endpoint has not confirmed yet (email, http/s).")),
                 ("owner_id", A::computed(T::String, "The owning account.")),
+                // Settings of Terraform's provider only (AWS knows nothing of
+                // them), kept in state so that Terraform reads what it expects.
+                (
+                    "confirmation_timeout_in_minutes",
+                    A::optional(T::Number, "How long Terraform's provider waits for an http(s) confirmation.")
+                        .default(Value::Number(1.0)),
+                ),
+                (
+                    "endpoint_auto_confirms",
+                    A::optional(
+                        T::Bool,
+                        "The http(s) endpoint confirms by itself (Terraform's provider waits for it).",
+                    )
+                    .default(Value::Bool(false)),
+                ),
             ],
         )
     }
@@ -303,7 +318,14 @@ impl ResourceType for AwsSnsTopicSubscription {
             .await
             .map_err(|e| api("Subscribe", e))?;
         let arn = out.subscription_arn().ok_or_else(|| ProviderError::new("Subscribe returned no ARN"))?;
-        let new_key = obj(vec![("id", Value::str(arn))]);
+        let new_key = obj(vec![
+            ("id", Value::str(arn)),
+            (
+                "confirmation_timeout_in_minutes",
+                planned.get("confirmation_timeout_in_minutes").cloned().unwrap_or(Value::Null),
+            ),
+            ("endpoint_auto_confirms", planned.get("endpoint_auto_confirms").cloned().unwrap_or(Value::Null)),
+        ]);
         crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new subscription {arn} could not be read back")))
@@ -334,6 +356,19 @@ impl ResourceType for AwsSnsTopicSubscription {
             ),
             ("pending_confirmation", Value::Bool(get("PendingConfirmation") == Some("true"))),
             ("owner_id", opt_str(get("Owner"))),
+            // Not AWS's: as they were (or as configured, after a create).
+            (
+                "confirmation_timeout_in_minutes",
+                state
+                    .get("confirmation_timeout_in_minutes")
+                    .filter(|v| !v.is_null())
+                    .cloned()
+                    .unwrap_or(Value::Number(1.0)),
+            ),
+            (
+                "endpoint_auto_confirms",
+                state.get("endpoint_auto_confirms").filter(|v| !v.is_null()).cloned().unwrap_or(Value::Bool(false)),
+            ),
         ])))
     }
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {

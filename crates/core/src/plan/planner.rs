@@ -236,13 +236,15 @@ async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, In
                 let configurable_changed = schema
                     .attributes
                     .iter()
-                    .any(|(k, at)| set_by_config(k, at) && attrs.get(k) != inst.attributes.get(k));
+                    .any(|(k, at)| set_by_config(k, at) && !same_as_stored(attrs.get(k), inst.attributes.get(k)));
+                // What another tool stored that this provider does not model stays as it was.
+                let attrs = crate::state::keep_unmodeled(&inst.attributes, attrs, schema);
                 if configurable_changed {
                     lock(&ctx.acc).drift.push(drift_change(&a, &inst, Some(&attrs), Action::Update));
                 }
                 let id = attrs.get("id").and_then(Value::as_str).map(String::from);
                 ctx.observer.on(Event::RefreshComplete { addr: a.clone(), id });
-                out.push((a, Instance { attributes: attrs, ..inst }));
+                out.push((a, Instance { attributes: attrs, schema_version: schema.version, ..inst }));
             }
             Ok(None) => {
                 lock(&ctx.acc).drift.push(drift_change(&a, &inst, None, Action::Delete));
@@ -256,6 +258,36 @@ async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, In
         return Err(diags);
     }
     Ok(out)
+}
+
+/// Is a value read now the one stored, as Terraform's providers see it? An
+/// unset value and its type's zero value ("", 0, false, an empty list or
+/// map) are the same: Terraform's SDK stores one where ecspoc reads the other.
+fn same_as_stored(now: Option<&Value>, stored: Option<&Value>) -> bool {
+    fn blank(v: Option<&Value>) -> bool {
+        match v {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(Value::Number(n)) => *n == 0.0,
+            Some(Value::Bool(b)) => !b,
+            Some(Value::List(l)) => l.is_empty(),
+            Some(Value::Map(m)) => m.is_empty(),
+            Some(_) => false,
+        }
+    }
+    if now == stored || (blank(now) && blank(stored)) {
+        return true;
+    }
+    // Blocks: the same rule inside them.
+    match (now, stored) {
+        (Some(Value::List(a)), Some(Value::List(b))) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_as_stored(Some(x), Some(y)))
+        }
+        (Some(Value::Map(a)), Some(Value::Map(b))) => {
+            a.keys().chain(b.keys()).all(|k| same_as_stored(a.get(k), b.get(k)))
+        }
+        _ => false,
+    }
 }
 
 fn drift_change(a: &InstanceAddr, inst: &Instance, after: Option<&Value>, action: Action) -> ResourceChange {
@@ -604,6 +636,17 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
     }
     acc.changes.sort_by_cached_key(|c| (super::sort_key(&c.addr), c.deposed.clone()));
     acc.changes.dedup_by(|a, b| a.addr == b.addr && a.deposed == b.deposed);
+    // Only drift that matters to this plan is shown, as Terraform does: of
+    // objects that change, or that something which changes depends on.
+    let relevant: BTreeSet<String> = acc
+        .changes
+        .iter()
+        .filter(|c| !c.is_noop())
+        .flat_map(|c| std::iter::once(c.addr.resource.to_string()).chain(c.dependencies.iter().cloned()))
+        .collect();
+    if opts.mode != PlanMode::RefreshOnly {
+        acc.drift.retain(|d| relevant.contains(&d.addr.resource.to_string()));
+    }
     acc.drift.sort_by_cached_key(|c| super::sort_key(&c.addr));
     let mut outputs = Vec::new();
     let root_outputs = &engine.config.root().outputs;

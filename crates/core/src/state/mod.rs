@@ -148,6 +148,20 @@ pub fn encode(state: &State, path: &str) -> Result<String, StateError> {
     Ok(text)
 }
 
+/// A provider's answer, with every top-level attribute its schema does not
+/// know carried over from what was stored (another tool's provider may model
+/// more): written back, they keep that tool's state whole.
+pub fn keep_unmodeled(stored: &Value, mut read: Value, schema: &crate::provider::ResourceSchema) -> Value {
+    if let (Value::Map(old), Value::Map(new)) = (stored, &mut read) {
+        for (k, v) in old {
+            if !schema.attributes.contains_key(k.as_str()) && !new.contains_key(k) {
+                new.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    read
+}
+
 /// Before writing `state` over `current` (what the store holds now): refuse
 /// another lineage's state, keep the serial when nothing changed (returns
 /// false: nothing to write), and never let the serial go backwards (a pushed
