@@ -798,7 +798,7 @@ fn ecs_compute_and_load_balancing_full_lifecycle() {
             "~ max_size = 3 -> 1",
             "~ priority = 20 -> 10",
             "~ idle_timeout = 120 -> 60",
-            "~ deregistration_delay = 5 -> 30",
+            "~ deregistration_delay = \"5\" -> \"30\"",
             "# aws_lb_listener.http will be updated in-place",
             "# aws_ecs_cluster.main will be updated in-place",
             // One block's attribute changed in place, as Terraform shows it.

@@ -87,7 +87,7 @@ fn ecspoc_plans_no_change_on_the_aws_state_terraform_wrote() {
     assert_eq!(code, Some(0), "terraform apply:\n{text}");
     w.write("environments/dev/terraform.tfstate", &tf.read("environments/dev/terraform.tfstate"));
 
-    let plan: Vec<&str> = ["-e", "dev", "plan"].into_iter().chain(TARGETS).collect();
+    let plan: Vec<&str> = ["-e", "dev", "plan", "-out=dev.tfplan"].into_iter().chain(TARGETS).collect();
     let r: Run = w.run(&plan);
     assert_eq!(r.code, 0, "ecspoc cannot plan on Terraform's state:\n{}", r.all());
     // The emulator stores instance_warmup_period 0 when none is sent; AWS
@@ -107,6 +107,131 @@ fn ecspoc_plans_no_change_on_the_aws_state_terraform_wrote() {
         "module.cluster.aws_autoscaling_group.hosts".to_string(),
     ]);
     assert!(drift.is_subset(&related), "false drift notes: {:?}", drift.difference(&related).collect::<Vec<_>>());
+
+    // Every attribute ecspoc reads back equals what Terraform's provider stored
+    // for the same object, but for the differences named here.
+    let shown = w.ok(&["-chdir=environments/dev", "show", "-json", "dev.tfplan"]).stdout;
+    let refreshed = resources_by_address(
+        &serde_json::from_str::<serde_json::Value>(&shown).unwrap()["prior_state"]["values"]["root_module"],
+    );
+    let stored: serde_json::Value = serde_json::from_str(&tf.read("environments/dev/terraform.tfstate")).unwrap();
+    let known: BTreeSet<(&str, &str)> = BTreeSet::from([
+        // Stale in Terraform's state: changed after it was stored (the NAT
+        // gateway and the bastion's address associated, the listener attached,
+        // aws_sns_topic_policy wrote the policy).
+        ("aws_eip", "association_id"),
+        ("aws_eip", "network_interface"),
+        ("aws_eip", "private_ip"),
+        ("aws_instance", "public_ip"),
+        ("aws_instance", "public_dns"),
+        ("aws_lb_target_group", "load_balancer_arns"),
+        ("aws_sns_topic", "policy"),
+        // Terraform ran with skip_requesting_account_id: its ARNs lack the account.
+        ("aws_instance", "arn"),
+        ("aws_launch_template", "arn"),
+        // The emulator returns no log group class; AWS answers STANDARD, which ecspoc fills in.
+        ("aws_cloudwatch_log_group", "log_group_class"),
+        // ecspoc keeps the configuration's spelling of the template (id or name).
+        ("aws_autoscaling_group", "launch_template"),
+        // Each tool stores its own normal form; ecspoc compares them by meaning with ECS's defaults.
+        ("aws_ecs_task_definition", "container_definitions"),
+    ]);
+    let mut wrong = Vec::new();
+    for r in stored["resources"].as_array().unwrap().iter().filter(|r| r["mode"] == "managed") {
+        let type_ = r["type"].as_str().unwrap();
+        for i in r["instances"].as_array().unwrap() {
+            let addr = instance_address(r, i);
+            let Some(ours) = refreshed.get(&addr) else { continue };
+            for (k, theirs) in i["attributes"].as_object().unwrap() {
+                let Some(mine) = ours.get(k) else { continue };
+                if !known.contains(&(type_, k.as_str())) && !same_meaning(theirs, mine) {
+                    wrong.push(format!("{addr}.{k}: Terraform stored {theirs}, ecspoc read {mine}"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "attributes ecspoc reads differently:\n{}", wrong.join("\n"));
+}
+
+/// `values` of every resource instance in a plan JSON module tree, by address.
+fn resources_by_address(module: &serde_json::Value) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let mut out = std::collections::BTreeMap::new();
+    for r in module["resources"].as_array().into_iter().flatten() {
+        out.insert(r["address"].as_str().unwrap_or("").to_string(), r["values"].clone());
+    }
+    for c in module["child_modules"].as_array().into_iter().flatten() {
+        out.extend(resources_by_address(c));
+    }
+    out
+}
+
+fn instance_address(r: &serde_json::Value, i: &serde_json::Value) -> String {
+    let module = r["module"].as_str().map(|m| format!("{m}.")).unwrap_or_default();
+    let key = match &i["index_key"] {
+        serde_json::Value::Number(n) => format!("[{n}]"),
+        serde_json::Value::String(s) => format!("[{s:?}]"),
+        _ => String::new(),
+    };
+    format!("{module}{}.{}{key}", r["type"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or(""))
+}
+
+/// Equal but for spelling: unset and zero values, list order (AWS's sets),
+/// numbers in strings, JSON documents by meaning with IAM's set values sorted.
+fn same_meaning(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    let blank = |v: &J| {
+        matches!(v, J::Null)
+            || v == ""
+            || v == 0
+            || v == false
+            || v.as_array().is_some_and(|a| a.is_empty())
+            || v.as_object().is_some_and(|o| o.is_empty())
+    };
+    let json_doc = |v: &J| {
+        v.as_str()
+            .filter(|s| s.starts_with(['{', '[']))
+            .and_then(|s| serde_json::from_str::<J>(s).ok())
+            .map(sort_string_lists)
+    };
+    if a == b || (blank(a) && blank(b)) {
+        return true;
+    }
+    if let (Some(x), Some(y)) = (json_doc(a), json_doc(b)) {
+        return x == y;
+    }
+    match (a, b) {
+        (J::String(s), J::Number(n)) | (J::Number(n), J::String(s)) => s.parse::<f64>().ok() == n.as_f64(),
+        (J::Array(x), J::Array(y)) => {
+            let mut left: Vec<&J> = y.iter().collect();
+            x.len() == y.len()
+                && x.iter().all(|e| match left.iter().position(|f| same_meaning(e, f)) {
+                    Some(i) => {
+                        left.swap_remove(i);
+                        true
+                    }
+                    None => false,
+                })
+        }
+        (J::Object(x), J::Object(y)) => {
+            x.keys().chain(y.keys()).all(|k| same_meaning(x.get(k).unwrap_or(&J::Null), y.get(k).unwrap_or(&J::Null)))
+        }
+        _ => false,
+    }
+}
+
+/// Lists of strings in one order (IAM treats actions, resources and principals as sets).
+fn sort_string_lists(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        J::Array(a) if a.iter().all(J::is_string) => {
+            let mut a = a;
+            a.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+            if a.len() == 1 { a.remove(0) } else { J::Array(a) }
+        }
+        J::Array(a) => J::Array(a.into_iter().map(sort_string_lists).collect()),
+        J::Object(o) => J::Object(o.into_iter().map(|(k, v)| (k, sort_string_lists(v))).collect()),
+        other => other,
+    }
 }
 
 #[test]

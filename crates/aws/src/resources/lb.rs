@@ -462,13 +462,15 @@ async fn target_group_value(
     Ok(obj(vec![
         ("id", Value::str(arn)),
         ("arn", Value::str(arn)),
-        ("arn_suffix", suffix(arn, ":")),
+        // targetgroup/NAME/ID: the resource part, after the ARN's last colon.
+        ("arn_suffix", Value::str(arn.rsplit_once(':').map_or(arn, |(_, t)| t))),
         ("name", opt_str(tg.target_group_name())),
         ("port", int_value(tg.port())),
         ("protocol", opt_str(tg.protocol().map(|p| p.as_str()))),
         ("vpc_id", opt_str(tg.vpc_id())),
         ("target_type", Value::str(tg.target_type().map(|t| t.as_str()).unwrap_or("instance"))),
-        ("deregistration_delay", int_value(Some(delay))),
+        // A string in Terraform's provider (and so in state), seconds all the same.
+        ("deregistration_delay", Value::String(delay.to_string())),
         ("health_check", Value::List(vec![health])),
         ("load_balancer_arns", Value::List(tg.load_balancer_arns().iter().map(Value::str).collect())),
         ("tags", t),
@@ -497,10 +499,18 @@ async fn describe_target_group(
     Ok(found(out)?.and_then(|o| o.target_groups().first().cloned()))
 }
 
+/// `deregistration_delay` as seconds, whether written `30` or `"30"`.
+fn delay_seconds(planned: &Value) -> i32 {
+    match planned.get("deregistration_delay") {
+        Some(Value::String(t)) => t.trim().parse().unwrap_or(300),
+        _ => int(planned, "deregistration_delay").unwrap_or(300),
+    }
+}
+
 async fn set_deregistration_delay(ctx: &Ctx<'_>, arn: &str, planned: &Value) -> Result<(), ProviderError> {
     let attr = TargetGroupAttribute::builder()
         .key("deregistration_delay.timeout_seconds")
-        .value(int(planned, "deregistration_delay").unwrap_or(300).to_string())
+        .value(delay_seconds(planned).to_string())
         .build();
     ctx.clients
         .elbv2
@@ -535,7 +545,8 @@ impl ResourceType for AwsLbTargetGroup {
                 ),
                 (
                     "deregistration_delay",
-                    A::optional(T::Number, "Seconds to drain a target.").default(Value::Number(300.0)),
+                    A::optional(T::String, "Seconds to drain a target (a string, as in Terraform's provider).")
+                        .default(Value::str("300")),
                 ),
                 ("health_check", A::optional_computed(health_check_type(), "How targets are checked.")),
                 ("load_balancer_arns", A::computed(list(), "Load balancers sending to this group.")),

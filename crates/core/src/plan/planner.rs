@@ -278,10 +278,26 @@ fn same_as_stored(now: Option<&Value>, stored: Option<&Value>) -> bool {
     if now == stored || (blank(now) && blank(stored)) {
         return true;
     }
-    // Blocks: the same rule inside them.
+    // Blocks: the same rule inside them. Lists in any order (most that AWS
+    // returns are sets: rules, subnets), each element matched once.
     match (now, stored) {
         (Some(Value::List(a)), Some(Value::List(b))) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_as_stored(Some(x), Some(y)))
+            let mut unmatched: Vec<&Value> = b.iter().collect();
+            a.len() == b.len()
+                && a.iter().all(|x| match unmatched.iter().position(|y| same_as_stored(Some(x), Some(y))) {
+                    Some(i) => {
+                        unmatched.swap_remove(i);
+                        true
+                    }
+                    None => false,
+                })
+        }
+        // JSON documents (policies) by meaning, whichever tool wrote them.
+        (Some(Value::String(a)), Some(Value::String(b))) if a.starts_with(['{', '[']) => {
+            match (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)) {
+                (Ok(x), Ok(y)) => x == y,
+                _ => false,
+            }
         }
         (Some(Value::Map(a)), Some(Value::Map(b))) => {
             a.keys().chain(b.keys()).all(|k| same_as_stored(a.get(k), b.get(k)))
@@ -703,4 +719,26 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
         config_files: engine.config.snapshot(),
         timestamp: now_rfc3339(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_as_stored;
+    use crate::value::Value;
+
+    fn j(text: &str) -> Value {
+        Value::from_json(&serde_json::from_str(text).unwrap())
+    }
+
+    #[test]
+    fn what_terraform_stored_and_what_ecspoc_reads_are_the_same_when_only_the_spelling_differs() {
+        let same = |a: &str, b: &str| same_as_stored(Some(&j(a)), Some(&j(b)));
+        assert!(same(r#""""#, "null"), "unset and empty");
+        assert!(same(r#"[{"name": null, "port": 0}]"#, r#"[{"name": "", "port": null}]"#), "inside blocks");
+        assert!(same(r#"[{"p": 22}, {"p": 443}]"#, r#"[{"p": 443}, {"p": 22}]"#), "sets in any order");
+        assert!(same(r#""{\"b\":1,\"a\":[1,2]}""#, r#""{\"a\":[1,2],\"b\":1}""#), "JSON by meaning");
+        assert!(!same(r#"[{"p": 22}, {"p": 22}]"#, r#"[{"p": 22}, {"p": 443}]"#), "each element matched once");
+        assert!(!same(r#""{\"a\":[1,2]}""#, r#""{\"a\":[2,1]}""#), "JSON lists keep their order");
+        assert!(!same(r#""x""#, "null"));
+    }
 }
