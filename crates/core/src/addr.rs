@@ -171,12 +171,19 @@ impl serde::Serialize for InstanceAddr {
 
 impl<'de> serde::Deserialize<'de> for InstanceAddr {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        match Target::parse(&text).map_err(serde::de::Error::custom)? {
+        InstanceAddr::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl InstanceAddr {
+    /// One instance (`aws_x.y`, `module.m["k"].aws_x.y[0]`); a resource
+    /// address without a key names its only instance.
+    pub fn parse(text: &str) -> Result<InstanceAddr, AddrParseError> {
+        match Target::parse(text)? {
             Target::Instance(i) => Ok(i),
             Target::Resource(r) => Ok(r.instance(InstanceKey::None)),
             Target::Module(_) => {
-                Err(serde::de::Error::custom(format!("{text:?} is a module, not a resource instance")))
+                Err(AddrParseError { input: text.to_string(), reason: "a module, not a resource instance".into() })
             }
         }
     }

@@ -127,7 +127,7 @@ pub async fn apply(
     for (addr, now) in refreshed {
         let record = match &now {
             Some(inst) => Record::put(&addr, inst),
-            None => Record::Remove { addr: addr.to_string() },
+            None => Record::Remove { addr: addr.clone() },
         };
         if let Err(e) = journal.append(&record).await {
             return failed(state, Diagnostic::error("Failed to record refreshed state").with_detail(e.to_string()));
@@ -773,7 +773,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
             create_id: uuid::Uuid::new_v4().simple().to_string(),
         };
         if provider.adopts_by_marker(type_) {
-            record(Record::Intent { addr: op.addr.to_string(), marker: marker.clone() }).await?;
+            record(Record::Intent { addr: op.addr.clone(), marker: marker.clone() }).await?;
             // Until the object is recorded, its intent stays: the next run looks for it by marker.
             lock(&ctx.state).pending_creates.insert(op.addr.clone(), marker.clone());
         }
@@ -803,7 +803,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
             // The run's state first: if the journal cannot be written, the
             // state saved at the end (or errored.tfstate) still has the truth.
             lock(&ctx.state).instances.remove(&op.addr);
-            record(Record::Remove { addr: op.addr.to_string() }).await?;
+            record(Record::Remove { addr: op.addr.clone() }).await?;
             Ok::<_, String>(())
         }
     };
@@ -850,7 +850,7 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
                 format!("the deposed object {key} could not be destroyed (it stays in state, and the next apply tries again): {}", e.describe())
             })?;
             lock(&ctx.state).deposed.remove(&(op.addr.clone(), key.clone()));
-            record(Record::RemoveDeposed { addr: op.addr.to_string(), key }).await?;
+            record(Record::RemoveDeposed { addr: op.addr.clone(), key }).await?;
             Ok(None)
         }
         Action::Delete => {
@@ -870,7 +870,7 @@ async fn depose(ctx: &Ctx, addr: &InstanceAddr) -> Result<Option<String>, String
     let old = lock(&ctx.state).instances.remove(addr);
     let Some(old) = old else { return Ok(None) };
     lock(&ctx.state).deposed.insert((addr.clone(), key.clone()), old);
-    ctx.journal.append(&Record::Depose { addr: addr.to_string(), key: key.clone() }).await.map_err(journal_failed)?;
+    ctx.journal.append(&Record::Depose { addr: addr.clone(), key: key.clone() }).await.map_err(journal_failed)?;
     Ok(Some(key))
 }
 
@@ -885,7 +885,7 @@ async fn undepose(ctx: &Ctx, addr: &InstanceAddr, key: String) -> Result<(), Str
         let Some(old) = st.deposed.remove(&(addr.clone(), key.clone())) else { return Ok(()) };
         st.instances.insert(addr.clone(), old);
     }
-    ctx.journal.append(&Record::Undepose { addr: addr.to_string(), key }).await.map_err(journal_failed)
+    ctx.journal.append(&Record::Undepose { addr: addr.clone(), key }).await.map_err(journal_failed)
 }
 
 fn journal_failed(e: crate::state::StateError) -> String {

@@ -327,7 +327,7 @@ impl S3Backend {
             let mut bytes =
                 journal::encode(&Record::Begin { lineage: state.lineage.clone() }, Path::new(&self.journal_prefix()))?;
             for (addr, marker) in &state.pending_creates {
-                let r = Record::Intent { addr: addr.to_string(), marker: marker.clone() };
+                let r = Record::Intent { addr: addr.clone(), marker: marker.clone() };
                 bytes.extend(journal::encode(&r, Path::new(&self.journal_prefix()))?);
             }
             // After the newest existing object, so a crash between the two steps replays in order.

@@ -3,7 +3,7 @@
 //! replayed into the state file by the next command that takes the lock.
 
 use super::{Instance, InstanceFile, State, StateError, instance_from_file, instance_to_file};
-use crate::addr::{InstanceAddr, Target};
+use crate::addr::InstanceAddr;
 use crate::provider::Marker;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -17,24 +17,24 @@ pub enum Record {
     /// The journal belongs to this state lineage.
     Begin { lineage: String },
     /// A create is about to be sent; the object will carry `marker`.
-    Intent { addr: String, marker: Marker },
+    Intent { addr: InstanceAddr, marker: Marker },
     /// An object exists with these attributes (created, updated, adopted, imported).
-    Put { addr: String, provider: String, each: Option<String>, instance: Box<InstanceFile> },
+    Put { addr: InstanceAddr, provider: String, each: Option<String>, instance: Box<InstanceFile> },
     /// An object is gone.
-    Remove { addr: String },
+    Remove { addr: InstanceAddr },
     /// A create-before-destroy replacement starts: the current object becomes
     /// a deposed object with this key, until it is destroyed.
-    Depose { addr: String, key: String },
+    Depose { addr: InstanceAddr, key: String },
     /// The replacement was not created: the deposed object is current again.
-    Undepose { addr: String, key: String },
+    Undepose { addr: InstanceAddr, key: String },
     /// A deposed object is gone.
-    RemoveDeposed { addr: String, key: String },
+    RemoveDeposed { addr: InstanceAddr, key: String },
 }
 
 impl Record {
     pub fn put(addr: &InstanceAddr, inst: &Instance) -> Record {
         Record::Put {
-            addr: addr.to_string(),
+            addr: addr.clone(),
             provider: inst.provider.clone(),
             each: inst.each.clone(),
             instance: Box::new(instance_to_file(addr, inst)),
@@ -248,11 +248,6 @@ pub fn parse_records(bytes: &[u8], path: &Path) -> Result<Vec<Record>, StateErro
 /// Apply journal records to a state. Returns whether anything changed.
 pub fn replay(state: &mut State, records: &[Record], path: &Path) -> Result<bool, StateError> {
     let mut changed = false;
-    let parse = |a: &str| match Target::parse(a) {
-        Ok(Target::Instance(i)) => Ok(i),
-        Ok(Target::Resource(r)) => Ok(r.instance(crate::addr::InstanceKey::None)),
-        _ => Err(StateError::Corrupt { path: path.display().to_string(), reason: format!("bad address {a:?}") }),
-    };
     for r in records {
         match r {
             Record::Begin { lineage } => {
@@ -265,30 +260,30 @@ pub fn replay(state: &mut State, records: &[Record], path: &Path) -> Result<bool
                 state.lineage = lineage.clone();
             }
             Record::Intent { addr, marker } => {
-                state.pending_creates.insert(parse(addr)?, marker.clone());
+                state.pending_creates.insert(addr.clone(), marker.clone());
             }
             Record::Put { addr, provider, each, instance } => {
-                let a = parse(addr)?;
+                let a = addr.clone();
                 state.pending_creates.remove(&a);
                 let inst = instance_from_file(instance, &a.resource.type_, provider, each.clone());
                 state.instances.insert(a, inst);
                 changed = true;
             }
             Record::Remove { addr } => {
-                let a = parse(addr)?;
+                let a = addr.clone();
                 state.pending_creates.remove(&a);
                 state.instances.remove(&a);
                 changed = true;
             }
             Record::Depose { addr, key } => {
-                let a = parse(addr)?;
+                let a = addr.clone();
                 if let Some(old) = state.instances.remove(&a) {
                     state.deposed.insert((a, key.clone()), old);
                     changed = true;
                 }
             }
             Record::Undepose { addr, key } => {
-                let a = parse(addr)?;
+                let a = addr.clone();
                 if !state.instances.contains_key(&a)
                     && let Some(old) = state.deposed.remove(&(a.clone(), key.clone()))
                 {
@@ -297,7 +292,7 @@ pub fn replay(state: &mut State, records: &[Record], path: &Path) -> Result<bool
                 }
             }
             Record::RemoveDeposed { addr, key } => {
-                let a = parse(addr)?;
+                let a = addr.clone();
                 changed |= state.deposed.remove(&(a, key.clone())).is_some();
             }
         }
@@ -309,8 +304,12 @@ pub fn replay(state: &mut State, records: &[Record], path: &Path) -> Result<bool
 mod tests {
     use super::*;
 
-    fn put_line(addr: &str) -> Vec<u8> {
-        let r = Record::Remove { addr: addr.into() };
+    fn addr(text: &str) -> InstanceAddr {
+        InstanceAddr::parse(text).unwrap()
+    }
+
+    fn put_line(text: &str) -> Vec<u8> {
+        let r = Record::Remove { addr: addr(text) };
         let mut l = serde_json::to_vec(&r).unwrap();
         l.push(b'\n');
         l
@@ -319,29 +318,25 @@ mod tests {
     #[test]
     fn a_tear_inside_a_utf8_character_drops_only_the_last_line() {
         let mut bytes = put_line("terraform_data.a");
-        let torn = put_line("terraform_data.\u{e9}t\u{e9}");
+        let torn = put_line("terraform_data.b[\"\u{e9}t\u{e9}\"]");
         let cut = torn.iter().position(|&b| b == 0xc3).unwrap() + 1;
         bytes.extend_from_slice(&torn[..cut]);
         let records = parse_records(&bytes, Path::new("j")).unwrap();
-        assert_eq!(records, vec![Record::Remove { addr: "terraform_data.a".into() }]);
+        assert_eq!(records, vec![Record::Remove { addr: addr("terraform_data.a") }]);
     }
 
     #[test]
     fn a_deposed_object_stays_until_removed_and_comes_back_if_the_replacement_failed() {
         let mut state = State::new();
-        let addr = "terraform_data.a";
-        let a = match Target::parse(addr).unwrap() {
-            Target::Resource(r) => r.instance(crate::addr::InstanceKey::None),
-            _ => unreachable!(),
-        };
+        let a = addr("terraform_data.a");
         state.instances.insert(a.clone(), Instance::new(crate::value::Value::str("old"), "p", None, vec![]));
         let key = || "0a1b2c3d".to_string();
-        let depose = Record::Depose { addr: addr.into(), key: key() };
+        let depose = Record::Depose { addr: a.clone(), key: key() };
         replay(&mut state, std::slice::from_ref(&depose), Path::new("j")).unwrap();
         assert!(state.instances.is_empty() && state.deposed.contains_key(&(a.clone(), key())));
-        replay(&mut state, &[Record::Undepose { addr: addr.into(), key: key() }], Path::new("j")).unwrap();
+        replay(&mut state, &[Record::Undepose { addr: a.clone(), key: key() }], Path::new("j")).unwrap();
         assert!(state.deposed.is_empty() && state.instances.contains_key(&a), "back when nothing replaced it");
-        replay(&mut state, &[depose, Record::RemoveDeposed { addr: addr.into(), key: key() }], Path::new("j")).unwrap();
+        replay(&mut state, &[depose, Record::RemoveDeposed { addr: a.clone(), key: key() }], Path::new("j")).unwrap();
         assert!(state.deposed.is_empty() && state.instances.is_empty());
     }
 

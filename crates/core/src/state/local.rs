@@ -173,7 +173,7 @@ fn pending_intents(state: &State) -> Vec<Record> {
     state
         .pending_creates
         .iter()
-        .map(|(addr, marker)| Record::Intent { addr: addr.to_string(), marker: marker.clone() })
+        .map(|(addr, marker)| Record::Intent { addr: addr.clone(), marker: marker.clone() })
         .collect()
 }
 
