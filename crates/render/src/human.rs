@@ -208,13 +208,17 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
     let before = c.before.as_ref().and_then(Value::as_map).unwrap_or(&empty);
     let after = c.after.as_ref().and_then(Value::as_map).unwrap_or(&empty);
     let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    // Values of no fixed type: their maps are objects, and Terraform's
+    // renderer marks no replacement on them (the header says it).
+    let dynamic = ecspoc_core::state::dynamic_attributes(&r.type_);
     let mut rows: Vec<Row> = Vec::new();
     let mut hidden = 0;
     for name in names {
         let b = before.get(name).cloned().unwrap_or(Value::Null);
         let a = after.get(name).cloned().unwrap_or(Value::Null);
         let sensitive = c.sensitive.iter().any(|s| s == name);
-        let forces = c.replace_paths.iter().any(|p| p == name);
+        let is_dynamic = dynamic.iter().any(|d| d == name);
+        let forces = !is_dynamic && c.replace_paths.iter().any(|p| p == name);
         match c.action {
             Action::Create | Action::Read => {
                 if !a.is_null() {
@@ -243,6 +247,9 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
             }
         }
     }
+    for row in rows.iter_mut() {
+        row.objects = dynamic.contains(&row.name);
+    }
     // Terraform aligns every attribute name of a block, multi-line values included.
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
     for row in rows {
@@ -266,6 +273,8 @@ struct Row {
     sensitive: bool,
     forces: bool,
     single_line: bool,
+    /// Maps in this value are objects ("attributes hidden"), not maps ("elements").
+    objects: bool,
 }
 
 impl Row {
@@ -279,6 +288,7 @@ impl Row {
             sensitive,
             forces,
             single_line,
+            objects: false,
         }
     }
 
@@ -315,8 +325,15 @@ impl Row {
             (Some(b), Some(a)) if is_collection(b) && is_collection(a) => {
                 let open = if matches!(a, Value::List(_)) { "[" } else { "{" };
                 out.push_str(&format!("{pad}{sym} {name} = {open}{forces}\n"));
-                out.push_str(&collection_diff(b, a, indent + 4, color));
+                out.push_str(&collection_diff(b, a, indent + 4, self.objects, color));
                 out.push_str(&format!("{pad}  {}\n", if open == "[" { "]" } else { "}" }));
+            }
+            (Some(b), Some(Value::Unknown)) if self.sym == Sym::Update && is_collection(b) => {
+                // Terraform lists what goes, then says the new value is not known yet.
+                let text =
+                    block(&pad, Sym::Delete, &name, b, indent, color, &format!(" -> (known after apply){forces}"));
+                let (delete, update) = (Sym::Delete.paint(color), Sym::Update.paint(color));
+                out.push_str(&text.replacen(&format!("{pad}{delete} "), &format!("{pad}{update} "), 1));
             }
             (b, a) => {
                 // Whole value added, removed, or replaced by a different shape.
@@ -393,7 +410,8 @@ fn entry(sym: Sym, key: &str, v: &Value, width: usize, indent: usize, color: Col
     let k = format!("{:<width$}", quote_key(key));
     match inline(v) {
         Some(text) => format!("{pad}{} {k} = {text}\n", sym.paint(color)),
-        None => block(&pad, sym, &quote_key(key), v, indent, color, ""),
+        // Aligned like the others, as Terraform aligns every name of an object.
+        None => block(&pad, sym, &k, v, indent, color, ""),
     }
 }
 
@@ -420,8 +438,16 @@ fn element(sym: Sym, v: &Value, indent: usize, color: Color) -> String {
     }
 }
 
+/// One element of a list diff.
+enum ListOp<'a> {
+    Same(&'a Value),
+    Removed(&'a Value),
+    Added(&'a Value),
+    Changed(&'a Value, &'a Value),
+}
+
 /// Maps diffed key by key, lists element by element (as a line diff of their renderings).
-fn collection_diff(b: &Value, a: &Value, indent: usize, color: Color) -> String {
+fn collection_diff(b: &Value, a: &Value, indent: usize, objects: bool, color: Color) -> String {
     let pad = " ".repeat(indent);
     let mut out = String::new();
     match (b, a) {
@@ -446,12 +472,12 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, color: Color) -> String 
                     ));
                 } else if is_collection(&bv) && is_collection(&av) {
                     out.push_str(&format!(
-                        "{pad}{} {} = {}\n",
+                        "{pad}{} {:<width$} = {}\n",
                         Sym::Update.paint(color),
                         quote_key(k),
                         if matches!(av, Value::List(_)) { "[" } else { "{" }
                     ));
-                    out.push_str(&collection_diff(&bv, &av, indent + 4, color));
+                    out.push_str(&collection_diff(&bv, &av, indent + 4, objects, color));
                     out.push_str(&format!("{pad}  {}\n", if matches!(av, Value::List(_)) { "]" } else { "}" }));
                 } else if let (Value::String(bs), Value::String(as_)) = (&bv, &av) {
                     out.push_str(&string_diff(&pad, Sym::Update.paint(color), &quote_key(k), bs, as_, "", color));
@@ -462,7 +488,8 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, color: Color) -> String 
             }
             if hidden > 0 {
                 out.push_str(&format!(
-                    "{pad}  # ({hidden} unchanged element{} hidden)\n",
+                    "{pad}  # ({hidden} unchanged {}{} hidden)\n",
+                    if objects { "attribute" } else { "element" },
                     if hidden == 1 { "" } else { "s" }
                 ));
             }
@@ -473,53 +500,80 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, color: Color) -> String 
             };
             let (bt, at) = (render(bl), render(al));
             let diff = TextDiff::from_lines(&bt, &at);
+            // The changes in order; a removed object followed by an added one
+            // is one object changed in place (a block's attribute).
+            let mut ops: Vec<ListOp> = Vec::new();
             let (mut bi, mut ai) = (0, 0);
-            let mut hidden = 0;
-            // A removed object followed by an added one is one object changed
-            // in place (a block's attribute): shown as its own key-by-key diff.
-            let mut removed: std::collections::VecDeque<&Value> = std::collections::VecDeque::new();
-            let flush = |removed: &mut std::collections::VecDeque<&Value>, out: &mut String| {
-                for v in removed.drain(..) {
-                    out.push_str(&element(Sym::Delete, v, indent, color));
-                }
-            };
             for change in diff.iter_all_changes() {
                 match change.tag() {
                     ChangeTag::Equal => {
-                        flush(&mut removed, &mut out);
-                        hidden += 1;
+                        ops.push(ListOp::Same(&al[ai]));
                         bi += 1;
                         ai += 1;
                     }
                     ChangeTag::Delete => {
-                        removed.push_back(&bl[bi]);
+                        ops.push(ListOp::Removed(&bl[bi]));
                         bi += 1;
                     }
                     ChangeTag::Insert => {
                         let new = &al[ai];
                         ai += 1;
-                        match removed.pop_front() {
-                            Some(old @ Value::Map(_)) if matches!(new, Value::Map(_)) => {
-                                out.push_str(&format!("{pad}{} {{\n", Sym::Update.paint(color)));
-                                out.push_str(&collection_diff(old, new, indent + 4, color));
-                                out.push_str(&format!("{pad}  }},\n"));
+                        // Pair with the first removal of this run still unpaired.
+                        let run_start = ops
+                            .iter()
+                            .rposition(|o| !matches!(o, ListOp::Removed(_) | ListOp::Added(_) | ListOp::Changed(..)))
+                            .map_or(0, |i| i + 1);
+                        let paired = ops[run_start..]
+                            .iter()
+                            .position(|o| matches!(o, ListOp::Removed(Value::Map(_))))
+                            .filter(|_| matches!(new, Value::Map(_)));
+                        match paired {
+                            Some(i) => {
+                                let ListOp::Removed(old) = ops[run_start + i] else { unreachable!() };
+                                ops[run_start + i] = ListOp::Changed(old, new);
                             }
-                            Some(old) => {
-                                out.push_str(&element(Sym::Delete, old, indent, color));
-                                out.push_str(&element(Sym::Create, new, indent, color));
-                            }
-                            None => out.push_str(&element(Sym::Create, new, indent, color)),
+                            None => ops.push(ListOp::Added(new)),
                         }
                     }
                 }
             }
-            flush(&mut removed, &mut out);
-            if hidden > 0 {
-                out.push_str(&format!(
-                    "{pad}  # ({hidden} unchanged element{} hidden)\n",
-                    if hidden == 1 { "" } else { "s" }
-                ));
+            // As Terraform: an unchanged element next to a change is shown for
+            // context; the others are counted where they stand.
+            let changed = |i: usize| ops.get(i).is_some_and(|o| !matches!(o, ListOp::Same(_)));
+            let mut hidden = 0;
+            let hidden_note = |hidden: &mut usize, out: &mut String| {
+                if *hidden > 0 {
+                    out.push_str(&format!(
+                        "{pad}  # ({hidden} unchanged element{} hidden)\n",
+                        if *hidden == 1 { "" } else { "s" }
+                    ));
+                    *hidden = 0;
+                }
+            };
+            for (i, op) in ops.iter().enumerate() {
+                match op {
+                    ListOp::Same(_) if !(changed(i + 1) || i > 0 && changed(i - 1)) => hidden += 1,
+                    ListOp::Same(v) => {
+                        hidden_note(&mut hidden, &mut out);
+                        out.push_str(&element(Sym::None, v, indent, color));
+                    }
+                    ListOp::Removed(v) => {
+                        hidden_note(&mut hidden, &mut out);
+                        out.push_str(&element(Sym::Delete, v, indent, color));
+                    }
+                    ListOp::Added(v) => {
+                        hidden_note(&mut hidden, &mut out);
+                        out.push_str(&element(Sym::Create, v, indent, color));
+                    }
+                    ListOp::Changed(old, new) => {
+                        hidden_note(&mut hidden, &mut out);
+                        out.push_str(&format!("{pad}{} {{\n", Sym::Update.paint(color)));
+                        out.push_str(&collection_diff(old, new, indent + 4, objects, color));
+                        out.push_str(&format!("{pad}  }},\n"));
+                    }
+                }
             }
+            hidden_note(&mut hidden, &mut out);
         }
         _ => {}
     }

@@ -439,7 +439,10 @@ pub fn register_state_formats(providers: &crate::provider::ProviderSet) {
     }
 }
 
-fn dynamic_attributes(type_: &str) -> Vec<String> {
+/// The attributes of a type whose values have no fixed type (Terraform's
+/// `dynamic`: terraform_data's input, output, triggers_replace), as the
+/// providers' schemas said when they were registered.
+pub fn dynamic_attributes(type_: &str) -> Vec<String> {
     DYNAMIC_ATTRIBUTES.read().ok().and_then(|m| m.get(type_).cloned()).unwrap_or_default()
 }
 
