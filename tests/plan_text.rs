@@ -44,25 +44,31 @@ fn tf_json(toml_text: &str) -> String {
     serde_json::to_string_pretty(&table).expect("JSON")
 }
 
-/// Apply `before` with each tool, then plan `after` with each.
-fn plans(before: &str, after: &str) -> (String, String) {
+/// Apply `before` with each tool, then plan `after` with each (with `extra` plan flags).
+fn plans_with(before: &str, after: &str, extra: &[&str]) -> (String, String) {
     let ours = Workdir::new(&[("main.toml", before)]);
     ours.ok(&["apply", "-auto-approve"]);
     ours.write("main.toml", after);
-    let mine = ours.run(&["plan", "-no-color"]);
+    let args: Vec<&str> = ["plan", "-no-color"].iter().chain(extra).copied().collect();
+    let mine = ours.run(&args);
     assert!(mine.code == 0, "{}", mine.all());
 
     let theirs = Workdir::new(&[("main.tf.json", &tf_json(before))]);
     terraform_ok(theirs.path(), &["init", "-no-color", "-input=false"]);
     terraform_ok(theirs.path(), &["apply", "-auto-approve", "-no-color", "-input=false"]);
     theirs.write("main.tf.json", &tf_json(after));
-    let out = terraform(theirs.path(), &["plan", "-no-color", "-input=false"]);
+    let args: Vec<&str> = ["plan", "-no-color", "-input=false"].iter().chain(extra).copied().collect();
+    let out = terraform(theirs.path(), &args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     (comparable(&String::from_utf8_lossy(&out.stdout)), comparable(&mine.stdout))
 }
 
 fn same_text(name: &str, before: &str, after: &str) {
-    let (theirs, mine) = plans(before, after);
+    same_text_with(name, before, after, &[]);
+}
+
+fn same_text_with(name: &str, before: &str, after: &str, extra: &[&str]) {
+    let (theirs, mine) = plans_with(before, after, extra);
     assert!(!theirs.is_empty(), "{name}: no plan text from Terraform");
     let diff = similar::TextDiff::from_lines(&theirs, &mine);
     let shown: String = diff.unified_diff().header("terraform", "ecspoc").to_string();
@@ -165,4 +171,50 @@ input = "new"
 value = "${terraform_data.a.output.name}"
 "#,
     );
+}
+
+const WITH_OUTPUTS: &str = r#"
+[resource.terraform_data.a]
+input = { name = "web", size = 2 }
+
+[output.name]
+value = "${terraform_data.a.output.name}"
+
+[output.size]
+value = "${terraform_data.a.output.size}"
+"#;
+
+#[test]
+fn a_destroy_plan_lists_its_outputs_going() {
+    same_text_with("destroy plan", WITH_OUTPUTS, WITH_OUTPUTS, &["-destroy"]);
+}
+
+#[test]
+fn no_changes_read_as_terraforms() {
+    same_text("no changes", WITH_OUTPUTS, WITH_OUTPUTS);
+}
+
+#[test]
+fn multi_line_strings_show_as_heredoc_diffs() {
+    same_text(
+        "heredoc",
+        "[resource.terraform_data.a]\ninput = \"line one\\nline two\\nline three\\n\"\n",
+        "[resource.terraform_data.a]\ninput = \"line one\\nline 2\\nline three\\nline four\\n\"\n",
+    );
+}
+
+/// The one deliberate difference: Terraform prints the old value of
+/// terraform_data's `output` that came from a sensitive variable in clear;
+/// ecspoc, which tracks what carries a secret, never does.
+#[test]
+fn sensitive_values_are_hidden_where_terraform_hides_them_and_where_it_does_not() {
+    let (theirs, mine) = plans_with(
+        "[variable.secret]\ntype = \"string\"\nsensitive = true\ndefault = \"s3cret\"\n\n[resource.terraform_data.a]\ninput = \"${var.secret}\"\n",
+        "[variable.secret]\ntype = \"string\"\nsensitive = true\ndefault = \"other\"\n\n[resource.terraform_data.a]\ninput = \"${var.secret}\"\n",
+        &[],
+    );
+    assert!(theirs.contains("~ output = \"s3cret\" -> (known after apply)"), "{theirs}");
+    assert!(!mine.contains("s3cret") && !mine.contains("other"), "{mine}");
+    let leak = |t: &str| t.replace("\"s3cret\" -> (known after apply)", "(sensitive value)");
+    assert_eq!(leak(&theirs), mine, "everything else as Terraform's");
 }

@@ -81,7 +81,9 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
     if changes.is_empty() && output_changes.is_empty() {
         out.push_str(&color.bold("No changes."));
         out.push_str(" Your infrastructure matches the configuration.\n\n");
-        out.push_str(&format!("{TOOL} has compared your real infrastructure against your configuration and found no differences, so no changes are needed.\n"));
+        out.push_str(&format!(
+            "{TOOL} has compared your real infrastructure against your configuration\nand found no differences, so no changes are needed.\n"
+        ));
         out.push_str(&render_warnings(plan));
         return out;
     }
@@ -328,7 +330,9 @@ impl Row {
                 out.push_str(&collection_diff(b, a, indent + 4, self.objects, color));
                 out.push_str(&format!("{pad}  {}\n", if open == "[" { "]" } else { "}" }));
             }
-            (Some(b), Some(Value::Unknown)) if self.sym == Sym::Update && is_collection(b) => {
+            (Some(b), Some(Value::Unknown))
+                if self.sym == Sym::Update && (is_collection(b) || matches!(b, Value::String(_))) =>
+            {
                 // Terraform lists what goes, then says the new value is not known yet.
                 let text =
                     block(&pad, Sym::Delete, &name, b, indent, color, &format!(" -> (known after apply){forces}"));
