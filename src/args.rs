@@ -131,6 +131,9 @@ pub struct PlanArgs {
     /// Operations at once (provider limits apply too).
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
+    /// Say where each changed attribute's new value comes from.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -88,6 +88,9 @@ pub async fn plan(args: PlanArgs) -> CliResult<i32> {
     .await;
     session::report_api_calls(ui, &engine.providers, backend.as_ref());
     let plan = plan?;
+    if args.explain && !ui.json {
+        ui.out(&human::render_explanations(&plan));
+    }
     if args.out.is_none() && !ui.json && plan.has_changes() {
         ui.line(&format!(
             "\n{}\n\nNote: You didn't use the -out option to save this plan, so ecspoc can't\nguarantee to take exactly these actions if you run \"ecspoc apply\" now.",

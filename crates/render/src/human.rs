@@ -733,3 +733,32 @@ pub fn hcl_like(v: &Value, indent: usize) -> String {
         other => inline(other).unwrap_or_else(|| compact(other)),
     }
 }
+
+/// `plan -explain`: for each change, where every changed attribute's new
+/// value comes from (the expression's place in the configuration and what it
+/// reads), which attribute forces a replacement, and what changed outside.
+pub fn render_explanations(plan: &Plan) -> String {
+    let explained: Vec<&ResourceChange> = plan.changes.iter().filter(|c| !c.explain.is_empty()).collect();
+    if explained.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nWhy these changes:\n");
+    for c in explained {
+        out.push_str(&format!("\n  # {}\n", c.addr));
+        for o in &c.explain {
+            let mut why = if o.changed_outside {
+                format!("changed outside {TOOL}; the configuration at {} sets it back", o.location)
+            } else {
+                format!("set at {}", o.location)
+            };
+            if !o.from.is_empty() {
+                why.push_str(&format!(", from {}", o.from.join(", ")));
+            }
+            if o.forces_replacement {
+                why.push_str("; forces replacement");
+            }
+            out.push_str(&format!("      {}: {why}\n", o.attribute));
+        }
+    }
+    out
+}

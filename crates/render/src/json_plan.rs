@@ -258,6 +258,10 @@ pub fn resource_change(c: &ResourceChange, shapes: Shapes<'_>) -> Json {
     if let Some(r) = c.reason {
         m.insert("action_reason".into(), json!(r.as_str()));
     }
+    // ecspoc's own key (tools reading Terraform's format ignore it): why each attribute changes.
+    if !c.explain.is_empty() {
+        m.insert("ecspoc_explain".into(), json!(c.explain));
+    }
     Json::Object(m)
 }
 

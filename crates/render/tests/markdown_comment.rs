@@ -45,6 +45,7 @@ fn change(address: &str, action: Action, before: Option<Value>, after: Option<Va
         create_before_destroy: false,
         adopted: false,
         deposed: None,
+        explain: Vec::new(),
     }
 }
 

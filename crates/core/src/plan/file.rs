@@ -179,6 +179,7 @@ mod tests {
             create_before_destroy: true,
             adopted: false,
             deposed: None,
+            explain: Vec::new(),
         };
         Plan {
             mode: PlanMode::Normal,

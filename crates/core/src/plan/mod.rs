@@ -118,6 +118,23 @@ pub struct ResourceChange {
     /// the instance's current object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deposed: Option<String>,
+    /// Where each changed attribute's new value comes from (`plan -explain`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explain: Vec<Origin>,
+}
+
+/// Why one attribute of a change has its new value.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Origin {
+    pub attribute: String,
+    /// `file:line:column` of the expression in the configuration.
+    pub location: String,
+    /// What the expression reads: `var.name`, `aws_vpc.main.id`, `module.net.vpc_id`...
+    pub from: Vec<String>,
+    /// The object's value was changed outside ecspoc (the configuration did not change).
+    pub changed_outside: bool,
+    /// This attribute's change forces the replacement.
+    pub forces_replacement: bool,
 }
 
 impl ResourceChange {

@@ -1,7 +1,7 @@
 //! Making a plan: walk the graph, refresh each resource's objects, evaluate
 //! its configuration, and diff the two.
 
-use super::{Action, ActionReason, OutputChange, Plan, PlanMode, ResourceChange};
+use super::{Action, ActionReason, Origin, OutputChange, Plan, PlanMode, ResourceChange};
 use crate::addr::{InstanceAddr, InstanceKey, Mode, ResourceAddr, Target};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::engine::{Engine, InputVariables, InstanceInputs, aggregate, each_mode, plan_instance};
@@ -260,6 +260,52 @@ async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, In
     Ok(out)
 }
 
+/// Where each attribute that changes gets its new value: the expression's
+/// location, what it reads, whether the object changed outside ecspoc (the
+/// value stored before refresh is what the configuration says), and whether
+/// it forces the replacement.
+fn explain(r: &crate::config::Resource, ch: &ResourceChange, stored: Option<&Instance>) -> Vec<Origin> {
+    if !matches!(ch.action, Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete) {
+        return Vec::new();
+    }
+    let (before, after) = (ch.before.as_ref(), ch.after.as_ref());
+    r.body
+        .iter()
+        .filter(|(k, _, _)| before.and_then(|b| b.get(k)) != after.and_then(|a| a.get(k)))
+        .map(|(k, _, expr)| Origin {
+            attribute: k.clone(),
+            location: expr.span().location(),
+            from: expr.references_with_path().iter().map(|(r, path)| reference_text(r, path)).collect(),
+            changed_outside: stored.is_some_and(|s| {
+                s.attributes.get(k) == after.and_then(|a| a.get(k))
+                    && s.attributes.get(k) != before.and_then(|b| b.get(k))
+            }),
+            forces_replacement: ch.replace_paths.iter().any(|p| p == k),
+        })
+        .collect()
+}
+
+fn reference_text(r: &crate::config::Reference, path: &[String]) -> String {
+    use crate::config::Reference as R;
+    let head = match r {
+        R::Var(n) => format!("var.{n}"),
+        R::Local(n) => format!("local.{n}"),
+        R::Resource { mode: Mode::Data, type_, name } => format!("data.{type_}.{name}"),
+        R::Resource { type_, name, .. } => format!("{type_}.{name}"),
+        R::Module { name, output } => match output {
+            Some(o) => return format!("module.{name}.{o}"),
+            None => format!("module.{name}"),
+        },
+        R::CountIndex => "count.index".into(),
+        R::Each => "each".into(),
+        R::Path => "path".into(),
+        R::Terraform => "terraform".into(),
+        R::SelfRef => "self".into(),
+        R::Unknown(n) => n.clone(),
+    };
+    std::iter::once(head).chain(path.iter().cloned()).collect::<Vec<_>>().join(".")
+}
+
 /// Is a value read now the one stored, as Terraform's providers see it? An
 /// unset value and its type's zero value ("", 0, false, an empty list or
 /// map) are the same: Terraform's SDK stores one where ecspoc reads the other.
@@ -321,6 +367,7 @@ fn drift_change(a: &InstanceAddr, inst: &Instance, after: Option<&Value>, action
         create_before_destroy: inst.create_before_destroy,
         adopted: false,
         deposed: None,
+        explain: Vec::new(),
     }
 }
 
@@ -357,6 +404,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
                 create_before_destroy: r.lifecycle.create_before_destroy,
                 adopted: adopted.contains(a),
                 deposed: None,
+                explain: Vec::new(),
             }
         };
 
@@ -447,7 +495,9 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
                 lock(&ctx.acc).warnings.push(Diagnostic::warning(w).with_address(a.to_string()).with_span(&r.span));
             }
             instance_values.push((key, ip.planned.clone()));
-            changes.push(change(&a, ip.action, ip.reason, p, Some(ip.planned), ip.replace_paths));
+            let mut ch = change(&a, ip.action, ip.reason, p, Some(ip.planned), ip.replace_paths);
+            ch.explain = explain(r, &ch, ctx.stored.instances.get(&a));
+            changes.push(ch);
         }
         // Stored instances whose key is no longer produced.
         for (a, inst) in &prior {
