@@ -4,33 +4,11 @@
 
 mod common;
 use common::moto::{Moto, block};
-use common::{Run, Workdir, checkov};
+use common::{Run, Workdir, checkov, stack};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// A copy of the repository's modules and the named environments.
-fn stack(envs: &[&str], moto: &Moto) -> Workdir {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    for dir in std::fs::read_dir(root.join("modules")).expect("modules").flatten() {
-        let name = dir.file_name().to_string_lossy().to_string();
-        files.push((
-            format!("modules/{name}/main.toml"),
-            std::fs::read_to_string(dir.path().join("main.toml")).expect("module"),
-        ));
-    }
-    for e in envs {
-        files.push((
-            format!("environments/{e}/main.toml"),
-            std::fs::read_to_string(root.join(format!("environments/{e}/main.toml"))).expect("env"),
-        ));
-    }
-    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
-    let mut w = Workdir::new(&refs).with_aws(moto);
-    w.env.push(("TF_VAR_emulator".into(), "true".into()));
-    w
-}
-
 fn state(w: &Workdir, env: &str) -> serde_json::Value {
     serde_json::from_str(&w.read(&format!("environments/{env}/terraform.tfstate"))).expect("state")
 }

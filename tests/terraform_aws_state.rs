@@ -10,30 +10,13 @@ use common::moto::Moto;
 use common::terraform::{convert_tree, terraform_with};
 use common::{Run, Workdir};
 use std::collections::BTreeSet;
-use std::path::Path;
 
 const TARGETS: [&str; 4] =
     ["-target=module.network", "-target=module.bastion", "-target=module.cluster", "-target=module.events"];
 
 /// modules/ and environments/dev, as ecspoc reads them.
 fn ecspoc_dev(moto: &Moto) -> Workdir {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    for dir in std::fs::read_dir(root.join("modules")).expect("modules").flatten() {
-        let name = dir.file_name().to_string_lossy().to_string();
-        files.push((
-            format!("modules/{name}/main.toml"),
-            std::fs::read_to_string(dir.path().join("main.toml")).unwrap(),
-        ));
-    }
-    files.push((
-        "environments/dev/main.toml".into(),
-        std::fs::read_to_string(root.join("environments/dev/main.toml")).unwrap(),
-    ));
-    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
-    let mut w = Workdir::new(&refs).with_aws(moto);
-    w.env.push(("TF_VAR_emulator".into(), "true".into()));
-    w
+    common::stack(&["dev"], moto)
 }
 
 /// The same as `.tf.json`, the provider told what an emulator needs, and to

@@ -211,3 +211,27 @@ pub fn checkov(w: &Workdir, plan_json: &str) -> (serde_json::Value, String) {
     let doc = if doc.is_array() { doc[0].clone() } else { doc };
     (doc, String::from_utf8_lossy(&out.stderr).into_owned())
 }
+
+/// modules/ and the named environments in a workdir, on the emulator, with
+/// the environments' `emulator` switch on.
+pub fn stack(envs: &[&str], moto: &moto::Moto) -> Workdir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(root.join("modules")).expect("modules").flatten() {
+        let name = dir.file_name().to_string_lossy().to_string();
+        files.push((
+            format!("modules/{name}/main.toml"),
+            std::fs::read_to_string(dir.path().join("main.toml")).expect("module"),
+        ));
+    }
+    for e in envs {
+        files.push((
+            format!("environments/{e}/main.toml"),
+            std::fs::read_to_string(root.join(format!("environments/{e}/main.toml"))).expect("env"),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let mut w = Workdir::new(&refs).with_aws(moto);
+    w.env.push(("TF_VAR_emulator".into(), "true".into()));
+    w
+}
