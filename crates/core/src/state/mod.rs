@@ -126,6 +126,23 @@ pub enum StateError {
     Conflict(String),
 }
 
+/// Terraform 0.12 wrote provider configurations as `provider.NAME[.ALIAS]`
+/// (`module.m.provider.NAME` inside modules); Terraform 0.13 and later read
+/// them as the legacy namespace and write `provider["registry.terraform.io/-/NAME"]`
+/// (checked with Terraform 1.11 on the corpus's 0.12 state). ecspoc does the same.
+fn normalize_legacy_provider(written: &str) -> Option<String> {
+    let at = written.find("provider.")?;
+    let (module, rest) = (&written[..at], &written[at + "provider.".len()..]);
+    if !(module.is_empty() || module.starts_with("module.") && module.ends_with('.')) {
+        return None;
+    }
+    let (name, alias) = match rest.split_once('.') {
+        Some((n, a)) => (n, format!(".{a}")),
+        None => (rest, String::new()),
+    };
+    crate::addr::is_identifier(name).then(|| format!("{module}provider[\"registry.terraform.io/-/{name}\"]{alias}"))
+}
+
 /// A state file's text (format 4) read into the model; `path` names it in errors.
 pub fn decode(text: &str, path: &str) -> Result<State, StateError> {
     let raw: serde_json::Value =
@@ -234,7 +251,10 @@ impl State {
             output_types: f.outputs.iter().map(|(k, o)| (k.clone(), (o.value.clone(), o.type_.clone()))).collect(),
             ..KeptState::default()
         };
-        for r in f.resources {
+        for mut r in f.resources {
+            if let Some(normal) = normalize_legacy_provider(&r.provider) {
+                r.provider = normal;
+            }
             if r.instances.is_empty() {
                 kept.empty_resources.push(r);
                 continue;
@@ -628,6 +648,19 @@ mod tests {
             v.as_object_mut().unwrap().remove("terraform_version");
         }
         assert_eq!(again, read);
+    }
+
+    #[test]
+    fn legacy_provider_addresses_are_normalised_as_terraform_does() {
+        assert_eq!(
+            normalize_legacy_provider("provider.libvirt").as_deref(),
+            Some("provider[\"registry.terraform.io/-/libvirt\"]")
+        );
+        assert_eq!(
+            normalize_legacy_provider("module.net.provider.aws.west").as_deref(),
+            Some("module.net.provider[\"registry.terraform.io/-/aws\"].west")
+        );
+        assert_eq!(normalize_legacy_provider("provider[\"registry.terraform.io/hashicorp/aws\"]"), None);
     }
 
     #[test]
