@@ -103,16 +103,10 @@ pub fn write_record(choice: &Choice, hash: u64) -> CliResult<()> {
         extra: BTreeMap::new(),
     };
     let text = serde_json::to_string_pretty(&record).map_err(|e| CliError::Message(e.to_string()))?;
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(".terraform")?;
-        // It may hold credentials given with -backend-config.
-        let tmp = Path::new(".terraform/terraform.tfstate.tmp");
-        let mut f = ecspoc_core::state::private_file::create(tmp)?;
-        std::io::Write::write_all(&mut f, text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(tmp, RECORD_PATH)
-    };
-    write().map_err(|e| CliError::Message(format!("Failed to write {RECORD_PATH}: {e}")))
+    // Owner-only: it may hold credentials given with -backend-config.
+    std::fs::create_dir_all(".terraform")
+        .and_then(|()| ecspoc_core::state::private_file::write_atomic(Path::new(RECORD_PATH), text.as_bytes()))
+        .map_err(|e| CliError::Message(format!("Failed to write {RECORD_PATH}: {e}")))
 }
 
 /// The backend commands use: the block, as `init` recorded it.

@@ -189,8 +189,8 @@ pub async fn persist(backend: &dyn StateStore, state: &mut ecspoc_core::state::S
     let mut kept = state.clone();
     kept.serial = base + 1;
     let saved = ecspoc_core::state::encode(&kept, ERRORED_STATE).map_err(|e| e.to_string()).and_then(|text| {
-        let mut f = ecspoc_core::state::private_file::create(Path::new(ERRORED_STATE)).map_err(|e| e.to_string())?;
-        f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(|e| e.to_string())
+        ecspoc_core::state::private_file::write_atomic(Path::new(ERRORED_STATE), text.as_bytes())
+            .map_err(|e| e.to_string())
     });
     let detail = match saved {
         Ok(()) => format!(

@@ -33,10 +33,7 @@ fn workdir(config: &str, backend: &str) -> Workdir {
 }
 
 fn lock_id(r: &Run) -> String {
-    let text = r.all();
-    let line =
-        text.lines().find(|l| l.trim_start().starts_with("ID:")).unwrap_or_else(|| panic!("no lock ID in:\n{text}"));
-    line.trim_start().trim_start_matches("ID:").trim().to_string()
+    common::s3_store::lock_id(&r.all())
 }
 
 #[test]

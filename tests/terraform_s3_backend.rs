@@ -107,11 +107,7 @@ fn terraform_sees_ecspocs_lock_and_releases_it_with_force_unlock() {
     assert_eq!(out.status.code(), Some(1), "Terraform must see ecspoc's lock:\n{text}");
     assert!(text.contains("Error acquiring the state lock"), "{text}");
     let ecspoc_sees = Run::from(w.command(&["plan", "-lock-timeout=0s"]).output().unwrap());
-    let id = ecspoc_sees
-        .stderr
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("ID:").map(|s| s.trim().to_string()))
-        .unwrap_or_else(|| panic!("{}", ecspoc_sees.stderr));
+    let id = common::s3_store::lock_id(&ecspoc_sees.stderr);
     assert!(text.contains(&id), "Terraform shows ecspoc's lock ID {id}:\n{text}");
     assert!(text.contains("OperationTypeApply"), "{text}");
     assert!(text.contains(&format!("{}/{key}", st.bucket)), "the lock's Path is bucket/key, as Terraform's:\n{text}");

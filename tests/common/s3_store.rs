@@ -115,3 +115,11 @@ impl Store {
             || self.item(&format!("{}/{KEY}", self.bucket), "Info").is_some()
     }
 }
+
+/// The lock ID a "state is locked" report names.
+pub fn lock_id(report: &str) -> String {
+    report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ID:").map(|id| id.trim().to_string()))
+        .unwrap_or_else(|| panic!("no lock ID in:\n{report}"))
+}

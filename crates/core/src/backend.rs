@@ -41,6 +41,30 @@ impl LockInfo {
     }
 }
 
+impl LockInfo {
+    /// The lock a command takes, without waiting, when it must write state
+    /// or the journal under `-lock=false` (see `claim_refused`).
+    pub fn write_claim(path: String) -> LockInfo {
+        LockInfo {
+            id: format!("claim-{}", std::process::id()),
+            operation: "OperationTypeWrite".into(),
+            info: format!("pid {} (-lock=false)", std::process::id()),
+            who: String::new(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            created: crate::events::now_rfc3339(),
+            path,
+        }
+    }
+
+    /// Why a write under `-lock=false` was refused: another process holds the lock.
+    pub fn claim_refused(holder: Option<&LockInfo>, location: &str) -> StateError {
+        StateError::Locked(format!(
+            "{}\n\nWith -lock=false ecspoc still never writes the state or its journal while another process holds the lock: that process's journal would be lost.",
+            LockInfo::describe_conflict(holder, location)
+        ))
+    }
+}
+
 /// One attempt at a lock: taken, or held by someone (whose info may be unreadable).
 pub type LockAttempt = Result<(), Option<LockInfo>>;
 

@@ -151,23 +151,7 @@ impl S3Backend {
 
     /// A PutObject with the backend's encryption and ACL settings.
     fn put(&self, key: &str, body: Vec<u8>) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
-        let mut req = self
-            .s3
-            .put_object()
-            .bucket(&self.settings.bucket)
-            .key(key)
-            .content_type("application/json")
-            .body(ByteStream::from(body));
-        if self.settings.encrypt {
-            req = match &self.settings.kms_key_id {
-                Some(k) => req.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id(k),
-                None => req.server_side_encryption(ServerSideEncryption::Aes256),
-            };
-        }
-        if let Some(acl) = &self.settings.acl {
-            req = req.acl(acl.as_str().into());
-        }
-        req
+        put_object(&self.s3, &self.settings, key, body)
     }
 
     /// An object's bytes, or None when there is no such object.
@@ -346,23 +330,35 @@ impl S3Backend {
         if self.holds_lock() {
             return Ok(());
         }
-        let info = LockInfo {
-            id: uuid::Uuid::new_v4().to_string(),
-            operation: "OperationTypeWrite".into(),
-            info: format!("pid {} (-lock=false)", std::process::id()),
-            who: String::new(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            created: ecspoc_core::events::now_rfc3339(),
-            path: self.lock_id(),
-        };
+        // A UUID, as every ID of this backend's locks (Terraform's force-unlock takes it).
+        let info = LockInfo { id: uuid::Uuid::new_v4().to_string(), ..LockInfo::write_claim(self.lock_id()) };
         match self.try_lock(&info).await? {
             Ok(()) => Ok(()),
-            Err(holder) => Err(StateError::Locked(format!(
-                "{}\n\nWith -lock=false ecspoc still never writes the state or its journal while another process holds the lock: that process's journal would be lost.",
-                LockInfo::describe_conflict(holder.as_ref(), &self.lock_id())
-            ))),
+            Err(holder) => Err(LockInfo::claim_refused(holder.as_ref(), &self.lock_id())),
         }
     }
+}
+
+/// A PutObject of `body` at `key`, with the backend's encryption and ACL:
+/// the state, the lock object and the journal's objects alike.
+fn put_object(
+    s3: &aws_sdk_s3::Client,
+    settings: &S3Settings,
+    key: &str,
+    body: Vec<u8>,
+) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+    let mut req =
+        s3.put_object().bucket(&settings.bucket).key(key).content_type("application/json").body(ByteStream::from(body));
+    if settings.encrypt {
+        req = match &settings.kms_key_id {
+            Some(k) => req.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id(k),
+            None => req.server_side_encryption(ServerSideEncryption::Aes256),
+        };
+    }
+    if let Some(acl) = &settings.acl {
+        req = req.acl(acl.as_str().into());
+    }
+    req
 }
 
 fn segment_key(prefix: &str, n: u64) -> String {
@@ -376,20 +372,18 @@ fn next_sequence(keys: &[String]) -> u64 {
 /// Writes each batch of journal lines as the object of its number.
 struct SegmentWriter {
     s3: aws_sdk_s3::Client,
-    bucket: String,
+    settings: S3Settings,
     prefix: String,
-    encrypt: Option<(ServerSideEncryption, Option<String>)>,
 }
 
 #[async_trait::async_trait]
 impl BatchWriter for SegmentWriter {
     async fn write_batch(&self, seq: u64, bytes: Vec<u8>) -> Result<(), String> {
         let key = segment_key(&self.prefix, seq);
-        let mut req = self.s3.put_object().bucket(&self.bucket).key(&key).body(ByteStream::from(bytes));
-        if let Some((sse, kms)) = &self.encrypt {
-            req = req.server_side_encryption(sse.clone()).set_ssekms_key_id(kms.clone());
-        }
-        req.send().await.map_err(|e| crate::error::api("PutObject", e).describe())?;
+        put_object(&self.s3, &self.settings, &key, bytes)
+            .send()
+            .await
+            .map_err(|e| crate::error::api("PutObject", e).describe())?;
         Ok(())
     }
 }
@@ -475,16 +469,8 @@ impl StateStore for S3Backend {
             })?;
             next += 1;
         }
-        let encrypt = self.settings.encrypt.then(|| match &self.settings.kms_key_id {
-            Some(k) => (ServerSideEncryption::AwsKms, Some(k.clone())),
-            None => (ServerSideEncryption::Aes256, None),
-        });
-        let writer = SegmentWriter {
-            s3: self.s3.clone(),
-            bucket: self.settings.bucket.clone(),
-            prefix: self.journal_prefix(),
-            encrypt,
-        };
+        let writer =
+            SegmentWriter { s3: self.s3.clone(), settings: self.settings.clone(), prefix: self.journal_prefix() };
         let what = format!("s3://{}/{}", self.settings.bucket, self.journal_prefix());
         Ok(Box::new(BatchedJournal::start(writer, next, JOURNAL_IN_FLIGHT, what)))
     }

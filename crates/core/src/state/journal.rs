@@ -8,7 +8,7 @@ use crate::provider::Marker;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -49,17 +49,6 @@ pub trait JournalSink: Send + Sync {
     async fn append(&self, record: &Record) -> Result<(), StateError>;
 }
 
-type Job = (Vec<u8>, tokio::sync::oneshot::Sender<Result<(), String>>);
-
-/// An append-only file with group commit: one writer thread takes every
-/// record queued while the previous `fdatasync` ran, writes them together and
-/// syncs once, then answers each caller. Each caller still waits for its own
-/// record to be durable; many concurrent operations share one sync.
-pub struct FileJournal {
-    path: PathBuf,
-    queue: std::sync::mpsc::Sender<Job>,
-}
-
 /// One record as a journal line (JSON and a newline).
 pub fn encode(record: &Record, path: &Path) -> Result<Vec<u8>, StateError> {
     let mut line = serde_json::to_vec(record)
@@ -68,8 +57,17 @@ pub fn encode(record: &Record, path: &Path) -> Result<Vec<u8>, StateError> {
     Ok(line)
 }
 
+/// An append-only journal file: each batch is appended and `fdatasync`ed,
+/// one batch at a time, behind the same group commit as any other store
+/// (`BatchedJournal`): many concurrent operations share one sync.
+pub struct FileJournal {
+    file: std::sync::Arc<Mutex<File>>,
+}
+
 impl FileJournal {
-    pub fn open(path: &Path, lineage: &str) -> Result<FileJournal, StateError> {
+    /// The journal at `path`, opened for appending (begun with the lineage it
+    /// belongs to when it is new). Needs a tokio runtime.
+    pub fn open(path: &Path, lineage: &str) -> Result<BatchedJournal, StateError> {
         let io = |e| StateError::Io { context: format!("opening the journal {}", path.display()), source: e };
         let fresh = !path.exists();
         let mut file = super::private_file::options().create(true).append(true).open(path).map_err(io)?;
@@ -77,39 +75,21 @@ impl FileJournal {
             file.write_all(&encode(&Record::Begin { lineage: lineage.to_string() }, path)?).map_err(io)?;
             file.sync_data().map_err(io)?;
         }
-        let (queue, jobs) = std::sync::mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("ecspoc-journal".into())
-            .spawn(move || write_batches(file, jobs))
-            .map_err(io)?;
-        Ok(FileJournal { path: path.to_path_buf(), queue })
-    }
-}
-
-fn write_batches(mut file: File, jobs: std::sync::mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        batch.extend(jobs.try_iter());
-        let bytes: Vec<u8> = batch.iter().flat_map(|(b, _)| b.iter().copied()).collect();
-        let result = file.write_all(&bytes).and_then(|()| file.sync_data()).map_err(|e| e.to_string());
-        for (_, reply) in batch {
-            let _ = reply.send(result.clone());
-        }
+        let writer = FileJournal { file: std::sync::Arc::new(Mutex::new(file)) };
+        Ok(BatchedJournal::start(writer, 0, 1, path.display().to_string()))
     }
 }
 
 #[async_trait::async_trait]
-impl JournalSink for FileJournal {
-    async fn append(&self, record: &Record) -> Result<(), StateError> {
-        let failed = |e: String| StateError::Io {
-            context: format!("writing the journal {}", self.path.display()),
-            source: std::io::Error::other(e),
-        };
-        let (reply, done) = tokio::sync::oneshot::channel();
-        self.queue
-            .send((encode(record, &self.path)?, reply))
-            .map_err(|_| failed("the journal writer has stopped".into()))?;
-        done.await.map_err(|_| failed("the journal writer has stopped".into()))?.map_err(failed)
+impl BatchWriter for FileJournal {
+    async fn write_batch(&self, _seq: u64, bytes: Vec<u8>) -> Result<(), String> {
+        let file = self.file.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
+            f.write_all(&bytes).and_then(|()| f.sync_data()).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| format!("the journal writer stopped: {e}"))?
     }
 }
 

@@ -84,19 +84,7 @@ impl LocalBackend {
             fs::copy(&self.path, &backup).map_err(|e| self.io("backing up", e))?;
             private_file::restrict(&backup).map_err(|e| self.io("backing up", e))?;
         }
-        let tmp = self.sibling(".tmp");
-        {
-            let mut f = private_file::create(&tmp).map_err(|e| self.io("writing", e))?;
-            f.write_all(text.as_bytes()).map_err(|e| self.io("writing", e))?;
-            f.sync_all().map_err(|e| self.io("syncing", e))?;
-        }
-        fs::rename(&tmp, &self.path).map_err(|e| self.io("replacing", e))?;
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
-            && let Ok(d) = File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        private_file::write_atomic(&self.path, text.as_bytes()).map_err(|e| self.io("writing", e))
     }
 }
 
@@ -233,21 +221,9 @@ impl LocalBackend {
         if self.holds_lock() {
             return Ok(());
         }
-        let info = LockInfo {
-            id: format!("claim-{}", std::process::id()),
-            operation: "OperationTypeWrite".into(),
-            info: format!("pid {} (-lock=false)", std::process::id()),
-            who: String::new(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            created: crate::events::now_rfc3339(),
-            path: self.describe(),
-        };
-        match self.try_lock(&info)? {
+        match self.try_lock(&LockInfo::write_claim(self.describe()))? {
             Ok(()) => Ok(()),
-            Err(holder) => Err(StateError::Locked(format!(
-                "{}\n\nWith -lock=false ecspoc still never writes the state or its journal while another process holds the lock: that process's journal would be lost.",
-                LockInfo::describe_conflict(holder.as_ref(), &self.lock_path().display().to_string())
-            ))),
+            Err(holder) => Err(LockInfo::claim_refused(holder.as_ref(), &self.lock_path().display().to_string())),
         }
     }
 

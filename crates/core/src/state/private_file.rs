@@ -35,3 +35,25 @@ pub fn restrict(path: &Path) -> io::Result<()> {
     let _ = path;
     Ok(())
 }
+
+/// Replace `path` with `bytes` as one step: written to `PATH.tmp` (owner
+/// only), synced, renamed over `path`, and the folder synced, so a crash
+/// leaves either the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    {
+        let mut f = create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
