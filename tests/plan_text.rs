@@ -6,38 +6,7 @@
 
 mod common;
 use common::Workdir;
-use common::terraform::{terraform, terraform_ok};
-
-/// The text from the legend to the end of the plan, comparable.
-fn comparable(text: &str) -> String {
-    let uuid = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").unwrap();
-    let mut out = Vec::new();
-    let mut started = false;
-    let mut skipping_warning = false;
-    for line in text.lines() {
-        let line = line.replace("Terraform", "TOOL").replace("terraform apply", "TOOL apply").replace("ecspoc", "TOOL");
-        if line.starts_with("TOOL used the selected providers") || line.starts_with("No changes.") {
-            started = true;
-        }
-        if line.starts_with("─") {
-            break;
-        }
-        if line.starts_with("Warning: this plan destroys") {
-            skipping_warning = true;
-        }
-        if skipping_warning {
-            skipping_warning = !line.is_empty();
-            continue;
-        }
-        if started {
-            out.push(uuid.replace_all(&line, "[uuid]").to_string());
-        }
-    }
-    while out.last().is_some_and(|l| l.is_empty()) {
-        out.pop();
-    }
-    out.join("\n")
-}
+use common::terraform::{comparable, terraform, terraform_ok};
 
 fn tf_json(toml_text: &str) -> String {
     let table: toml::Table = toml::from_str(toml_text).expect("TOML");

@@ -155,15 +155,20 @@ fn regex_lite(text: &str, pattern: &str, with: &str) -> String {
 
 // Helpers for the AWS lifecycle tests.
 
-/// An attribute of a root-module resource's first instance, from the state file.
+/// An attribute of a resource's first instance, from the state file
+/// (`aws_vpc.main`, `module.svc["api"].terraform_data.this`).
 pub fn state_attr(w: &Workdir, addr: &str, attr: &str) -> serde_json::Value {
     let state = w.state();
+    let address = |r: &serde_json::Value| {
+        let local = format!("{}.{}", r["type"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or(""));
+        match r["module"].as_str() {
+            Some(m) => format!("{m}.{local}"),
+            None => local,
+        }
+    };
     state["resources"]
         .as_array()
-        .and_then(|rs| {
-            rs.iter()
-                .find(|r| format!("{}.{}", r["type"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or("")) == addr)
-        })
+        .and_then(|rs| rs.iter().find(|r| address(r) == addr))
         .map(|r| r["instances"][0]["attributes"][attr].clone())
         .unwrap_or_else(|| panic!("{addr} not in state"))
 }

@@ -79,3 +79,35 @@ pub fn terraform_ok(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A plan's text from the legend to the end, comparable between the tools:
+/// the tool's name, ids and ecspoc's own destroy warning taken out.
+pub fn comparable(text: &str) -> String {
+    let uuid = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").unwrap();
+    let mut out = Vec::new();
+    let mut started = false;
+    let mut skipping_warning = false;
+    for line in text.lines() {
+        let line = line.replace("Terraform", "TOOL").replace("terraform apply", "TOOL apply").replace("ecspoc", "TOOL");
+        if line.starts_with("TOOL used the selected providers") || line.starts_with("No changes.") {
+            started = true;
+        }
+        if line.starts_with("─") {
+            break;
+        }
+        if line.starts_with("Warning: this plan destroys") {
+            skipping_warning = true;
+        }
+        if skipping_warning {
+            skipping_warning = !line.is_empty();
+            continue;
+        }
+        if started {
+            out.push(uuid.replace_all(&line, "[uuid]").to_string());
+        }
+    }
+    while out.last().is_some_and(|l| l.is_empty()) {
+        out.pop();
+    }
+    out.join("\n")
+}

@@ -103,6 +103,12 @@ impl ResourceAddr {
     pub fn instance(&self, key: InstanceKey) -> InstanceAddr {
         InstanceAddr { resource: self.clone(), key }
     }
+    /// The resource block this is an instance of: module instance keys dropped
+    /// (`module.svc.aws_iam_role.task`), as graph nodes and state
+    /// `dependencies` name it.
+    pub fn config_addr(&self) -> ResourceAddr {
+        ResourceAddr { module: self.module.calls(), ..self.clone() }
+    }
     /// The address without its module part (`aws_vpc.main`, `data.aws_ami.x`).
     pub fn local(&self) -> String {
         match self.mode {
@@ -251,6 +257,25 @@ impl Target {
             Target::Module(m) => addr.resource.module.within(m),
             Target::Resource(r) => &addr.resource == r,
             Target::Instance(i) => i == addr,
+        }
+    }
+
+    /// The module (instance) the target is in, or is.
+    pub fn module(&self) -> &ModulePath {
+        match self {
+            Target::Module(m) => m,
+            Target::Resource(r) | Target::Instance(InstanceAddr { resource: r, .. }) => &r.module,
+        }
+    }
+
+    /// The blocks the target is in: module instance keys dropped.
+    pub fn config_target(&self) -> Target {
+        match self {
+            Target::Module(m) => Target::Module(m.calls()),
+            Target::Resource(r) => Target::Resource(r.config_addr()),
+            Target::Instance(i) => {
+                Target::Instance(InstanceAddr { resource: i.resource.config_addr(), key: i.key.clone() })
+            }
         }
     }
 

@@ -7,7 +7,8 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::engine::{Engine, InputVariables, InstanceInputs, aggregate, each_mode, plan_instance};
 use crate::events::{Event, Observer};
 use crate::graph::NodeKey;
-use crate::plan::{Action, Plan, PlanMode, ResourceChange};
+use crate::plan::planner::depends_on;
+use crate::plan::{Action, ActionReason, Plan, PlanMode, ResourceChange};
 use crate::priority::{PrioritySemaphore, Ticket};
 use crate::provider::{Marker, Provider};
 use crate::state::journal::{JournalSink, Record};
@@ -304,9 +305,11 @@ fn build_walk(
         index.insert(ApplyNode::Config(k.clone()), nodes.len());
         nodes.push(ApplyNode::Config(k));
     }
+    // Resources whose block is gone, or whose module instance is.
     let mut deleted: BTreeSet<ResourceAddr> = BTreeSet::new();
-    for addr in changes.keys() {
-        if destroy || engine.resource_config(addr).is_none() {
+    for (addr, cs) in changes {
+        let module_instance_gone = cs.iter().all(|c| c.reason == Some(ActionReason::DeleteBecauseNoModule));
+        if destroy || engine.resource_config(addr).is_none() || module_instance_gone {
             deleted.insert(addr.clone());
         }
     }
@@ -350,7 +353,9 @@ fn build_walk(
                     .filter_map(|d| index.get(&ApplyNode::Config(d.clone())).copied())
                     .collect();
                 wg.weight[i] = match key {
-                    NodeKey::Resource(r) => changes.get(r).map_or(0, |c| c.len() as u64),
+                    NodeKey::Resource(block) => {
+                        changes.iter().filter(|(a, _)| a.config_addr() == *block).map(|(_, c)| c.len() as u64).sum()
+                    }
                     _ => 0,
                 };
             }
@@ -371,13 +376,20 @@ fn build_walk(
             wg.deps[a].push(b);
         }
     };
+    // A block's node, whichever module instance the resource is in.
+    let config_node = |a: &ResourceAddr| index.get(&ApplyNode::Config(NodeKey::Resource(a.config_addr())));
     let resource_deps: HashMap<&ResourceAddr, BTreeSet<ResourceAddr>> =
-        changes.keys().map(|a| (a, engine.graph.resource_dependencies(&NodeKey::Resource(a.clone())))).collect();
+        changes.keys().map(|a| (a, engine.graph.resource_dependencies(&NodeKey::Resource(a.config_addr())))).collect();
+    // Does Y refer to X? Instances of one module refer only to their own instance's objects.
+    let refers = |y: &ResourceAddr, x: &ResourceAddr| {
+        resource_deps.get(y).is_some_and(|d| d.contains(&x.config_addr()))
+            && (x.module.calls() != y.module.calls() || x.module == y.module)
+    };
     for x in &before_create {
         let destroy_x = index.get(&ApplyNode::DestroyBeforeCreate(x.clone()));
-        edge(&mut wg, destroy_x, index.get(&ApplyNode::Config(NodeKey::Resource(x.clone()))));
+        edge(&mut wg, destroy_x, config_node(x));
         // Old objects that depend on X go before X's old objects.
-        for y in before_create.iter().filter(|y| resource_deps.get(y).is_some_and(|d| d.contains(x))) {
+        for y in before_create.iter().filter(|y| refers(y, x)) {
             edge(&mut wg, index.get(&ApplyNode::DestroyBeforeCreate(y.clone())), destroy_x);
         }
     }
@@ -395,34 +407,33 @@ fn build_walk(
     };
     for x in &deposed {
         let destroy_x = index.get(&ApplyNode::DestroyDeposed(x.clone()));
-        edge(&mut wg, index.get(&ApplyNode::Config(NodeKey::Resource(x.clone()))), destroy_x);
+        edge(&mut wg, config_node(x), destroy_x);
         // Whatever refers to X moves to the new object first.
-        for (y, _) in all_deps.iter().filter(|(_, d)| d.contains(x)) {
+        for (y, _) in all_deps.iter().filter(|(_, d)| d.contains(&x.config_addr())) {
             edge(&mut wg, index.get(&ApplyNode::Config(NodeKey::Resource((*y).clone()))), destroy_x);
         }
     }
     // An object is deleted only after everything that depended on it has
-    // been changed or deleted.
+    // been changed or deleted. State records dependencies by block.
     let target = addr_index(&deleted);
     for (a, inst) in state.managed() {
         for dep in &inst.dependencies {
-            let Some(x) = target.get(dep.as_str()) else {
-                continue;
-            };
-            let Some(&xi) = index.get(&ApplyNode::Delete((*x).clone())) else {
-                continue;
-            };
-            let before = if deleted.contains(&a.resource) {
-                index.get(&ApplyNode::Delete(a.resource.clone()))
-            } else {
-                index.get(&ApplyNode::Config(NodeKey::Resource(a.resource.clone())))
-            };
-            edge(&mut wg, before, Some(&xi));
+            for x in target.get(dep.as_str()).into_iter().flatten().filter(|x| depends_on(&a.resource, dep, x)) {
+                let Some(&xi) = index.get(&ApplyNode::Delete((*x).clone())) else {
+                    continue;
+                };
+                let before = if deleted.contains(&a.resource) {
+                    index.get(&ApplyNode::Delete(a.resource.clone()))
+                } else {
+                    config_node(&a.resource)
+                };
+                edge(&mut wg, before, Some(&xi));
+            }
         }
     }
     // An orphan that depends on a replaced object goes before its old object.
     for (a, inst) in state.managed().filter(|(a, _)| deleted.contains(&a.resource)) {
-        for x in before_create.iter().filter(|x| inst.dependencies.contains(&x.to_string())) {
+        for x in before_create.iter().filter(|x| inst.dependencies.iter().any(|d| depends_on(&a.resource, d, x))) {
             edge(
                 &mut wg,
                 index.get(&ApplyNode::Delete(a.resource.clone())),
@@ -433,8 +444,13 @@ fn build_walk(
     (nodes, wg)
 }
 
-fn addr_index(set: &BTreeSet<ResourceAddr>) -> HashMap<String, &ResourceAddr> {
-    set.iter().map(|a| (a.to_string(), a)).collect()
+/// Resources by the address of their block, as state's `dependencies` name them.
+fn addr_index(set: &BTreeSet<ResourceAddr>) -> HashMap<String, Vec<&ResourceAddr>> {
+    let mut out: HashMap<String, Vec<&ResourceAddr>> = HashMap::new();
+    for a in set {
+        out.entry(a.config_addr().to_string()).or_default().push(a);
+    }
+    out
 }
 
 async fn apply_config_node(ctx: &Arc<Ctx>, key: &NodeKey, ticket: Option<Ticket>) -> Result<(), Diagnostics> {
@@ -476,15 +492,42 @@ struct Op {
     create_before_destroy: bool,
 }
 
-async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Ticket>) -> Result<(), Diagnostics> {
+/// A resource block's changes in every instance of its module, run as one
+/// batch (instances of different module instances in parallel).
+async fn apply_resource(ctx: &Arc<Ctx>, block: &ResourceAddr, ticket: Option<Ticket>) -> Result<(), Diagnostics> {
     let engine = &ctx.engine;
-    let Some(changes) = ctx.changes.get(addr) else {
+    let addrs: Vec<ResourceAddr> = {
+        let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
+        let instances = engine.module_instances(&block.module, &values)?;
+        instances.into_iter().map(|module| ResourceAddr { module, ..block.clone() }).collect()
+    };
+    let mut ops = Vec::new();
+    if let Some(r) = engine.resource_config(block) {
+        for addr in &addrs {
+            if let Some(changes) = ctx.changes.get(addr) {
+                ops.extend(instance_ops(ctx, r, addr, changes)?);
+            }
+        }
+    }
+    if !ops.is_empty() {
+        let (provider, _) = engine.provider_for(&block.type_, block.mode)?;
+        run_ops(ctx, provider, block, ops, ticket).await?;
+    }
+    for addr in &addrs {
         ctx.values.set(NodeKey::Resource(addr.clone()), current_value(ctx, addr));
-        return Ok(());
-    };
-    let Some(r) = engine.resource_config(addr) else {
-        return Ok(());
-    };
+    }
+    Ok(())
+}
+
+/// The operations for one resource in one module instance, from its planned
+/// changes re-evaluated with the values now known.
+fn instance_ops(
+    ctx: &Ctx,
+    r: &crate::config::Resource,
+    addr: &ResourceAddr,
+    changes: &[ResourceChange],
+) -> Result<Vec<Op>, Diagnostics> {
+    let engine = &ctx.engine;
     let (provider, schema) = engine.provider_for(&addr.type_, addr.mode)?;
     // Deposed objects are deleted by their own node.
     let current = || changes.iter().filter(|c| c.deposed.is_none());
@@ -575,9 +618,7 @@ async fn apply_resource(ctx: &Arc<Ctx>, addr: &ResourceAddr, ticket: Option<Tick
             }
         }
     }
-    run_ops(ctx, provider, addr, ops, ticket).await?;
-    ctx.values.set(NodeKey::Resource(addr.clone()), current_value(ctx, addr));
-    Ok(())
+    Ok(ops)
 }
 
 async fn delete_objects(
@@ -694,7 +735,10 @@ async fn run_op(
     op: Op,
     place: Option<Ticket>,
 ) -> Result<(), Diagnostic> {
-    let priority = ctx.priority.get(&op.addr.resource).copied().unwrap_or(0);
+    let priority = (ctx.priority.get(&op.addr.resource))
+        .or_else(|| ctx.priority.get(&op.addr.resource.config_addr()))
+        .copied()
+        .unwrap_or(0);
     let _g = match place {
         Some(t) => t.wait().await,
         None => ctx.global.acquire(priority).await,

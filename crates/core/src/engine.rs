@@ -66,33 +66,45 @@ impl Scope for NodeScope<'_> {
         self.values.get(&NodeKey::Local(self.module.clone(), name.into())).cloned()
     }
     fn resource(&self, mode: Mode, type_: &str, name: &str) -> Option<Value> {
-        let key = NodeKey::Resource(ResourceAddr {
-            module: self.module.clone(),
-            mode,
-            type_: type_.into(),
-            name: name.into(),
-        });
+        let addr = ResourceAddr { module: self.module.clone(), mode, type_: type_.into(), name: name.into() };
+        let key = NodeKey::Resource(addr.clone());
         match self.values.get(&key) {
             Some(v) => Some(v.clone()),
             // Declared but not evaluated (e.g. skipped by -target): unknown, not an error.
-            None if self.engine.graph.node(&key).is_some() => Some(Value::Unknown),
+            None if self.engine.graph.node(&NodeKey::Resource(addr.config_addr())).is_some() => Some(Value::Unknown),
             None => None,
         }
     }
+    /// `module.x`: an object of its outputs; with count a list of them, with
+    /// for_each a map, one per instance.
     fn module(&self, name: &str) -> Option<Value> {
-        let child = self.module.child(name);
+        let child = self.module.calls().child(name);
         let m = self.engine.config.modules.get(&child)?;
-        Some(Value::Map(
-            m.outputs
-                .keys()
-                .map(|o| {
-                    (
-                        o.clone(),
-                        self.values.get(&NodeKey::Output(child.clone(), o.clone())).cloned().unwrap_or(Value::Unknown),
-                    )
-                })
-                .collect(),
-        ))
+        let call = self.engine.config.modules.get(&self.module.calls())?.calls.get(name)?;
+        let outputs = |instance: &ModulePath| {
+            Value::Map(
+                m.outputs
+                    .keys()
+                    .map(|o| {
+                        let v = self.values.get(&NodeKey::Output(instance.clone(), o.clone()));
+                        (o.clone(), v.cloned().unwrap_or(Value::Unknown))
+                    })
+                    .collect(),
+            )
+        };
+        if !call.expands() {
+            return Some(outputs(&self.module.child(name)));
+        }
+        let Some(expansion) = self.values.get(&NodeKey::ModuleCall(self.module.clone(), name.into())) else {
+            return Some(Value::Unknown);
+        };
+        let instances = call_expansion(call, expansion);
+        let of = |x: &Expansion| outputs(&self.module.child_instance(name, x.key.clone()));
+        Some(if call.count.is_some() {
+            Value::List(instances.iter().map(of).collect())
+        } else {
+            Value::Map(instances.iter().map(|x| (key_string(&x.key), of(x))).collect())
+        })
     }
     fn count_index(&self) -> Option<Value> {
         self.count_index.clone()
@@ -104,7 +116,7 @@ impl Scope for NodeScope<'_> {
         let dir = |p: &Path| Value::String(p.to_string_lossy().to_string());
         match which {
             "module" => {
-                let m = self.engine.config.modules.get(self.module)?;
+                let m = self.engine.config.modules.get(&self.module.calls())?;
                 let rel =
                     m.dir.strip_prefix(&self.engine.root_dir).map(Path::to_path_buf).unwrap_or_else(|_| m.dir.clone());
                 Some(if rel.as_os_str().is_empty() { Value::str(".") } else { dir(&rel) })
@@ -150,8 +162,62 @@ impl Engine {
         }
     }
 
+    /// The block of a resource, in whichever instance of its module.
     pub fn resource_config(&self, addr: &ResourceAddr) -> Option<&Resource> {
-        self.config.modules.get(&addr.module)?.resources.get(&(addr.mode, addr.type_.clone(), addr.name.clone()))
+        self.config.modules.get(&addr.module.calls())?.resources.get(&(
+            addr.mode,
+            addr.type_.clone(),
+            addr.name.clone(),
+        ))
+    }
+
+    /// The instances of a module (a path of calls, no keys): each call's
+    /// count/for_each, evaluated by its `ModuleCall` node, multiplies the
+    /// instances of the module it is in.
+    pub fn module_instances(
+        &self,
+        calls: &ModulePath,
+        values: &HashMap<NodeKey, Value>,
+    ) -> Result<Vec<ModulePath>, Diagnostic> {
+        let mut instances = vec![ModulePath::root()];
+        let mut here = ModulePath::root();
+        for step in &calls.0 {
+            let call = self.config.modules.get(&here).and_then(|m| m.calls.get(&step.name)).ok_or_else(|| {
+                Diagnostic::error("Reference to undeclared module").with_detail(format!(
+                    "No module call named {:?} is declared in {}.",
+                    step.name,
+                    if here.is_root() { "the root module".to_string() } else { here.to_string() }
+                ))
+            })?;
+            let mut next = Vec::new();
+            for parent in instances {
+                if !call.expands() {
+                    next.push(parent.child(&step.name));
+                    continue;
+                }
+                let key = NodeKey::ModuleCall(parent.clone(), step.name.clone());
+                let expansion = values.get(&key).ok_or_else(|| {
+                    Diagnostic::error("Module instances not yet known")
+                        .with_detail(format!("The instances of {key} were needed before they were evaluated."))
+                        .with_span(&call.span)
+                })?;
+                next.extend(
+                    call_expansion(call, expansion).into_iter().map(|x| parent.child_instance(&step.name, x.key)),
+                );
+            }
+            instances = next;
+            here = here.child(&step.name);
+        }
+        Ok(instances)
+    }
+
+    /// `count.index` / `each` for the inputs of one module instance, from its call's expansion.
+    fn instance_expansion(&self, instance: &ModulePath, values: &HashMap<NodeKey, Value>) -> Option<Expansion> {
+        let (parent, name) = instance.parent()?;
+        let key = &instance.0.last()?.key;
+        let call = self.config.modules.get(&parent.calls())?.calls.get(name)?;
+        let expansion = values.get(&NodeKey::ModuleCall(parent.clone(), name.to_string()))?;
+        call_expansion(call, expansion).into_iter().find(|x| &x.key == key)
     }
 
     pub fn scope<'a>(&'a self, module: &'a ModulePath, values: &'a HashMap<NodeKey, Value>) -> NodeScope<'a> {
@@ -173,20 +239,30 @@ impl Engine {
         values: &Values,
         inputs: &InputVariables,
     ) -> Result<(), Diagnostics> {
-        let v = {
+        // One value per instance of the node's module.
+        let evaluated = {
             let snapshot = values.0.read().unwrap_or_else(|p| p.into_inner());
-            self.eval_value_node(key, &snapshot, inputs)?
+            let mut out = Vec::new();
+            for instance in self.module_instances(&key.module(), &snapshot)? {
+                let at = key.at(&instance);
+                let v = self.eval_value_node(&at, &snapshot, inputs)?;
+                out.push((at, v));
+            }
+            out
         };
-        if let NodeKey::Provider(name) = key
-            && let Some(p) = self.providers.get(name)
-        {
-            p.configure(&v).await.map_err(|e| {
-                Diagnostics::from(
-                    Diagnostic::error(format!("Invalid provider configuration for {name:?}")).with_detail(e.describe()),
-                )
-            })?;
+        for (at, v) in evaluated {
+            if let NodeKey::Provider(name) = &at
+                && let Some(p) = self.providers.get(name)
+            {
+                p.configure(&v).await.map_err(|e| {
+                    Diagnostics::from(
+                        Diagnostic::error(format!("Invalid provider configuration for {name:?}"))
+                            .with_detail(e.describe()),
+                    )
+                })?;
+            }
+            values.set(at, v);
         }
-        values.set(key.clone(), v);
         Ok(())
     }
 
@@ -226,12 +302,35 @@ impl Engine {
         match key {
             NodeKey::Variable(module, name) => self.eval_variable(module, name, values, inputs),
             NodeKey::Local(module, name) => {
-                let l = &self.config.modules[module].locals[name];
+                let l = &self.config.modules[&module.calls()].locals[name];
                 Ok(eval::eval(&l.expr, &self.scope(module, values))?)
             }
             NodeKey::Output(module, name) => {
-                let o = &self.config.modules[module].outputs[name];
+                let o = &self.config.modules[&module.calls()].outputs[name];
                 Ok(eval::eval(&o.value, &self.scope(module, values))?)
+            }
+            NodeKey::ModuleCall(module, name) => {
+                let call = &self.config.modules[&module.calls()].calls[name];
+                let expansion = self.expand_meta(call.count.as_ref(), call.for_each.as_ref(), module, values)?;
+                let Some(instances) = expansion else {
+                    let e = call.count.as_ref().or(call.for_each.as_ref()).map(|e| e.span().clone());
+                    let what = if call.count.is_some() { "count" } else { "for_each" };
+                    return Err(Diagnostic::error(format!("Invalid {what} argument"))
+                        .with_detail(format!("The {what} of module {name:?} depends on resource attributes that cannot be determined until apply, so ecspoc cannot predict how many instances will be created. Use -target to apply the resources it depends on first."))
+                        .with_span(&e.unwrap_or_default())
+                        .into());
+                };
+                // Kept in the shape a reference reads: the count, or each key's value.
+                Ok(if call.count.is_some() {
+                    Value::Number(instances.len() as f64)
+                } else {
+                    Value::Map(
+                        instances
+                            .into_iter()
+                            .map(|x| (key_string(&x.key), x.each.map(|e| e.1).unwrap_or_default()))
+                            .collect(),
+                    )
+                })
             }
             NodeKey::Provider(name) => {
                 let root = ModulePath::root();
@@ -254,7 +353,7 @@ impl Engine {
         values: &HashMap<NodeKey, Value>,
         inputs: &InputVariables,
     ) -> Result<Value, Diagnostics> {
-        let v = &self.config.modules[module].variables[name];
+        let v = &self.config.modules[&module.calls()].variables[name];
         let given = if module.is_root() {
             match inputs.get(name) {
                 Some(InputValue::Raw(s)) => Some(parse_raw_input(s, &v.ty)),
@@ -264,9 +363,17 @@ impl Engine {
         } else {
             let (parent, call) =
                 module.parent().ok_or_else(|| Diagnostics::from(Diagnostic::error("module without a parent")))?;
-            let call = &self.config.modules[&parent].calls[call];
+            let call = &self.config.modules[&parent.calls()].calls[call];
             match call.inputs.iter().find(|(n, _, _)| n == name) {
-                Some((_, _, e)) => Some(eval::eval(e, &self.scope(&parent, values))?),
+                Some((_, _, e)) => {
+                    let x = self.instance_expansion(module, values);
+                    let scope = NodeScope {
+                        count_index: x.as_ref().and_then(|x| x.count_index.clone()),
+                        each: x.and_then(|x| x.each),
+                        ..self.scope(&parent, values)
+                    };
+                    Some(eval::eval(e, &scope)?)
+                }
                 None => None,
             }
         };
@@ -331,8 +438,19 @@ impl Engine {
         module: &ModulePath,
         values: &HashMap<NodeKey, Value>,
     ) -> Result<Option<Vec<Expansion>>, Diagnostic> {
+        self.expand_meta(r.count.as_ref(), r.for_each.as_ref(), module, values)
+    }
+
+    /// A block's `count` or `for_each`, evaluated in one module instance.
+    fn expand_meta(
+        &self,
+        count: Option<&crate::config::Expr>,
+        for_each: Option<&crate::config::Expr>,
+        module: &ModulePath,
+        values: &HashMap<NodeKey, Value>,
+    ) -> Result<Option<Vec<Expansion>>, Diagnostic> {
         let scope = self.scope(module, values);
-        if let Some(c) = &r.count {
+        if let Some(c) = count {
             let v = eval::eval(c, &scope)?;
             if v.is_unknown() {
                 return Ok(None);
@@ -352,7 +470,7 @@ impl Engine {
                     .collect(),
             ));
         }
-        if let Some(fe) = &r.for_each {
+        if let Some(fe) = for_each {
             let v = eval::eval(fe, &scope)?;
             let invalid = |detail: String| {
                 Diagnostic::error("Invalid for_each argument").with_detail(detail).with_span(fe.span())
@@ -453,6 +571,33 @@ impl Engine {
             }
         }
         Err(diags)
+    }
+}
+
+/// The instances a module call's evaluated expansion (as its `ModuleCall`
+/// node keeps it: the count, or each key's value) stands for.
+pub fn call_expansion(call: &crate::config::ModuleCall, expansion: &Value) -> Vec<Expansion> {
+    match expansion {
+        Value::Number(n) if call.count.is_some() => (0..*n as i64)
+            .map(|i| Expansion { key: InstanceKey::Int(i), count_index: Some(Value::Number(i as f64)), each: None })
+            .collect(),
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| Expansion {
+                key: InstanceKey::Str(k.clone()),
+                count_index: None,
+                each: Some((Value::String(k.clone()), v.clone())),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A for_each key as a map key.
+fn key_string(key: &InstanceKey) -> String {
+    match key {
+        InstanceKey::Str(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -675,12 +820,7 @@ pub fn aggregate(r: &Resource, instances: Vec<(InstanceKey, Value)>) -> Value {
     if r.count.is_some() {
         Value::List(instances.into_iter().map(|(_, v)| v).collect())
     } else if r.for_each.is_some() {
-        Value::Map(
-            instances
-                .into_iter()
-                .map(|(k, v)| (if let InstanceKey::Str(s) = k { s } else { k.to_string() }, v))
-                .collect(),
-        )
+        Value::Map(instances.into_iter().map(|(k, v)| (key_string(&k), v)).collect())
     } else {
         instances.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null)
     }

@@ -18,6 +18,9 @@ pub enum NodeKey {
     Output(ModulePath, String),
     /// A provider configuration of the root module, by local name.
     Provider(String),
+    /// The `count` / `for_each` of a module call (in the module at the path):
+    /// which instances of the called module exist. Only calls that have one.
+    ModuleCall(ModulePath, String),
 }
 
 impl fmt::Display for NodeKey {
@@ -31,14 +34,30 @@ impl fmt::Display for NodeKey {
             NodeKey::Resource(r) => write!(f, "{r}"),
             NodeKey::Output(m, n) => write!(f, "{}output.{n}", prefix(m)),
             NodeKey::Provider(p) => write!(f, "provider[\"{p}\"]"),
+            NodeKey::ModuleCall(m, n) => write!(f, "{}module.{n} (expand)", prefix(m)),
         }
     }
 }
 
 impl NodeKey {
+    /// The same node in one instance of its module (`module.svc["api"]`):
+    /// values are kept per module instance, the graph per module call.
+    pub fn at(&self, instance: &ModulePath) -> NodeKey {
+        match self {
+            NodeKey::Variable(_, n) => NodeKey::Variable(instance.clone(), n.clone()),
+            NodeKey::Local(_, n) => NodeKey::Local(instance.clone(), n.clone()),
+            NodeKey::Output(_, n) => NodeKey::Output(instance.clone(), n.clone()),
+            NodeKey::ModuleCall(_, n) => NodeKey::ModuleCall(instance.clone(), n.clone()),
+            NodeKey::Resource(r) => NodeKey::Resource(ResourceAddr { module: instance.clone(), ..r.clone() }),
+            NodeKey::Provider(p) => NodeKey::Provider(p.clone()),
+        }
+    }
+
     pub fn module(&self) -> ModulePath {
         match self {
-            NodeKey::Variable(m, _) | NodeKey::Local(m, _) | NodeKey::Output(m, _) => m.clone(),
+            NodeKey::Variable(m, _) | NodeKey::Local(m, _) | NodeKey::Output(m, _) | NodeKey::ModuleCall(m, _) => {
+                m.clone()
+            }
             NodeKey::Resource(r) => r.module.clone(),
             NodeKey::Provider(_) => ModulePath::root(),
         }
@@ -137,6 +156,17 @@ impl Graph {
                     b.add(NodeKey::Provider(p.name.clone()), &p.span);
                 }
             }
+            for call in m.calls.values().filter(|c| c.expands()) {
+                b.add(NodeKey::ModuleCall(path.clone(), call.name.clone()), &call.span);
+            }
+        }
+        // Everything in a module made by count/for_each waits for the call's
+        // expansion: until then nobody knows which instances exist.
+        let keys: Vec<NodeKey> = b.g.index.keys().cloned().collect();
+        for key in keys {
+            if let Some((parent, name)) = key.module().parent() {
+                b.edge(&NodeKey::ModuleCall(parent, name.to_string()), &key);
+            }
         }
         for (path, m) in &config.modules {
             for v in m.variables.values() {
@@ -196,6 +226,13 @@ impl Graph {
                 }
             }
             for call in m.calls.values() {
+                let expand = NodeKey::ModuleCall(path.clone(), call.name.clone());
+                for e in call.count.iter().chain(call.for_each.iter()) {
+                    b.edges_from_expr(config, path, &expand, e);
+                }
+                for (dep, span) in &call.depends_on {
+                    b.edge_from_ref(config, path, &expand, dep, span);
+                }
                 for (name, span, _) in &call.inputs {
                     let child = path.child(&call.name);
                     let declared = config.modules.get(&child).is_some_and(|cm| cm.variables.contains_key(name));

@@ -77,14 +77,17 @@ impl Sensitivity {
                         s.attributes.insert(addr.clone(), secret);
                     }
                 }
-                NodeKey::Provider(_) => {}
+                NodeKey::Provider(_) | NodeKey::ModuleCall(..) => {}
             }
         }
         if diags.has_errors() { Err(diags) } else { Ok(s) }
     }
 
     /// Whether `e` reads anything secret.
+    /// `module` may be an instance (`module.svc["api"]`): what is secret is
+    /// decided per module call, the same for all its instances.
     pub fn tainted(&self, e: &Expr, module: &ModulePath, config: &Config, providers: &ProviderSet) -> bool {
+        let module = &module.calls();
         e.references_with_attribute().into_iter().any(|(r, attr)| match r {
             Reference::Var(n) => self.nodes.contains(&NodeKey::Variable(module.clone(), n)),
             Reference::Local(n) => self.nodes.contains(&NodeKey::Local(module.clone(), n)),
@@ -131,7 +134,7 @@ impl Sensitivity {
     /// The sensitive attributes of a resource: its schema's and those set from secrets.
     pub fn resource_attributes(&self, addr: &ResourceAddr, schema_sensitive: Vec<String>) -> Vec<String> {
         let mut all: BTreeSet<String> = schema_sensitive.into_iter().collect();
-        if let Some(extra) = self.attributes.get(addr) {
+        if let Some(extra) = self.attributes.get(&addr.config_addr()) {
             all.extend(extra.iter().cloned());
         }
         all.into_iter().collect()

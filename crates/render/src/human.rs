@@ -99,7 +99,9 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
     }
     if !output_changes.is_empty() {
         out.push_str("\nChanges to Outputs:\n");
-        out.push_str(&render_output_changes(&output_changes, color));
+        // Names align across every output, changed or not, as Terraform's do.
+        let width = plan.outputs.iter().map(|o| o.name.len()).max().unwrap_or(0);
+        out.push_str(&render_output_changes(&output_changes, width, color));
     }
     let replaced: Vec<&&ResourceChange> = changes.iter().filter(|c| c.action.deletes()).collect();
     if !replaced.is_empty() {
@@ -655,12 +657,24 @@ fn render_drift(plan: &Plan, color: Color) -> String {
     out
 }
 
-fn render_output_changes(outputs: &[&OutputChange], color: Color) -> String {
-    let width = outputs.iter().map(|o| o.name.len()).max().unwrap_or(0);
+fn render_output_changes(outputs: &[&OutputChange], width: usize, color: Color) -> String {
     let mut out = String::new();
     for o in outputs {
         let (sym, text) = match (o.action(), o.sensitive) {
             (Action::Delete, true) => (Sym::Delete, "(sensitive value) -> null".to_string()),
+            (Action::Delete, _) if o.before.as_ref().is_some_and(|b| is_collection(b) && inline(b).is_none()) => {
+                let name = format!("{:<width$}", o.name);
+                out.push_str(&block(
+                    "  ",
+                    Sym::Delete,
+                    &name,
+                    o.before.as_ref().unwrap_or(&Value::Null),
+                    2,
+                    color,
+                    " -> null",
+                ));
+                continue;
+            }
             (_, true) => (if o.before.is_some() { Sym::Update } else { Sym::Create }, "(sensitive value)".to_string()),
             // A collection known in shape is drawn as Terraform draws it, element by element.
             (Action::Create, _) if inline(&o.after).is_none() && matches!(o.after, Value::List(_) | Value::Map(_)) => {
@@ -668,6 +682,25 @@ fn render_output_changes(outputs: &[&OutputChange], color: Color) -> String {
                 continue;
             }
             (Action::Create, _) => (Sym::Create, inline(&o.after).unwrap_or_else(|| compact(&o.after))),
+            // A collection that changes: element by element, as an attribute's
+            // (Terraform types `{for ...}` results as objects: "attributes").
+            (Action::Update, _)
+                if o.before.as_ref().is_some_and(|b| is_collection(b) && inline(b).is_none())
+                    && (is_collection(&o.after) || o.after.is_unknown()) =>
+            {
+                let mut row = Row::new(Sym::Update, &o.name, o.before.as_ref(), Some(&o.after), false, false);
+                row.objects = true;
+                // Inside an output Terraform leaves out the " -> null" of what goes.
+                let text = row.render(width, 2, color);
+                let mut lines = text.lines();
+                out.push_str(lines.next().unwrap_or_default());
+                out.push('\n');
+                for line in lines {
+                    out.push_str(line.strip_suffix(" -> null").unwrap_or(line));
+                    out.push('\n');
+                }
+                continue;
+            }
             (Action::Delete, _) => (
                 Sym::Delete,
                 format!(

@@ -454,14 +454,18 @@ fn configuration(c: &Config, shapes: Shapes<'_>) -> Json {
             .map(|call| {
                 let child = path.child(&call.name);
                 let body = c.modules.get(&child).map(|cm| module_json(c, &child, cm)).unwrap_or(json!({}));
-                (
-                    call.name.clone(),
-                    json!({
-                        "source": call.source,
-                        "expressions": call.inputs.iter().map(|(k, _, e)| (k.clone(), expression(e))).collect::<Map<_, _>>(),
-                        "module": body,
-                    }),
-                )
+                let mut j = json!({
+                    "source": call.source,
+                    "expressions": call.inputs.iter().map(|(k, _, e)| (k.clone(), expression(e))).collect::<Map<_, _>>(),
+                    "module": body,
+                });
+                if let Some(cnt) = &call.count {
+                    j["count_expression"] = expression(cnt);
+                }
+                if let Some(fe) = &call.for_each {
+                    j["for_each_expression"] = expression(fe);
+                }
+                (call.name.clone(), j)
             })
             .collect();
         let outputs: Map<String, Json> = m

@@ -78,8 +78,18 @@ pub struct ModuleCall {
     pub name: String,
     pub source: String,
     pub inputs: Vec<(String, Span, Expr)>,
+    /// `count` / `for_each`: the call makes that many module instances
+    /// (`module.svc[0]`, `module.svc["api"]`).
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
     pub depends_on: Vec<(Reference, Span)>,
     pub span: Span,
+}
+
+impl ModuleCall {
+    pub fn expands(&self) -> bool {
+        self.count.is_some() || self.for_each.is_some()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -280,11 +290,14 @@ impl Module {
             let mut source = None;
             let mut inputs = Vec::new();
             let mut depends_on = Vec::new();
+            let (mut count, mut for_each) = (None, None);
             for (k, ks, v) in body.table_entries("module block")? {
                 let r = match k.as_str() {
                     "source" => expect_string(&v, "source").map(|s| source = Some(s)),
                     "depends_on" => parse_depends_on(&v).map(|d| depends_on = d),
-                    "count" | "for_each" | "providers" | "version" => Err(err(
+                    "count" => Expr::from_raw(&v).map(|e| count = Some(e)),
+                    "for_each" => Expr::from_raw(&v).map(|e| for_each = Some(e)),
+                    "providers" | "version" => Err(err(
                         "Unsupported module argument",
                         format!("{k:?} on module calls is not supported yet by ecspoc."),
                         &ks,
@@ -295,9 +308,18 @@ impl Module {
                     diags.push(d);
                 }
             }
+            if count.is_some() && for_each.is_some() {
+                diags.push(err(
+                    "Invalid combination of \"count\" and \"for_each\"",
+                    "A module call may use count or for_each, not both.",
+                    &span,
+                ));
+                continue;
+            }
             match source {
                 Some(source) => {
-                    self.calls.insert(name.clone(), ModuleCall { name, source, inputs, depends_on, span });
+                    self.calls
+                        .insert(name.clone(), ModuleCall { name, source, inputs, count, for_each, depends_on, span });
                 }
                 None => diags.push(err(
                     "Missing required argument",

@@ -45,6 +45,9 @@ struct Accumulator {
     /// The state after refresh: what the plan's `prior_state` shows.
     refreshed: BTreeMap<InstanceAddr, Instance>,
     adopted: BTreeSet<InstanceAddr>,
+    /// Every resource planned, per module instance: what state holds beyond
+    /// these is an orphan.
+    planned: BTreeSet<ResourceAddr>,
     diags: Diagnostics,
     warnings: Vec<Diagnostic>,
 }
@@ -140,7 +143,24 @@ fn plan_deposed(ctx: &Ctx) {
 
 async fn plan_node(ctx: &Ctx, key: &NodeKey) -> Result<(), Diagnostics> {
     match key {
-        NodeKey::Resource(addr) => plan_resource(ctx, addr).await,
+        // A block in a module with count/for_each: once per module instance.
+        NodeKey::Resource(block) => {
+            let instances = {
+                let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
+                ctx.engine.module_instances(&block.module, &values)?
+            };
+            let planned = instances.into_iter().map(|module| {
+                let addr = ResourceAddr { module, ..block.clone() };
+                async move { plan_resource(ctx, &addr).await }
+            });
+            let mut diags = Diagnostics::default();
+            for r in futures_util::future::join_all(planned).await {
+                if let Err(d) = r {
+                    diags.extend(d);
+                }
+            }
+            if diags.has_errors() { Err(diags) } else { Ok(()) }
+        }
         _ => ctx.engine.run_value_node(key, &ctx.values, &ctx.opts.inputs).await,
     }
 }
@@ -380,9 +400,10 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
     let refreshed = refresh(ctx, addr).await?;
     let adopted: BTreeSet<InstanceAddr> = lock(&ctx.acc).adopted.clone();
     let mut prior: BTreeMap<InstanceAddr, Instance> = refreshed.into_iter().collect();
+    lock(&ctx.acc).planned.insert(addr.clone());
     let dependencies: Vec<String> = engine
         .graph
-        .resource_dependencies(&NodeKey::Resource(addr.clone()))
+        .resource_dependencies(&NodeKey::Resource(addr.config_addr()))
         .iter()
         .filter(|d| d.mode == Mode::Managed)
         .map(|d| d.to_string())
@@ -606,14 +627,9 @@ fn unknown_data(schema: &crate::provider::ResourceSchema, cfg: &Value) -> Value 
 }
 
 /// Resources in state whose block is gone from the configuration.
+/// Resources of module instances that no longer exist are orphans too.
 async fn plan_orphans(ctx: &Ctx) {
-    let in_config: BTreeSet<ResourceAddr> = ctx
-        .engine
-        .graph
-        .index
-        .keys()
-        .filter_map(|k| if let NodeKey::Resource(r) = k { Some(r.clone()) } else { None })
-        .collect();
+    let in_config: BTreeSet<ResourceAddr> = lock(&ctx.acc).planned.clone();
     // A create left unfinished for a block since removed is looked for too:
     // if its object exists, it is an orphan like any other.
     let orphans: BTreeSet<ResourceAddr> = ctx
@@ -636,7 +652,11 @@ async fn plan_orphans(ctx: &Ctx) {
         } else {
             ctx.stored.resource_instances(&addr).map(|(a, i)| (a.clone(), i.clone())).collect()
         };
-        let module_gone = !ctx.engine.config.modules.contains_key(&addr.module);
+        let module_gone = {
+            let values = ctx.values.0.read().unwrap_or_else(|p| p.into_inner());
+            !ctx.engine.config.modules.contains_key(&addr.module.calls())
+                || !ctx.engine.module_instances(&addr.module.calls(), &values).is_ok_and(|m| m.contains(&addr.module))
+        };
         let mut acc = lock(&ctx.acc);
         for (a, inst) in refreshed {
             if addr.mode == Mode::Managed && ctx.opts.mode != PlanMode::RefreshOnly {
@@ -656,6 +676,15 @@ async fn plan_orphans(ctx: &Ctx) {
     }
 }
 
+/// Does the resource at `dependent`, which records `dependency` (a block's
+/// address, as state keeps it), depend on the objects of `x`? Within one
+/// module call only on the same module instance: instances of a module do
+/// not refer to each other.
+pub(crate) fn depends_on(dependent: &ResourceAddr, dependency: &str, x: &ResourceAddr) -> bool {
+    x.config_addr().to_string() == dependency
+        && (x.module.calls() != dependent.module.calls() || x.module == dependent.module)
+}
+
 fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
     let ctx = Arc::try_unwrap(ctx).unwrap_or_else(|_| unreachable!("the walk has ended, so no task holds the context"));
     let mut acc = ctx.acc.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -666,27 +695,41 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
     let opts = &ctx.opts;
     // -target: keep the targets and what they depend on (for destroy: what depends on them).
     if !opts.targets.is_empty() {
+        // The graph knows blocks, not module instances: a target names the
+        // blocks it is in, and what they depend on is kept...
         let targeted: Vec<NodeKey> = engine
             .graph
             .index
             .keys()
-            .filter(|k| matches!(k, NodeKey::Resource(r) if opts.targets.iter().any(|t| t.contains_resource(r))))
+            .filter(|k| {
+                matches!(k, NodeKey::Resource(r) if opts.targets.iter().any(|t| t.config_target().contains_resource(r)))
+            })
             .cloned()
             .collect();
         let keep = engine.graph.closure_of_dependencies(targeted);
+        // ...except the other instances of a targeted module instance.
+        let other_instance = |c: &ResourceChange| {
+            opts.targets.iter().any(|t| {
+                let m = t.module();
+                c.addr.resource.module.calls().within(&m.calls()) && !c.addr.resource.module.within(m)
+            })
+        };
         acc.changes.retain(|c| {
             opts.targets.iter().any(|t| t.contains(&c.addr))
-                || (opts.mode != PlanMode::Destroy && keep.contains(&NodeKey::Resource(c.addr.resource.clone())))
+                || (opts.mode != PlanMode::Destroy
+                    && keep.contains(&NodeKey::Resource(c.addr.resource.config_addr()))
+                    && !other_instance(c))
         });
         if opts.mode == PlanMode::Destroy {
             // Whatever depends on a destroyed object must go first, so it goes too.
-            let mut doomed: BTreeSet<String> = acc.changes.iter().map(|c| c.addr.resource.to_string()).collect();
+            let mut doomed: BTreeSet<ResourceAddr> = acc.changes.iter().map(|c| c.addr.resource.clone()).collect();
             loop {
                 let more: Vec<ResourceChange> = ctx
                     .stored
                     .managed()
                     .filter(|(a, i)| {
-                        !doomed.contains(&a.resource.to_string()) && i.dependencies.iter().any(|d| doomed.contains(d))
+                        !doomed.contains(&a.resource)
+                            && i.dependencies.iter().any(|d| doomed.iter().any(|x| depends_on(&a.resource, d, x)))
                     })
                     .map(|(a, i)| drift_change(a, i, None, Action::Delete))
                     .collect();
@@ -694,7 +737,7 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
                     break;
                 }
                 for c in more {
-                    doomed.insert(c.addr.resource.to_string());
+                    doomed.insert(c.addr.resource.clone());
                     acc.changes.push(c);
                 }
             }
@@ -708,10 +751,10 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
         .changes
         .iter()
         .filter(|c| !c.is_noop())
-        .flat_map(|c| std::iter::once(c.addr.resource.to_string()).chain(c.dependencies.iter().cloned()))
+        .flat_map(|c| std::iter::once(c.addr.resource.config_addr().to_string()).chain(c.dependencies.iter().cloned()))
         .collect();
     if opts.mode != PlanMode::RefreshOnly {
-        acc.drift.retain(|d| relevant.contains(&d.addr.resource.to_string()));
+        acc.drift.retain(|d| relevant.contains(&d.addr.resource.config_addr().to_string()));
     }
     acc.drift.sort_by_cached_key(|c| super::sort_key(&c.addr));
     let mut outputs = Vec::new();
