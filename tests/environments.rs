@@ -125,8 +125,8 @@ fn dev_and_staging_live_side_by_side_in_one_account() {
     assert_eq!(plan.code, 2, "{}", plan.all());
     let addrs = planned_addresses(&plan);
     assert!(!addrs.is_empty());
-    assert!(addrs.iter().all(|a| a.starts_with("module.service_php_hello.")), "{addrs:?}");
-    assert!(addrs.contains(&"module.service_php_hello.aws_ecs_task_definition.app".to_string()), "{addrs:?}");
+    assert!(addrs.iter().all(|a| a.starts_with(r#"module.service["php-hello"]."#)), "{addrs:?}");
+    assert!(addrs.contains(&r#"module.service["php-hello"].aws_ecs_task_definition.app"#.to_string()), "{addrs:?}");
     w.write(file, &before);
 
     // Destroying staging leaves dev as it was.
@@ -320,7 +320,7 @@ fn drift_in_a_security_group_rule_and_a_route_is_shown_and_repaired() {
     assert_eq!(shown.code, 0, "{}", shown.all());
     let doc: serde_json::Value = serde_json::from_str(&shown.stdout).expect("plan JSON");
     let calls = doc["configuration"]["root_module"]["module_calls"].as_object().expect("module calls");
-    for m in ["network", "bastion", "cluster", "events", "service_404", "pipeline_php_hello"] {
+    for m in ["network", "bastion", "cluster", "events", "service", "pipeline"] {
         assert!(calls[m]["module"]["resources"].as_array().is_some_and(|r| !r.is_empty()), "{m} in configuration");
     }
     let r = w.run(&["-e", "dev", "apply", "first.plan"]);
@@ -517,7 +517,7 @@ fn policy_tools_read_every_kind_of_plan_of_dev_without_an_error() {
         .map(|c| c["resource"].as_str().unwrap_or("").to_string())
         .collect();
     assert!(
-        passed.iter().any(|r| r.contains("pipeline_php_hello")) && passed.iter().any(|r| r.contains("pipeline_404")),
+        passed.iter().any(|r| r.contains("php-hello")) && passed.iter().any(|r| r.contains("404")),
         "the public access block check passes for both artifact buckets: {passed:?}"
     );
     let r = w.run(&["-e", "dev", "apply", "-auto-approve"]);
@@ -528,7 +528,7 @@ fn policy_tools_read_every_kind_of_plan_of_dev_without_an_error() {
         "environments/dev/main.toml",
         &main
             .replace("php:8.3-apache", "php:8.4-apache")
-            .replace("[module.service_php_hello]", "[module.service_php_hello]\nlog_retention_days = 30"),
+            .replace("[locals.services.php-hello]", "[locals.services.php-hello]\nlog_retention_days = 30"),
     );
     let changed = scan(&w, &[], "update and replace");
     assert!(changed["summary"]["resource_count"].as_u64().unwrap_or(0) > 0);
@@ -552,4 +552,34 @@ fn policy_tools_read_every_kind_of_plan_of_dev_without_an_error() {
     }
     scan(&w, &[], "drift");
     scan(&w, &["-destroy"], "destroy");
+}
+
+#[test]
+fn an_environment_applied_before_services_were_one_for_each_block_moves_without_replacing_anything() {
+    let moto = Moto::dedicated();
+    let w = stack(&["dev"], &moto);
+    let current = w.read("environments/dev/main.toml");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let before =
+        std::fs::read_to_string(root.join("tests/fixtures/environments/dev-before-for-each.toml")).expect("fixture");
+    w.write("environments/dev/main.toml", &before);
+    let r = w.run(&["-e", "dev", "apply", "-auto-approve"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let ids = physical_ids(&state(&w, "dev"));
+
+    // The moved blocks carry every object of the four calls to its new address.
+    w.write("environments/dev/main.toml", &current);
+    let plan = w.run(&["-e", "dev", "plan", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.stdout.contains("Plan: 0 to add, 0 to change, 0 to destroy."), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains(r#"# module.service_php_hello.aws_ecs_service.app has moved to module.service["php-hello"].aws_ecs_service.app"#),
+        "{}",
+        plan.stdout
+    );
+    let r = w.run(&["-e", "dev", "apply", "-auto-approve"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(physical_ids(&state(&w, "dev")), ids, "the same objects");
+    let r = w.run(&["-e", "dev", "plan", "-detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.all());
 }

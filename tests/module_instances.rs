@@ -267,3 +267,89 @@ fn plan_text_and_state_match_terraforms_both_ways() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+const BEFORE_MOVE: &str = r#"
+[module.svc_api]
+source = "./svc"
+size = 1
+base = "b"
+
+[module.svc_web]
+source = "./svc"
+size = 2
+base = "b"
+"#;
+
+const AFTER_MOVE: &str = r#"
+[module.svc]
+source = "./svc"
+for_each = { api = 1, web = 2 }
+size = "${each.value}"
+base = "b"
+
+[[moved]]
+from = "module.svc_api"
+to = "module.svc[\"api\"]"
+
+[[moved]]
+from = "module.svc_web"
+to = "module.svc[\"web\"]"
+"#;
+
+#[test]
+fn moved_blocks_turn_separate_calls_into_one_with_for_each_without_replacing_anything() {
+    let w = Workdir::new(&[("main.toml", BEFORE_MOVE), ("svc/main.toml", MODULE)]);
+    w.ok(&["apply", "-auto-approve"]);
+    let tf = terraform_copy(&w);
+    terraform_ok(tf.path(), &["apply", "-auto-approve", "-input=false", "-no-color"]);
+    let id = common::state_id(&w, "module.svc_web.terraform_data.this");
+
+    w.write("main.toml", AFTER_MOVE);
+    let after = Workdir::new(&[("main.toml", AFTER_MOVE), ("svc/main.toml", MODULE)]);
+    convert_tree(after.path(), tf.path());
+    terraform_ok(tf.path(), &["init", "-input=false", "-no-color"]);
+    // Terraform's plan text for the moves, and ecspoc's on the same state.
+    let theirs = terraform(tf.path(), &["plan", "-no-color", "-input=false"]);
+    let ours = Workdir::new(&[("main.toml", AFTER_MOVE), ("svc/main.toml", MODULE)]);
+    ours.write("terraform.tfstate", &tf.read("terraform.tfstate"));
+    assert_same("moves", &String::from_utf8_lossy(&theirs.stdout), &ours.ok(&["plan", "-no-color"]).stdout);
+
+    let plan = w.run(&["plan", "-detailed-exitcode"]);
+    expect_changes(
+        &plan,
+        &[
+            r#"# module.svc_web.terraform_data.this has moved to module.svc["web"].terraform_data.this"#,
+            "Plan: 0 to add, 0 to change, 0 to destroy.",
+        ],
+    );
+    let json = w.ok(&["plan", "-json"]).stdout;
+    assert!(json.contains(r#""action":"move""#) && json.contains(r#""previous_resource""#), "{json}");
+    w.ok(&["apply", "-auto-approve"]);
+    assert_eq!(
+        common::state_id(&w, r#"module.svc["web"].terraform_data.this"#),
+        id,
+        "the same object, at its new address"
+    );
+    assert!(!w.state_list().iter().any(|a| a.contains("svc_")), "{:?}", w.state_list());
+    no_changes(&w);
+    // Terraform reads what ecspoc wrote and has nothing left to move or change.
+    tf.write("terraform.tfstate", &w.read("terraform.tfstate"));
+    let out = terraform(tf.path(), &["plan", "-detailed-exitcode", "-input=false", "-no-color"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn a_move_onto_an_existing_object_is_a_warning_and_moves_nothing() {
+    let w = Workdir::new(&[("main.toml", BEFORE_MOVE), ("svc/main.toml", MODULE)]);
+    w.ok(&["apply", "-auto-approve"]);
+    let both = format!("{BEFORE_MOVE}\n[[moved]]\nfrom = \"module.svc_api\"\nto = \"module.svc_web\"\n");
+    w.write("main.toml", &both);
+    let r = w.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.all().contains("Moved object still exists"), "{}", r.all());
+    let bad = format!("{BEFORE_MOVE}\n[[moved]]\nfrom = \"module.svc_api\"\nto = \"terraform_data.x\"\n");
+    w.write("main.toml", &bad);
+    let r = w.run(&["plan"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("Invalid \"moved\" addresses") && r.stderr.contains("main.toml"), "{}", r.stderr);
+}

@@ -2,7 +2,7 @@
 
 use crate::args::StateCommand;
 use crate::session::{self, CliError, CliResult, Ui};
-use ecspoc_core::addr::{InstanceAddr, Mode, ModulePath, ResourceAddr, Target};
+use ecspoc_core::addr::{InstanceAddr, Mode, Target};
 use ecspoc_core::state::{Instance, State, StateFile};
 use ecspoc_core::value::Value;
 
@@ -132,46 +132,17 @@ pub async fn run(cmd: StateCommand) -> CliResult<i32> {
 }
 
 fn move_addresses(state: &mut State, src: &Target, dst: &Target) -> CliResult<usize> {
-    let matched: Vec<InstanceAddr> = state.instances.keys().filter(|a| src.contains(a)).cloned().collect();
-    if matched.is_empty() {
-        return session::fail(
+    use ecspoc_core::state::moves::MoveError;
+    match state.move_objects(src, dst) {
+        Ok(moves) => Ok(moves.len()),
+        Err(MoveError::NothingAt(_)) => session::fail(
             "Invalid source address: no objects match it. Use \"ecspoc state list\" to see the addresses in state.",
-        );
+        ),
+        Err(e) => session::fail(format!("{}.", capitalized(&e.to_string()))),
     }
-    let rename = |a: &InstanceAddr| -> CliResult<InstanceAddr> {
-        Ok(match (src, dst) {
-            (Target::Instance(_), Target::Instance(d)) => d.clone(),
-            (Target::Instance(_), Target::Resource(d)) => d.instance(ecspoc_core::addr::InstanceKey::None),
-            (Target::Resource(s), Target::Resource(d)) if s.type_ == d.type_ && s.mode == d.mode => {
-                d.instance(a.key.clone())
-            }
-            (Target::Module(s), Target::Module(d)) => {
-                let rest = &a.resource.module.0[s.0.len()..];
-                let module = ModulePath(d.0.iter().chain(rest.iter()).cloned().collect());
-                ResourceAddr { module, ..a.resource.clone() }.instance(a.key.clone())
-            }
-            _ => {
-                return session::fail(
-                    "The source and destination must be of the same kind (instance, resource of the same type, or module).",
-                );
-            }
-        })
-    };
-    let mut moves = Vec::new();
-    for a in &matched {
-        let to = rename(a)?;
-        if to.resource.type_ != a.resource.type_ {
-            return session::fail(format!("Cannot move {a} to {to}: resource types differ."));
-        }
-        if state.instances.contains_key(&to) && !matched.contains(&to) {
-            return session::fail(format!("Cannot move {a} to {to}: the destination already exists."));
-        }
-        moves.push((a.clone(), to));
-    }
-    for (from, to) in &moves {
-        if let Some(inst) = state.instances.remove(from) {
-            state.instances.insert(to.clone(), inst);
-        }
-    }
-    Ok(moves.len())
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }

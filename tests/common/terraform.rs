@@ -89,7 +89,11 @@ pub fn comparable(text: &str) -> String {
     let mut skipping_warning = false;
     for line in text.lines() {
         let line = line.replace("Terraform", "TOOL").replace("terraform apply", "TOOL apply").replace("ecspoc", "TOOL");
-        if line.starts_with("TOOL used the selected providers") || line.starts_with("No changes.") {
+        // (A plan of moves alone has no legend.)
+        if line.starts_with("TOOL used the selected providers")
+            || line.starts_with("TOOL will perform the following actions")
+            || line.starts_with("No changes.")
+        {
             started = true;
         }
         if line.starts_with("─") {

@@ -378,6 +378,8 @@ impl Engine {
             }
         };
         let raw = match (given, &v.default) {
+            // `nullable = false`: a null from the caller means "use the default".
+            (Some(Value::Null), Some(d)) if !v.nullable => eval::eval(d, &self.scope(module, values))?,
             (Some(g), _) => g,
             (None, Some(d)) => eval::eval(d, &self.scope(module, values))?,
             (None, None) => {

@@ -60,7 +60,8 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
     if !plan.drift.is_empty() {
         out.push_str(&render_drift(plan, color));
     }
-    let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| !c.is_noop() || c.adopted).collect();
+    let changes: Vec<&ResourceChange> =
+        plan.changes.iter().filter(|c| !c.is_noop() || c.adopted || c.previous_address.is_some()).collect();
     let output_changes: Vec<&OutputChange> = plan.outputs.iter().filter(|o| o.action() != Action::NoOp).collect();
     if plan.mode == PlanMode::RefreshOnly {
         if plan.drift.is_empty() {
@@ -88,8 +89,12 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
         return out;
     }
     if !changes.is_empty() {
-        out.push_str(&legend(&changes, color));
-        out.push_str(&format!("\n{TOOL} will perform the following actions:\n\n"));
+        let legend = legend(&changes, color);
+        if !legend.is_empty() {
+            out.push_str(&legend);
+            out.push('\n');
+        }
+        out.push_str(&format!("{TOOL} will perform the following actions:\n\n"));
         for c in &changes {
             out.push_str(&render_change(c, color));
             out.push('\n');
@@ -139,6 +144,10 @@ fn legend(changes: &[&ResourceChange], color: Color) -> String {
             Action::NoOp => 6,
         })
         .collect();
+    // Moves alone have no symbol: Terraform prints no legend then.
+    if present.iter().all(|k| *k == 6) {
+        return String::new();
+    }
     let mut out = format!(
         "{TOOL} used the selected providers to generate the following execution\nplan. Resource actions are indicated with the following symbols:\n"
     );
@@ -179,7 +188,14 @@ fn header(c: &ResourceChange) -> String {
             "  # {addr} (deposed object {key}) {what}\n  # (left over from a partially-failed replacement of this instance)\n"
         );
     }
+    // Terraform's words for a moved object: alone, or beside its change.
+    if let Some(from) = c.previous_address.as_ref().filter(|_| c.action == Action::NoOp && !c.adopted) {
+        return format!("  # {from} has moved to {addr}\n");
+    }
     let mut s = format!("  # {addr} {what}\n");
+    if let Some(from) = &c.previous_address {
+        s.push_str(&format!("  # (moved from {from})\n"));
+    }
     match c.reason {
         Some(ActionReason::DeleteBecauseNoResourceConfig) => {
             s.push_str(&format!("  # (because {} is not in configuration)\n", addr.resource))
@@ -254,8 +270,15 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
     for row in rows.iter_mut() {
         row.objects = dynamic.contains(&row.name);
     }
-    // Terraform aligns every attribute name of a block, multi-line values included.
-    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    // Terraform aligns every attribute name of a block, multi-line values
+    // and unchanged (hidden) ones included; names null on both sides are not there.
+    let present = |n: &&String| !before.get(*n).is_none_or(Value::is_null) || !after.get(*n).is_none_or(Value::is_null);
+    let hidden_width = if hidden > 0 {
+        before.keys().chain(after.keys()).filter(present).map(|n| n.len()).max().unwrap_or(0)
+    } else {
+        0
+    };
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(hidden_width);
     for row in rows {
         out.push_str(&row.render(width, 6, color));
     }

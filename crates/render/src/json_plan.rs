@@ -237,6 +237,9 @@ pub fn resource_change(c: &ResourceChange, shapes: Shapes<'_>) -> Json {
     if let Some(key) = &c.deposed {
         m.insert("deposed".into(), json!(key));
     }
+    if let Some(from) = &c.previous_address {
+        m.insert("previous_address".into(), json!(from.to_string()));
+    }
     let before = c.before.as_ref().map(|v| shapes.fill(&c.addr, v));
     let after = c.after.as_ref().map(|v| shapes.fill(&c.addr, v));
     let after_unknown = match &c.after {

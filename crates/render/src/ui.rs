@@ -94,14 +94,20 @@ pub fn diagnostic(d: &Diagnostic) -> String {
 }
 
 pub fn planned_change(c: &ResourceChange) -> String {
+    let moved_only = c.action == Action::NoOp && c.previous_address.is_some();
     let verb = match c.action {
+        _ if moved_only => "Plan to move",
         Action::Create => "Plan to create",
         Action::Update => "Plan to update",
         Action::Delete => "Plan to delete",
         Action::Read => "Plan to read",
         _ => "Plan to replace",
     };
-    let mut change = json!({"resource": resource(&c.addr), "action": action_word(c.action)});
+    let action = if moved_only { "move" } else { action_word(c.action) };
+    let mut change = json!({"resource": resource(&c.addr), "action": action});
+    if let Some(from) = &c.previous_address {
+        change["previous_resource"] = resource(from);
+    }
     if let Some(r) = c.reason {
         change["reason"] = json!(r.as_str());
     }
@@ -136,7 +142,7 @@ pub fn change_summary(operation: &str, add: usize, change: usize, remove: usize)
 
 pub fn plan_messages(plan: &Plan) -> Vec<String> {
     let mut out: Vec<String> = plan.drift.iter().map(resource_drift).collect();
-    out.extend(plan.changes.iter().filter(|c| !c.is_noop()).map(planned_change));
+    out.extend(plan.changes.iter().filter(|c| !c.is_noop() || c.previous_address.is_some()).map(planned_change));
     for w in &plan.warnings {
         out.push(diagnostic(w));
     }

@@ -46,6 +46,7 @@ fn change(address: &str, action: Action, before: Option<Value>, after: Option<Va
         adopted: false,
         deposed: None,
         explain: Vec::new(),
+        previous_address: None,
     }
 }
 

@@ -11,7 +11,7 @@ use crate::addr::ModulePath;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::{SourceFile, Span};
 pub use expr::{Expr, Reference};
-pub use module::{Lifecycle, Local, Module, ModuleCall, Output, ProviderConfig, Resource, Variable};
+pub use module::{Lifecycle, Local, Module, ModuleCall, Moved, Output, ProviderConfig, Resource, Variable};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -99,6 +99,13 @@ impl Config {
                 Ok(root) => module.add_file(&root, diags),
                 Err(d) => diags.extend(d),
             }
+        }
+        if let Some(m) = module.moved.first().filter(|_| !path.is_root()) {
+            diags.push(
+                Diagnostic::error("Unsupported moved block")
+                    .with_detail("ecspoc reads moved blocks in the root module only; write this move there, with the module's address in front.")
+                    .with_span(&m.span),
+            );
         }
         let calls: Vec<_> = module.calls.values().cloned().collect();
         self.modules.insert(path.clone(), module);

@@ -109,6 +109,15 @@ pub struct ProviderConfig {
     pub span: Span,
 }
 
+/// `moved { from = ..., to = ... }`: objects state holds at `from` are
+/// planned at `to` instead of being destroyed and created again.
+#[derive(Clone, Debug)]
+pub struct Moved {
+    pub from: crate::addr::Target,
+    pub to: crate::addr::Target,
+    pub span: Span,
+}
+
 #[derive(Clone, Debug)]
 pub struct Backend {
     pub kind: String,
@@ -127,6 +136,8 @@ pub struct Module {
     pub outputs: BTreeMap<String, Output>,
     pub providers: BTreeMap<String, ProviderConfig>,
     pub backend: Option<Backend>,
+    /// In the order written: a later move may start where an earlier one ended.
+    pub moved: Vec<Moved>,
 }
 
 fn err(summary: &str, detail: impl Into<String>, span: &Span) -> Diagnostic {
@@ -197,9 +208,10 @@ impl Module {
                 "output" => self.add_outputs(node),
                 "provider" => self.add_providers(node),
                 "terraform" => self.add_terraform(node),
+                "moved" => self.add_moved(node),
                 other => Err(err(
                     "Unsupported block type",
-                    format!("Blocks of type {other:?} are not expected here. Expected one of: variable, locals, resource, data, module, output, provider, terraform."),
+                    format!("Blocks of type {other:?} are not expected here. Expected one of: variable, locals, resource, data, module, output, provider, terraform, moved."),
                     key_span,
                 )
                 .into()),
@@ -379,6 +391,65 @@ impl Module {
                 }
             }
             self.providers.insert(name.clone(), ProviderConfig { name, body: attrs, span });
+        }
+        if diags.is_empty() { Ok(()) } else { Err(diags) }
+    }
+
+    /// `[[moved]]` in TOML, `"moved": [{...}]` in JSON; `from` and `to` are
+    /// addresses (Terraform's JSON syntax writes them as plain strings).
+    fn add_moved(&mut self, node: &RawNode) -> Result<(), Diagnostics> {
+        let blocks: Vec<&RawNode> = match &node.raw {
+            Raw::List(items) => items.iter().collect(),
+            _ => vec![node],
+        };
+        let mut diags = Diagnostics::default();
+        for block in blocks {
+            let (mut from, mut to) = (None, None);
+            for (k, ks, v) in block.table_entries("moved block")? {
+                let slot = match k.as_str() {
+                    "from" => &mut from,
+                    "to" => &mut to,
+                    other => {
+                        diags.push(unsupported_argument(other, "moved", &ks));
+                        continue;
+                    }
+                };
+                let text = expect_string(&v, &k)?;
+                let bare = text.strip_prefix("${").and_then(|t| t.strip_suffix('}')).unwrap_or(&text);
+                match crate::addr::Target::parse(bare) {
+                    Ok(t) => *slot = Some(t),
+                    Err(e) => diags.push(err("Invalid address", format!("{k}: {e}."), &v.span)),
+                }
+            }
+            match (from, to) {
+                (Some(from), Some(to)) => {
+                    let same_kind = matches!(
+                        (&from, &to),
+                        (crate::addr::Target::Module(_), crate::addr::Target::Module(_))
+                            | (
+                                crate::addr::Target::Resource(_) | crate::addr::Target::Instance(_),
+                                crate::addr::Target::Resource(_) | crate::addr::Target::Instance(_)
+                            )
+                    );
+                    if !same_kind {
+                        diags.push(err(
+                            "Invalid \"moved\" addresses",
+                            format!(
+                                "Cannot move {from} to {to}: a module moves to a module, a resource to a resource."
+                            ),
+                            &block.span,
+                        ));
+                    } else {
+                        self.moved.push(Moved { from, to, span: block.span.clone() });
+                    }
+                }
+                _ if diags.has_errors() => {}
+                _ => diags.push(err(
+                    "Missing required argument",
+                    "A moved block needs both \"from\" and \"to\".",
+                    &block.span,
+                )),
+            }
         }
         if diags.is_empty() { Ok(()) } else { Err(diags) }
     }

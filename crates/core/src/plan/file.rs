@@ -180,6 +180,7 @@ mod tests {
             adopted: false,
             deposed: None,
             explain: Vec::new(),
+            previous_address: None,
         };
         Plan {
             mode: PlanMode::Normal,

@@ -121,6 +121,9 @@ pub struct ResourceChange {
     /// Where each changed attribute's new value comes from (`plan -explain`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub explain: Vec<Origin>,
+    /// The address state held the object at before a `moved` block gave it this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_address: Option<InstanceAddr>,
 }
 
 /// Why one attribute of a change has its new value.
@@ -194,7 +197,9 @@ pub struct Plan {
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| (!c.is_noop() && c.action != Action::Read) || c.adopted)
+        self.changes
+            .iter()
+            .any(|c| (!c.is_noop() && c.action != Action::Read) || c.adopted || c.previous_address.is_some())
             || self.outputs.iter().any(|o| o.action() != Action::NoOp)
             || (self.mode == PlanMode::RefreshOnly && !self.drift.is_empty())
     }

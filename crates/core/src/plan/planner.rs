@@ -63,6 +63,8 @@ struct Ctx {
     per_provider: HashMap<&'static str, Arc<Semaphore>>,
     /// Refresh results by resource type, filled by the first block of each type.
     type_reads: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<TypeReads>>>>,
+    /// Instances a `moved` block gave a new address: new -> old.
+    moved_from: BTreeMap<InstanceAddr, InstanceAddr>,
 }
 
 type TypeReads = HashMap<InstanceAddr, Result<Option<Value>, crate::provider::ProviderError>>;
@@ -71,12 +73,46 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The root module's `moved` blocks, in order, on the stored state: objects
+/// at `from` get the `to` address, unless something is there already (a
+/// warning, as Terraform gives). Returns each moved instance's old address.
+fn apply_moves(
+    engine: &Engine,
+    stored: &mut State,
+) -> Result<(BTreeMap<InstanceAddr, InstanceAddr>, Vec<Diagnostic>), Diagnostics> {
+    use crate::state::moves::MoveError;
+    let mut previous: BTreeMap<InstanceAddr, InstanceAddr> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for m in &engine.config.root().moved {
+        match stored.move_objects(&m.from, &m.to) {
+            Ok(moves) => {
+                for (old, new) in moves {
+                    let first = previous.remove(&old).unwrap_or(old);
+                    previous.insert(new, first);
+                }
+            }
+            // Nothing left at `from`: already moved, or never made.
+            Err(MoveError::NothingAt(_)) => {}
+            Err(e @ MoveError::DestinationExists { .. }) => warnings.push(
+                Diagnostic::warning("Moved object still exists")
+                    .with_detail(format!("This moved block was not applied: {e}. Remove one of the objects (ecspoc state rm) to let it apply."))
+                    .with_span(&m.span),
+            ),
+            Err(e) => {
+                return Err(Diagnostic::error("Invalid moved block").with_detail(format!("{e}.")).with_span(&m.span).into());
+            }
+        }
+    }
+    Ok((previous, warnings))
+}
+
 pub async fn plan(
     engine: Arc<Engine>,
-    stored: State,
+    mut stored: State,
     opts: PlanOptions,
     observer: Arc<dyn Observer>,
 ) -> Result<Plan, Diagnostics> {
+    let (moved_from, move_warnings) = apply_moves(&engine, &mut stored)?;
     let nodes: Vec<NodeKey> = engine.graph.graph.node_weights().cloned().collect();
     let mut wg = WalkGraph::new(nodes.len());
     for (i, key) in nodes.iter().enumerate() {
@@ -90,10 +126,11 @@ pub async fn plan(
     let ctx = Arc::new(Ctx {
         engine: engine.clone(),
         stored,
+        moved_from,
         global: Arc::new(Semaphore::new(opts.parallelism.max(1))),
         opts,
         values: Default::default(),
-        acc: Mutex::new(Accumulator::default()),
+        acc: Mutex::new(Accumulator { warnings: move_warnings, ..Accumulator::default() }),
         observer,
         per_provider,
         type_reads: Mutex::new(HashMap::new()),
@@ -388,6 +425,7 @@ fn drift_change(a: &InstanceAddr, inst: &Instance, after: Option<&Value>, action
         adopted: false,
         deposed: None,
         explain: Vec::new(),
+        previous_address: None,
     }
 }
 
@@ -426,6 +464,7 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
                 adopted: adopted.contains(a),
                 deposed: None,
                 explain: Vec::new(),
+                previous_address: None,
             }
         };
 
@@ -742,6 +781,9 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
                 }
             }
         }
+    }
+    for c in acc.changes.iter_mut().filter(|c| c.deposed.is_none()) {
+        c.previous_address = ctx.moved_from.get(&c.addr).cloned();
     }
     acc.changes.sort_by_cached_key(|c| (super::sort_key(&c.addr), c.deposed.clone()));
     acc.changes.dedup_by(|a, b| a.addr == b.addr && a.deposed == b.deposed);

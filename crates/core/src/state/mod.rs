@@ -4,6 +4,7 @@
 mod file;
 pub mod journal;
 pub mod local;
+pub mod moves;
 pub mod private_file;
 
 use crate::addr::{InstanceAddr, InstanceKey, Mode, ModulePath, ResourceAddr, Target};
