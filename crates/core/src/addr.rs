@@ -103,6 +103,13 @@ impl ResourceAddr {
     pub fn instance(&self, key: InstanceKey) -> InstanceAddr {
         InstanceAddr { resource: self.clone(), key }
     }
+    /// A resource address (`module.svc.aws_iam_role.task`), no instance key.
+    pub fn parse(text: &str) -> Result<ResourceAddr, AddrParseError> {
+        match Target::parse(text)? {
+            Target::Resource(r) => Ok(r),
+            _ => Err(AddrParseError { input: text.to_string(), reason: "expected a resource address".into() }),
+        }
+    }
     /// The resource block this is an instance of: module instance keys dropped
     /// (`module.svc.aws_iam_role.task`), as graph nodes and state
     /// `dependencies` name it.
@@ -115,6 +122,20 @@ impl ResourceAddr {
             Mode::Managed => format!("{}.{}", self.type_, self.name),
             Mode::Data => format!("data.{}.{}", self.type_, self.name),
         }
+    }
+}
+
+/// Written as its address text (`module.svc.aws_iam_role.task`), read back
+/// by parsing it: state `dependencies` are parsed where the file is read.
+impl serde::Serialize for ResourceAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResourceAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ResourceAddr::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 

@@ -174,7 +174,7 @@ mod tests {
             after: Some(Value::object([("id".into(), Value::Unknown), ("n".into(), Value::Null)])),
             replace_paths: vec!["cidr_block".into()],
             sensitive: vec![],
-            dependencies: vec!["aws_x.y".into()],
+            dependencies: vec![crate::addr::ResourceAddr::parse("aws_x.y").unwrap()],
             each: Some("map".into()),
             create_before_destroy: true,
             adopted: false,

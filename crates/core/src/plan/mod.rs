@@ -108,7 +108,7 @@ pub struct ResourceChange {
     /// Top-level attributes the schema marks sensitive.
     pub sensitive: Vec<String>,
     /// Resources this instance depends on (for state and apply order).
-    pub dependencies: Vec<String>,
+    pub dependencies: Vec<crate::addr::ResourceAddr>,
     pub each: Option<String>,
     pub create_before_destroy: bool,
     /// The object was found by its marker after an interrupted apply.

@@ -439,12 +439,11 @@ async fn plan_resource(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostics
     let adopted: BTreeSet<InstanceAddr> = lock(&ctx.acc).adopted.clone();
     let mut prior: BTreeMap<InstanceAddr, Instance> = refreshed.into_iter().collect();
     lock(&ctx.acc).planned.insert(addr.clone());
-    let dependencies: Vec<String> = engine
+    let dependencies: Vec<ResourceAddr> = engine
         .graph
         .resource_dependencies(&NodeKey::Resource(addr.config_addr()))
-        .iter()
+        .into_iter()
         .filter(|d| d.mode == Mode::Managed)
-        .map(|d| d.to_string())
         .collect();
     let sensitive = engine.sensitivity.resource_attributes(addr, schema.sensitive_names());
     let change =
@@ -715,13 +714,12 @@ async fn plan_orphans(ctx: &Ctx) {
     }
 }
 
-/// Does the resource at `dependent`, which records `dependency` (a block's
-/// address, as state keeps it), depend on the objects of `x`? Within one
+/// Does the resource at `dependent`, which records `dependency` (a block, as
+/// state keeps it), depend on the objects of `x`? Within one
 /// module call only on the same module instance: instances of a module do
 /// not refer to each other.
-pub(crate) fn depends_on(dependent: &ResourceAddr, dependency: &str, x: &ResourceAddr) -> bool {
-    x.config_addr().to_string() == dependency
-        && (x.module.calls() != dependent.module.calls() || x.module == dependent.module)
+pub(crate) fn depends_on(dependent: &ResourceAddr, dependency: &ResourceAddr, x: &ResourceAddr) -> bool {
+    x.config_addr() == *dependency && (x.module.calls() != dependent.module.calls() || x.module == dependent.module)
 }
 
 fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
@@ -789,14 +787,14 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
     acc.changes.dedup_by(|a, b| a.addr == b.addr && a.deposed == b.deposed);
     // Only drift that matters to this plan is shown, as Terraform does: of
     // objects that change, or that something which changes depends on.
-    let relevant: BTreeSet<String> = acc
+    let relevant: BTreeSet<ResourceAddr> = acc
         .changes
         .iter()
         .filter(|c| !c.is_noop())
-        .flat_map(|c| std::iter::once(c.addr.resource.config_addr().to_string()).chain(c.dependencies.iter().cloned()))
+        .flat_map(|c| std::iter::once(c.addr.resource.config_addr()).chain(c.dependencies.iter().cloned()))
         .collect();
     if opts.mode != PlanMode::RefreshOnly {
-        acc.drift.retain(|d| relevant.contains(&d.addr.resource.config_addr().to_string()));
+        acc.drift.retain(|d| relevant.contains(&d.addr.resource.config_addr()));
     }
     acc.drift.sort_by_cached_key(|c| super::sort_key(&c.addr));
     let mut outputs = Vec::new();

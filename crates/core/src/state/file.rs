@@ -64,7 +64,7 @@ pub struct InstanceFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub dependencies: Vec<String>,
+    pub dependencies: Vec<crate::addr::ResourceAddr>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub create_before_destroy: bool,
     #[serde(flatten)]

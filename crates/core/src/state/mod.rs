@@ -23,7 +23,8 @@ pub struct Instance {
     pub attributes: Value,
     /// Provider source, e.g. `registry.terraform.io/hashicorp/aws`.
     pub provider: String,
-    pub dependencies: Vec<String>,
+    /// The resource blocks this object depended on when it was last changed.
+    pub dependencies: Vec<ResourceAddr>,
     pub tainted: bool,
     pub create_before_destroy: bool,
     pub schema_version: u64,
@@ -594,7 +595,7 @@ mod tests {
                         ("byte_length".into(), Value::Number(4.0)),
                     ]),
                     provider: "registry.terraform.io/hashicorp/random".into(),
-                    dependencies: vec!["module.net.terraform_data.a".into()],
+                    dependencies: vec![ResourceAddr::parse("module.net.terraform_data.a").unwrap()],
                     tainted: i == 1,
                     create_before_destroy: false,
                     schema_version: 0,

@@ -7,8 +7,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::engine::{Engine, InputVariables, InstanceInputs, aggregate, each_mode, plan_instance};
 use crate::events::{Event, Observer};
 use crate::graph::NodeKey;
-use crate::plan::planner::depends_on;
-use crate::plan::{Action, ActionReason, Plan, PlanMode, ResourceChange};
+use crate::plan::{Action, Plan, PlanMode, ResourceChange};
 use crate::priority::{PrioritySemaphore, Ticket};
 use crate::provider::{Marker, Provider};
 use crate::state::journal::{JournalSink, Record};
@@ -19,6 +18,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod graph;
+use graph::ApplyNode;
 
 pub struct ApplyOptions {
     pub parallelism: usize,
@@ -53,19 +55,6 @@ pub struct ApplyOutcome {
     pub destroyed: usize,
     /// The walk was stopped (Ctrl-C) before every operation ran.
     pub interrupted: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum ApplyNode {
-    Config(NodeKey),
-    /// Deleting a resource that has no block in the configuration (or all of them, for destroy).
-    Delete(ResourceAddr),
-    /// Deleting the old objects of destroy-then-create replacements: after the
-    /// old objects that depend on them, before the new ones are created.
-    DestroyBeforeCreate(ResourceAddr),
-    /// Deleting the old objects of create-before-destroy replacements: after
-    /// everything that depends on them has moved to the new ones.
-    DestroyDeposed(ResourceAddr),
 }
 
 /// Which planned deletions a delete node carries out.
@@ -148,7 +137,7 @@ pub async fn apply(
             changes.entry(c.addr.resource.clone()).or_default().push(c.clone());
         }
     }
-    let (nodes, wg) = build_walk(&engine, plan.mode, &changes, &state);
+    let (nodes, wg) = walk_graph(&engine, plan.mode, &changes, &state);
     let per_provider =
         engine.providers.iter().map(|p| (p.local_name(), PrioritySemaphore::new(p.concurrency().max(1)))).collect();
     let priority = nodes
@@ -240,17 +229,6 @@ pub async fn apply(
     }
 }
 
-impl std::fmt::Display for ApplyNode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ApplyNode::Config(k) => write!(f, "{k}"),
-            ApplyNode::Delete(a) => write!(f, "{a} (destroy)"),
-            ApplyNode::DestroyBeforeCreate(a) => write!(f, "{a} (destroy before replacement)"),
-            ApplyNode::DestroyDeposed(a) => write!(f, "{a} (destroy the replaced object)"),
-        }
-    }
-}
-
 /// No node vanishes from a run: a panic is an internal error naming its
 /// node, and what was skipped because of it (or of any failure) is named.
 fn report_unfinished(ctx: &Ctx, nodes: &[ApplyNode], wg: &WalkGraph, outcome: &crate::walk::WalkOutcome) {
@@ -280,177 +258,38 @@ fn report_unfinished(ctx: &Ctx, nodes: &[ApplyNode], wg: &WalkGraph, outcome: &c
     }
 }
 
-fn failed(state: State, d: Diagnostic) -> ApplyOutcome {
-    ApplyOutcome { state, diags: d.into(), added: 0, changed: 0, destroyed: 0, interrupted: false }
-}
-
-fn build_walk(
+/// The apply graph for this plan: the configuration's nodes (for destroy,
+/// only what provider configurations need) and the plan's destroys.
+fn walk_graph(
     engine: &Engine,
     mode: PlanMode,
     changes: &HashMap<ResourceAddr, Vec<ResourceChange>>,
     state: &State,
 ) -> (Vec<ApplyNode>, WalkGraph) {
-    let mut nodes: Vec<ApplyNode> = Vec::new();
     let destroy = mode == PlanMode::Destroy;
-    // Config nodes (for destroy, only what provider configurations need).
-    let config_keys: Vec<NodeKey> = if destroy {
+    let keys: Vec<NodeKey> = if destroy {
         let providers: Vec<NodeKey> =
             engine.graph.index.keys().filter(|k| matches!(k, NodeKey::Provider(_))).cloned().collect();
         engine.graph.closure_of_dependencies(providers).into_iter().collect()
     } else {
         engine.graph.graph.node_weights().cloned().collect()
     };
-    let mut index: HashMap<ApplyNode, usize> = HashMap::new();
-    for k in config_keys {
-        index.insert(ApplyNode::Config(k.clone()), nodes.len());
-        nodes.push(ApplyNode::Config(k));
-    }
-    // Resources whose block is gone, or whose module instance is.
-    let mut deleted: BTreeSet<ResourceAddr> = BTreeSet::new();
-    for (addr, cs) in changes {
-        let module_instance_gone = cs.iter().all(|c| c.reason == Some(ActionReason::DeleteBecauseNoModule));
-        if destroy || engine.resource_config(addr).is_none() || module_instance_gone {
-            deleted.insert(addr.clone());
-        }
-    }
-    for addr in &deleted {
-        index.insert(ApplyNode::Delete(addr.clone()), nodes.len());
-        nodes.push(ApplyNode::Delete(addr.clone()));
-    }
-    let replaced = |action: Action| -> BTreeSet<ResourceAddr> {
-        changes
-            .iter()
-            .filter(|(a, cs)| !deleted.contains(*a) && cs.iter().any(|c| c.action == action))
-            .map(|(a, _)| a.clone())
-            .collect()
-    };
-    let before_create = replaced(Action::DeleteThenCreate);
-    // Old objects of this run's create-before-destroy replacements, and those
-    // earlier runs left (deposed objects in state), each resource's in one node.
-    let mut deposed = replaced(Action::CreateThenDelete);
-    deposed.extend(
-        changes
-            .iter()
-            .filter(|(a, cs)| !deleted.contains(*a) && cs.iter().any(|c| c.deposed.is_some()))
-            .map(|(a, _)| a.clone()),
-    );
-    for addr in &before_create {
-        index.insert(ApplyNode::DestroyBeforeCreate(addr.clone()), nodes.len());
-        nodes.push(ApplyNode::DestroyBeforeCreate(addr.clone()));
-    }
-    for addr in &deposed {
-        index.insert(ApplyNode::DestroyDeposed(addr.clone()), nodes.len());
-        nodes.push(ApplyNode::DestroyDeposed(addr.clone()));
-    }
-    let mut wg = WalkGraph::new(nodes.len());
-    for (i, node) in nodes.iter().enumerate() {
-        match node {
-            ApplyNode::Config(key) => {
-                wg.deps[i] = engine
-                    .graph
-                    .dependencies(key)
-                    .into_iter()
-                    .filter_map(|d| index.get(&ApplyNode::Config(d.clone())).copied())
-                    .collect();
-                wg.weight[i] = match key {
-                    NodeKey::Resource(block) => {
-                        changes.iter().filter(|(a, _)| a.config_addr() == *block).map(|(_, c)| c.len() as u64).sum()
-                    }
-                    _ => 0,
-                };
-            }
-            ApplyNode::Delete(addr) | ApplyNode::DestroyBeforeCreate(addr) | ApplyNode::DestroyDeposed(addr) => {
-                wg.weight[i] = changes.get(addr).map_or(0, |c| c.len() as u64);
-                let provider = crate::config::module::provider_of_type(&addr.type_);
-                if let Some(&p) = index.get(&ApplyNode::Config(NodeKey::Provider(provider))) {
-                    wg.deps[i].push(p);
-                }
-            }
-        }
-    }
-    let edge = |wg: &mut WalkGraph, before: Option<&usize>, after: Option<&usize>| {
-        if let (Some(&b), Some(&a)) = (before, after)
-            && a != b
-            && !wg.deps[a].contains(&b)
-        {
-            wg.deps[a].push(b);
-        }
-    };
-    // A block's node, whichever module instance the resource is in.
-    let config_node = |a: &ResourceAddr| index.get(&ApplyNode::Config(NodeKey::Resource(a.config_addr())));
-    let resource_deps: HashMap<&ResourceAddr, BTreeSet<ResourceAddr>> =
-        changes.keys().map(|a| (a, engine.graph.resource_dependencies(&NodeKey::Resource(a.config_addr())))).collect();
-    // Does Y refer to X? Instances of one module refer only to their own instance's objects.
-    let refers = |y: &ResourceAddr, x: &ResourceAddr| {
-        resource_deps.get(y).is_some_and(|d| d.contains(&x.config_addr()))
-            && (x.module.calls() != y.module.calls() || x.module == y.module)
-    };
-    for x in &before_create {
-        let destroy_x = index.get(&ApplyNode::DestroyBeforeCreate(x.clone()));
-        edge(&mut wg, destroy_x, config_node(x));
-        // Old objects that depend on X go before X's old objects.
-        for y in before_create.iter().filter(|y| refers(y, x)) {
-            edge(&mut wg, index.get(&ApplyNode::DestroyBeforeCreate(y.clone())), destroy_x);
-        }
-    }
-    // Every resource's dependencies, worked out once, when some old object waits on them.
-    let all_deps: Vec<(&ResourceAddr, BTreeSet<ResourceAddr>)> = if deposed.is_empty() {
-        Vec::new()
-    } else {
-        engine
-            .graph
-            .index
-            .keys()
-            .filter_map(|k| if let NodeKey::Resource(r) = k { Some(r) } else { None })
-            .map(|y| (y, engine.graph.resource_dependencies(&NodeKey::Resource(y.clone()))))
-            .collect()
-    };
-    for x in &deposed {
-        let destroy_x = index.get(&ApplyNode::DestroyDeposed(x.clone()));
-        edge(&mut wg, config_node(x), destroy_x);
-        // Whatever refers to X moves to the new object first.
-        for (y, _) in all_deps.iter().filter(|(_, d)| d.contains(&x.config_addr())) {
-            edge(&mut wg, index.get(&ApplyNode::Config(NodeKey::Resource((*y).clone()))), destroy_x);
-        }
-    }
-    // An object is deleted only after everything that depended on it has
-    // been changed or deleted. State records dependencies by block.
-    let target = addr_index(&deleted);
-    for (a, inst) in state.managed() {
-        for dep in &inst.dependencies {
-            for x in target.get(dep.as_str()).into_iter().flatten().filter(|x| depends_on(&a.resource, dep, x)) {
-                let Some(&xi) = index.get(&ApplyNode::Delete((*x).clone())) else {
-                    continue;
-                };
-                let before = if deleted.contains(&a.resource) {
-                    index.get(&ApplyNode::Delete(a.resource.clone()))
-                } else {
-                    config_node(&a.resource)
-                };
-                edge(&mut wg, before, Some(&xi));
-            }
-        }
-    }
-    // An orphan that depends on a replaced object goes before its old object.
-    for (a, inst) in state.managed().filter(|(a, _)| deleted.contains(&a.resource)) {
-        for x in before_create.iter().filter(|x| inst.dependencies.iter().any(|d| depends_on(&a.resource, d, x))) {
-            edge(
-                &mut wg,
-                index.get(&ApplyNode::Delete(a.resource.clone())),
-                index.get(&ApplyNode::DestroyBeforeCreate(x.clone())),
-            );
-        }
-    }
-    (nodes, wg)
+    let config =
+        keys.into_iter().map(|k| (k.clone(), engine.graph.dependencies(&k).into_iter().cloned().collect())).collect();
+    let block_deps = engine
+        .graph
+        .index
+        .keys()
+        .filter_map(|k| if let NodeKey::Resource(r) = k { Some(r) } else { None })
+        .map(|r| (r.clone(), engine.graph.resource_dependencies(&NodeKey::Resource(r.clone()))))
+        .collect();
+    let configured = |a: &ResourceAddr| engine.resource_config(a).is_some();
+    let g = graph::build(&graph::Inputs { config, block_deps, changes, configured: &configured, state, destroy });
+    (g.nodes, g.walk)
 }
 
-/// Resources by the address of their block, as state's `dependencies` name them.
-fn addr_index(set: &BTreeSet<ResourceAddr>) -> HashMap<String, Vec<&ResourceAddr>> {
-    let mut out: HashMap<String, Vec<&ResourceAddr>> = HashMap::new();
-    for a in set {
-        out.entry(a.config_addr().to_string()).or_default().push(a);
-    }
-    out
+fn failed(state: State, d: Diagnostic) -> ApplyOutcome {
+    ApplyOutcome { state, diags: d.into(), added: 0, changed: 0, destroyed: 0, interrupted: false }
 }
 
 async fn apply_config_node(ctx: &Arc<Ctx>, key: &NodeKey, ticket: Option<Ticket>) -> Result<(), Diagnostics> {
@@ -487,7 +326,7 @@ struct Op {
     /// The evaluated configuration, to converge an object adopted after a failed create.
     config: Value,
     prior: Option<Instance>,
-    dependencies: Vec<String>,
+    dependencies: Vec<ResourceAddr>,
     each: Option<String>,
     create_before_destroy: bool,
 }
