@@ -6,6 +6,7 @@ pub mod github;
 pub mod moto;
 pub mod request_rules;
 pub mod s3_store;
+pub mod state_diff;
 pub mod terraform;
 
 use std::path::{Path, PathBuf};
