@@ -1,9 +1,9 @@
 //! AWS state both ways with Terraform 1.11 and its AWS provider 5.100.0, on
 //! the dev environment against the emulator: what one tool applied, the
 //! other plans without changes, but for the emulator's own differences,
-//! each named below with the reason. Terraform's provider crashes on the
-//! emulator's answer for an ECS service (a nil network configuration), so
-//! both tools work on the network, bastion, cluster and events modules.
+//! each named below with the reason. The emulator answers an ECS service
+//! without awsvpc networking with an empty network configuration, on which
+//! Terraform's provider crashes; the tests' proxy answers as AWS does (none).
 
 mod common;
 use common::moto::Moto;
@@ -11,8 +11,14 @@ use common::terraform::{convert_tree, terraform_with};
 use common::{Run, Workdir};
 use std::collections::BTreeSet;
 
-const TARGETS: [&str; 4] =
-    ["-target=module.network", "-target=module.bastion", "-target=module.cluster", "-target=module.events"];
+const TARGETS: [&str; 6] = [
+    "-target=module.network",
+    "-target=module.bastion",
+    "-target=module.cluster",
+    "-target=module.events",
+    "-target=module.service",
+    "-target=module.pipeline",
+];
 
 /// modules/ and environments/dev, as ecspoc reads them.
 fn ecspoc_dev(moto: &Moto) -> Workdir {
@@ -49,12 +55,14 @@ fn terraform(tf: &Workdir, moto: &Moto, args: &[&str]) -> (Option<i32>, String) 
     (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
-/// `# ADDR will be ...` and `# ADDR has changed` lines of a plan, by resource (keys dropped).
+/// `# ADDR will be ...` and `# ADDR has changed` lines of a plan, by resource
+/// (the instance key dropped, module instance keys kept).
 fn planned(text: &str, what: &str) -> BTreeSet<String> {
+    let instance_key = regex::Regex::new(r#"\[("[^"]*"|\d+)\]$"#).unwrap();
     text.lines()
         .filter_map(|l| l.trim().strip_prefix("# "))
         .filter(|l| l.contains(what))
-        .map(|l| l.split(' ').next().unwrap_or("").split('[').next().unwrap_or("").to_string())
+        .map(|l| instance_key.replace(l.split(' ').next().unwrap_or(""), "").to_string())
         .collect()
 }
 
@@ -74,8 +82,17 @@ fn ecspoc_plans_no_change_on_the_aws_state_terraform_wrote() {
     let r: Run = w.run(&plan);
     assert_eq!(r.code, 0, "ecspoc cannot plan on Terraform's state:\n{}", r.all());
     // The emulator stores instance_warmup_period 0 when none is sent; AWS
-    // applies its default, 300, which ecspoc plans.
-    let emulator_only = BTreeSet::from(["module.cluster.aws_ecs_capacity_provider.hosts".to_string()]);
+    // applies its default, 300, which ecspoc plans. It keeps no ECS service
+    // health check grace period (Terraform stored the 0 it read back).
+    let emulator_only = BTreeSet::from([
+        "module.cluster.aws_ecs_capacity_provider.hosts".to_string(),
+        r#"module.service["404"].aws_ecs_service.app"#.to_string(),
+        r#"module.service["php-hello"].aws_ecs_service.app"#.to_string(),
+    ]);
+    for service in ["404", "php-hello"] {
+        let changed = changed_attributes(&r.stdout, &format!(r#"module.service["{service}"].aws_ecs_service.app"#));
+        assert_eq!(changed, BTreeSet::from(["health_check_grace_period_seconds".to_string()]), "{}", r.stdout);
+    }
     let changes = planned(&r.stdout, " will be ");
     assert!(
         changes.is_subset(&emulator_only),
@@ -88,8 +105,17 @@ fn ecspoc_plans_no_change_on_the_aws_state_terraform_wrote() {
     let related = BTreeSet::from([
         "module.cluster.aws_ecs_capacity_provider.hosts".to_string(),
         "module.cluster.aws_autoscaling_group.hosts".to_string(),
+        // Terraform stored "" for availability_zone_rebalancing, which the
+        // emulator does not return; ecspoc reads AWS's default, DISABLED.
+        r#"module.service["404"].aws_ecs_service.app"#.to_string(),
+        r#"module.service["php-hello"].aws_ecs_service.app"#.to_string(),
     ]);
-    assert!(drift.is_subset(&related), "false drift notes: {:?}", drift.difference(&related).collect::<Vec<_>>());
+    assert!(
+        drift.is_subset(&related),
+        "false drift notes: {:?}\n{}",
+        drift.difference(&related).collect::<Vec<_>>(),
+        r.stdout
+    );
 
     // Every attribute ecspoc reads back equals what Terraform's provider stored
     // for the same object, but for the differences named here.
@@ -114,6 +140,9 @@ fn ecspoc_plans_no_change_on_the_aws_state_terraform_wrote() {
         ("aws_launch_template", "arn"),
         // The emulator returns no log group class; AWS answers STANDARD, which ecspoc fills in.
         ("aws_cloudwatch_log_group", "log_group_class"),
+        // Nor an ECS service's availability_zone_rebalancing: Terraform stored
+        // "", ecspoc reads AWS's default, DISABLED.
+        ("aws_ecs_service", "availability_zone_rebalancing"),
         // ecspoc keeps the configuration's spelling of the template (id or name).
         ("aws_autoscaling_group", "launch_template"),
         // Each tool stores its own normal form; ecspoc compares them by meaning with ECS's defaults.
@@ -134,6 +163,27 @@ fn ecspoc_plans_no_change_on_the_aws_state_terraform_wrote() {
         }
     }
     assert!(wrong.is_empty(), "attributes ecspoc reads differently:\n{}", wrong.join("\n"));
+}
+
+/// The attributes a plan text changes in one resource's block (`~`, `+`, `-` rows).
+fn changed_attributes(text: &str, address: &str) -> BTreeSet<String> {
+    let start = format!("# {address} will be");
+    let mut lines = text.lines().skip_while(|l| !l.trim_start().starts_with(&start)).skip(2);
+    let mut out = BTreeSet::new();
+    for l in lines.by_ref() {
+        if l == "    }" {
+            break;
+        }
+        let row = l.trim_start();
+        if let Some(rest) = row.strip_prefix("~ ").or_else(|| row.strip_prefix("+ ")).or_else(|| row.strip_prefix("- "))
+        {
+            // Attribute rows sit at the block's first level (six spaces in).
+            if l.len() - row.len() == 6 {
+                out.insert(rest.split([' ', '=']).next().unwrap_or("").to_string());
+            }
+        }
+    }
+    out
 }
 
 /// `values` of every resource instance in a plan JSON module tree, by address.
@@ -232,7 +282,16 @@ fn terraform_plans_no_change_on_the_aws_state_ecspoc_wrote() {
     // Before: the provider crashed upgrading schema version 0 states, refused
     // attributes it does not have, and planned 44 updates for marker tags.
     assert_eq!(code, Some(0), "Terraform cannot plan on ecspoc's state:\n{text}");
+    // ECS services: the emulator keeps no health check grace period and
+    // returns no availability_zone_rebalancing, which AWS always does.
+    for service in ["404", "php-hello"] {
+        let changed = changed_attributes(&text, &format!(r#"module.service["{service}"].aws_ecs_service.app"#));
+        let expected = ["availability_zone_rebalancing", "health_check_grace_period_seconds"];
+        assert!(changed.iter().all(|c| expected.contains(&c.as_str())), "{changed:?}\n{text}");
+    }
     let emulator_only = BTreeSet::from([
+        r#"module.service["404"].aws_ecs_service.app"#.to_string(),
+        r#"module.service["php-hello"].aws_ecs_service.app"#.to_string(),
         // The emulator files the template's own tags under its launch data;
         // Terraform plans the same on the state it wrote itself.
         "module.cluster.aws_launch_template.hosts".to_string(),

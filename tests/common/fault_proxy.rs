@@ -280,12 +280,49 @@ fn serve(conn: TcpStream, s: &Shared) {
             upstream
         }
     };
+    let upstream = as_aws_answers(&req, upstream);
     match fault {
         Some(Fault::DroppedAfter) => {}
         Some(Fault::InternalErrorAfter) => answer(&mut out, &error_response(&req, 500)),
         Some(Fault::UnavailableAfter) => answer(&mut out, &error_response(&req, 503)),
         _ => answer(&mut out, &upstream),
     }
+}
+
+/// Where the emulator's answer differs from AWS's in a way a client may rely
+/// on, the answer made AWS's. ECS: moto returns `"networkConfiguration": {}`
+/// for a service without awsvpc networking, where AWS returns none; the
+/// Terraform AWS provider dereferences the missing awsvpcConfiguration of
+/// an object that is there and crashes (service.go flattenNetworkConfiguration).
+fn as_aws_answers(req: &Request, response: Vec<u8>) -> Vec<u8> {
+    let ecs = req.header("x-amz-target").is_some_and(|t| t.starts_with("AmazonEC2ContainerServiceV20141113."));
+    let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else { return response };
+    if !ecs || !response[end..].windows(20).any(|w| w == b"networkConfiguration") {
+        return response;
+    }
+    let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&response[end + 4..]) else { return response };
+    fn drop_empty_network_configuration(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.get("networkConfiguration").is_some_and(|n| n.as_object().is_some_and(|o| o.is_empty())) {
+                    m.remove("networkConfiguration");
+                }
+                m.values_mut().for_each(drop_empty_network_configuration);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(drop_empty_network_configuration),
+            _ => {}
+        }
+    }
+    drop_empty_network_configuration(&mut body);
+    let text = body.to_string();
+    let head = String::from_utf8_lossy(&response[..end]);
+    let mut out = String::new();
+    for l in head.split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with("content-length:")) {
+        out.push_str(l);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!("Content-Length: {}\r\n\r\n{text}", text.len()));
+    out.into_bytes()
 }
 
 /// `Action=RunInstances&...&ClientToken=abc` as one key, for EC2 query requests.

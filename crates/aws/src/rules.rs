@@ -159,6 +159,7 @@ pub static RULES: &[Rule] = &[
         ),
     ),
     rule("aws_codebuild_project", "build_timeout", Range(5.0, 2160.0)),
+    rule("aws_codebuild_project", "queued_timeout", Range(5.0, 480.0)),
     rule(
         "aws_codebuild_project",
         "environment.*.type",
@@ -224,6 +225,7 @@ pub static RULES: &[Rule] = &[
     rule("aws_ecs_service", "launch_type", OneOf(&["EC2", "EXTERNAL", "FARGATE"])),
     rule("aws_ecs_service", "scheduling_strategy", OneOf(&["DAEMON", "REPLICA"])),
     rule("aws_ecs_service", "propagate_tags", OneOf(&["NONE", "SERVICE", "TASK_DEFINITION"])),
+    rule("aws_ecs_service", "availability_zone_rebalancing", OneOf(&["ENABLED", "DISABLED"])),
     rule("aws_ecs_service", "capacity_provider_strategy.*.weight", Range(0.0, 1000.0)),
     rule("aws_ecs_service", "capacity_provider_strategy.*.base", Range(0.0, 100000.0)),
     rule(

@@ -813,7 +813,27 @@ pub fn plan_instance(i: InstanceInputs<'_>) -> Result<InstancePlan, crate::provi
             replace_paths: Vec::new(),
         });
     }
-    Ok(InstancePlan { action: Action::Update, reason: None, planned: resp.planned, replace_paths: Vec::new() })
+    let planned = as_prior_where_unchanged(i.schema, &prior.attributes, resp.planned);
+    Ok(InstancePlan { action: Action::Update, reason: None, planned, replace_paths: Vec::new() })
+}
+
+/// An update's planned object, spelled as the prior one wherever nothing
+/// changes: attributes the schema does not model (another tool's provider
+/// stored them) carried over, and an absent value (null, or no blocks) kept
+/// in the prior's spelling, so the plan shows only what changes.
+fn as_prior_where_unchanged(schema: &ResourceSchema, prior: &Value, planned: Value) -> Value {
+    let mut planned = crate::state::keep_unmodeled(prior, planned, schema);
+    if let (Value::Map(p), Value::Map(new)) = (prior, &mut planned) {
+        for (name, attr) in &schema.attributes {
+            if absent(Some(&attr.ty), p.get(*name)) && absent(Some(&attr.ty), new.get(*name)) {
+                match p.get(*name) {
+                    Some(v) => new.insert(name.to_string(), v.clone()),
+                    None => new.remove(*name),
+                };
+            }
+        }
+    }
+    planned
 }
 
 /// A resource block's value as references see it: one object, a list (count)

@@ -136,6 +136,7 @@ fn to_value(ctx: &Ctx<'_>, p: &Project, prior: &Value) -> Value {
         ("description", opt_str(p.description())),
         ("service_role", opt_str(p.service_role())),
         ("build_timeout", int_value(Some(p.timeout_in_minutes().unwrap_or(60)))),
+        ("queued_timeout", int_value(Some(p.queued_timeout_in_minutes().unwrap_or(480)))),
         ("artifacts", one(artifacts)),
         ("environment", one(environment)),
         ("source", one(source)),
@@ -168,6 +169,11 @@ impl ResourceType for AwsCodebuildProject {
                 (
                     "build_timeout",
                     A::optional(T::Number, "Minutes before a build is stopped.").default(Value::Number(60.0)),
+                ),
+                (
+                    "queued_timeout",
+                    A::optional(T::Number, "Minutes a build may wait in the queue before it is stopped.")
+                        .default(Value::Number(480.0)),
                 ),
                 (
                     "artifacts",
@@ -238,6 +244,7 @@ impl ResourceType for AwsCodebuildProject {
             .set_description(s(planned, "description").map(String::from))
             .service_role(req(planned, "service_role")?)
             .set_timeout_in_minutes(int(planned, "build_timeout"))
+            .set_queued_timeout_in_minutes(int(planned, "queued_timeout"))
             .artifacts(artifacts)
             .environment(environment)
             .source(source)
@@ -292,6 +299,7 @@ impl ResourceType for AwsCodebuildProject {
             .description(s(planned, "description").unwrap_or(""))
             .service_role(req(planned, "service_role")?)
             .set_timeout_in_minutes(int(planned, "build_timeout"))
+            .set_queued_timeout_in_minutes(int(planned, "queued_timeout"))
             .artifacts(artifacts)
             .environment(environment)
             .source(source)

@@ -14,9 +14,9 @@ use crate::{Ctx, ResourceType};
 use async_trait::async_trait;
 use aws_sdk_ecs::client::Waiters;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, Compatibility, DeploymentCircuitBreaker,
-    DeploymentConfiguration, LaunchType, LoadBalancer, NetworkConfiguration, NetworkMode, PropagateTags,
-    SchedulingStrategy, Service, ServiceField, TaskDefinitionField,
+    AssignPublicIp, AvailabilityZoneRebalancing, AwsVpcConfiguration, CapacityProviderStrategyItem, Compatibility,
+    DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType, LoadBalancer, NetworkConfiguration, NetworkMode,
+    PropagateTags, SchedulingStrategy, Service, ServiceField, TaskDefinitionField,
 };
 use ecspoc_core::config::types::TypeConstraint as T;
 use ecspoc_core::provider::{AttrSchema as A, Marker, ProviderError, ResourceSchema};
@@ -375,6 +375,19 @@ fn service_value(ctx: &Ctx<'_>, svc: &Service, prior: &Value) -> Value {
         ("enable_execute_command", Value::Bool(svc.enable_execute_command())),
         ("enable_ecs_managed_tags", Value::Bool(svc.enable_ecs_managed_tags())),
         ("propagate_tags", Value::str(svc.propagate_tags().map(|p| p.as_str()).unwrap_or("NONE"))),
+        // AWS reports it on every service; an answer without it (the
+        // emulator's) keeps what was known, else AWS's default.
+        (
+            "availability_zone_rebalancing",
+            match svc.availability_zone_rebalancing() {
+                Some(r) => Value::str(r.as_str()),
+                None => prior
+                    .get("availability_zone_rebalancing")
+                    .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+                    .cloned()
+                    .unwrap_or_else(|| Value::str("DISABLED")),
+            },
+        ),
         // ecspoc's own settings, not AWS's.
         ("wait_for_steady_state", keep("wait_for_steady_state", Value::Bool(false))),
         ("force_new_deployment", keep("force_new_deployment", Value::Bool(false))),
@@ -516,6 +529,11 @@ impl ResourceType for AwsEcsService {
                     A::optional(T::String, "NONE, SERVICE or TASK_DEFINITION.").default(Value::str("NONE")),
                 ),
                 (
+                    "availability_zone_rebalancing",
+                    A::optional(T::String, "ENABLED or DISABLED: ECS moves tasks to balance Availability Zones.")
+                        .default(Value::str("DISABLED")),
+                ),
+                (
                     "wait_for_steady_state",
                     A::optional(T::Bool, "Wait until the deployment is steady.").default(Value::Bool(false)),
                 ),
@@ -553,6 +571,9 @@ impl ResourceType for AwsEcsService {
             .enable_execute_command(b(planned, "enable_execute_command").unwrap_or(false))
             .enable_ecs_managed_tags(b(planned, "enable_ecs_managed_tags").unwrap_or(false))
             .propagate_tags(PropagateTags::from(s(planned, "propagate_tags").unwrap_or("NONE")))
+            .set_availability_zone_rebalancing(
+                s(planned, "availability_zone_rebalancing").map(AvailabilityZoneRebalancing::from),
+            )
             .client_token(super::common::client_token(marker))
             .set_tags(Some(ecs_tags(&t)));
         let out = crate::consistency::retry(
@@ -648,6 +669,11 @@ impl ResourceType for AwsEcsService {
         }
         if changed("enable_execute_command") {
             u = u.enable_execute_command(b(planned, "enable_execute_command").unwrap_or(false));
+        }
+        if changed("availability_zone_rebalancing") {
+            u = u.set_availability_zone_rebalancing(
+                s(planned, "availability_zone_rebalancing").map(AvailabilityZoneRebalancing::from),
+            );
         }
         if changed("enable_ecs_managed_tags") || changed("propagate_tags") {
             u = u

@@ -297,7 +297,9 @@ async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, In
                 // What another tool stored that this provider does not model stays as it was.
                 let attrs = crate::state::keep_unmodeled(&inst.attributes, attrs, schema);
                 if configurable_changed {
-                    lock(&ctx.acc).drift.push(drift_change(&a, &inst, Some(&attrs), Action::Update));
+                    // Shown as Terraform shows drift: only what differs in meaning.
+                    let shown = spelled_as_stored(&attrs, &inst.attributes);
+                    lock(&ctx.acc).drift.push(drift_change(&a, &inst, Some(&shown), Action::Update));
                 }
                 let id = attrs.get("id").and_then(Value::as_str).map(String::from);
                 ctx.observer.on(Event::RefreshComplete { addr: a.clone(), id });
@@ -395,10 +397,11 @@ fn same_as_stored(now: Option<&Value>, stored: Option<&Value>) -> bool {
                     None => false,
                 })
         }
-        // JSON documents (policies) by meaning, whichever tool wrote them.
+        // JSON documents (policies, container definitions) by meaning,
+        // whichever tool wrote them: a member with an empty value is one left out.
         (Some(Value::String(a)), Some(Value::String(b))) if a.starts_with(['{', '[']) => {
             match (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)) {
-                (Ok(x), Ok(y)) => x == y,
+                (Ok(x), Ok(y)) => same_document(&x, &y),
                 _ => false,
             }
         }
@@ -406,6 +409,45 @@ fn same_as_stored(now: Option<&Value>, stored: Option<&Value>) -> bool {
             a.keys().chain(b.keys()).all(|k| same_as_stored(a.get(k), b.get(k)))
         }
         _ => false,
+    }
+}
+
+/// `read`, with each attribute that means the same as the stored one
+/// (`same_as_stored`) in its stored spelling.
+fn spelled_as_stored(read: &Value, stored: &Value) -> Value {
+    let (Value::Map(r), Value::Map(st)) = (read, stored) else { return read.clone() };
+    let mut out = r.clone();
+    for (k, v) in out.iter_mut() {
+        if same_as_stored(Some(v), st.get(k)) {
+            match st.get(k) {
+                Some(old) => *v = old.clone(),
+                None => *v = Value::Null,
+            }
+        }
+    }
+    for (k, old) in st {
+        out.entry(k.clone()).or_insert_with(|| old.clone());
+    }
+    Value::Map(out)
+}
+
+/// Two JSON documents alike but for members whose value is empty (null,
+/// `[]`, `{}`) in one and missing in the other; lists keep their order.
+fn same_document(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    let empty = |v: Option<&J>| match v {
+        None | Some(J::Null) => true,
+        Some(J::Array(x)) => x.is_empty(),
+        Some(J::Object(x)) => x.is_empty(),
+        _ => false,
+    };
+    match (a, b) {
+        (J::Object(x), J::Object(y)) => x.keys().chain(y.keys()).all(|k| match (x.get(k), y.get(k)) {
+            (Some(u), Some(v)) => same_document(u, v),
+            (u, v) => empty(u) && empty(v),
+        }),
+        (J::Array(x), J::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(u, v)| same_document(u, v)),
+        _ => a == b,
     }
 }
 
@@ -872,6 +914,11 @@ mod tests {
         assert!(same(r#""{\"b\":1,\"a\":[1,2]}""#, r#""{\"a\":[1,2],\"b\":1}""#), "JSON by meaning");
         assert!(!same(r#"[{"p": 22}, {"p": 22}]"#, r#"[{"p": 22}, {"p": 443}]"#), "each element matched once");
         assert!(!same(r#""{\"a\":[1,2]}""#, r#""{\"a\":[2,1]}""#), "JSON lists keep their order");
+        assert!(
+            same(r#""[{\"name\":\"x\",\"mountPoints\":[],\"environment\":[]}]""#, r#""[{\"name\":\"x\"}]""#),
+            "empty members of a document are members left out"
+        );
+        assert!(!same(r#""[{\"name\":\"x\",\"cpu\":0}]""#, r#""[{\"name\":\"x\"}]""#), "zero is a value in a document");
         assert!(!same(r#""x""#, "null"));
     }
 }
