@@ -143,7 +143,7 @@ fn iam_types_full_lifecycle() {
         &drift,
         &[
             "# aws_iam_role_policy.logs will be updated in-place",
-            "- \"Action\": \"*\"",
+            "- Action = \"*\"",
             "# aws_iam_role_policy_attachment.ecs will be created",
         ],
     );
@@ -748,7 +748,7 @@ fn ecs_compute_and_load_balancing_full_lifecycle() {
         &[
             "# aws_ecs_task_definition.web must be replaced",
             "# aws_ecs_service.web will be updated in-place",
-            "\"image\": \"php:8.3\"",
+            "~ image = \"php:8\" -> \"php:8.3\"",
         ],
     );
     w.ok(&["apply", "-auto-approve"]);

@@ -172,6 +172,33 @@ fn multi_line_strings_show_as_heredoc_diffs() {
     );
 }
 
+const POLICY_BEFORE: &str = r#"
+[resource.terraform_data.policy]
+input = "${jsonencode({Version = \"2012-10-17\", Statement = [{Sid = \"A\", Effect = \"Allow\", Action = [\"s3:GetObject\", \"s3:PutObject\"], Resource = \"*\"}, {Sid = \"B\", Effect = \"Deny\", Action = \"iam:*\", Resource = [\"arn:aws:iam::1:role/x\"], Condition = {Bool = {\"aws:SecureTransport\" = \"false\"}}}]})}"
+
+[resource.terraform_data.containers]
+input = "${jsonencode([{name = \"app\", image = \"nginx\", cpu = 256, essential = true, portMappings = [{containerPort = 80}], environment = []}])}"
+
+[resource.terraform_data.gone]
+input = "${jsonencode({a = 1, b = [1, 2]})}"
+"#;
+
+/// JSON documents (policies, container definitions) as Terraform shows
+/// them: the value they encode inside `jsonencode(`, created, changed
+/// member by member (an object's `name` always shown), destroyed, and
+/// becoming known only after apply.
+#[test]
+fn json_documents_show_as_structural_diffs() {
+    let after = POLICY_BEFORE
+        .replace("\\\"s3:PutObject\\\"", "\\\"s3:DeleteObject\\\"")
+        .replace("Effect = \\\"Deny\\\"", "Effect = \\\"Allow\\\"")
+        .replace("cpu = 256", "cpu = 512, memory = 128");
+    let after = after[..after.find("[resource.terraform_data.gone]").unwrap()].to_string();
+    assert_ne!(after, POLICY_BEFORE);
+    same_text("json documents created", "[resource.terraform_data.seed]\ninput = 1\n", POLICY_BEFORE);
+    same_text("json documents changed and destroyed", POLICY_BEFORE, &after);
+}
+
 /// The one deliberate difference: Terraform prints the old value of
 /// terraform_data's `output` that came from a sensitive variable in clear;
 /// ecspoc, which tracks what carries a secret, never does.

@@ -252,7 +252,7 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
             }
             _ => {
                 if b == a {
-                    if name == "id" && !b.is_null() {
+                    if IMPORTANT.contains(&name.as_str()) && !b.is_null() {
                         rows.push(Row::new(Sym::None, name, Some(&b), Some(&a), sensitive, false));
                     } else if !b.is_null() {
                         hidden += 1;
@@ -347,7 +347,10 @@ impl Row {
         let mut out = String::new();
         match (&self.before, &self.after) {
             (Some(Value::String(b)), Some(Value::String(a))) => {
-                out.push_str(&string_diff(&pad, sym, &name, b, a, &forces, color));
+                match json_diff(&sym, &name, (b, a), &forces, indent, color) {
+                    Some(text) => out.push_str(&text),
+                    None => out.push_str(&string_diff(&pad, sym, &name, b, a, &forces, color)),
+                }
             }
             (Some(b), Some(a)) if is_collection(b) && is_collection(a) => {
                 let open = if matches!(a, Value::List(_)) { "[" } else { "{" };
@@ -397,13 +400,21 @@ fn is_collection(v: &Value) -> bool {
 fn block(pad: &str, sym: Sym, name: &str, v: &Value, indent: usize, color: Color, suffix: &str) -> String {
     let s = sym.paint(color);
     match v {
+        Value::String(text) if json_value(text).is_some() => {
+            // Terraform shows a JSON document as the value it encodes, each
+            // member marked, inside `jsonencode(...)`.
+            let doc = json_value(text).unwrap_or_default();
+            let mut out = format!("{pad}{s} {name} = jsonencode(\n");
+            out.push_str(&json_body(sym, &doc, indent + 6, color));
+            out.push_str(&format!("{pad}  ){suffix}\n"));
+            out
+        }
         Value::String(text) => {
-            let (open, close) = if as_json_document(text).is_some() { ("jsonencode(", ")") } else { ("<<-EOT", "EOT") };
-            let mut out = format!("{pad}{s} {name} = {open}\n");
+            let mut out = format!("{pad}{s} {name} = <<-EOT\n");
             for line in document_lines(text) {
                 out.push_str(&format!("{pad}      {line}\n"));
             }
-            out.push_str(&format!("{pad}  {close}{suffix}\n"));
+            out.push_str(&format!("{pad}  EOT{suffix}\n"));
             out
         }
         Value::List(items) => {
@@ -429,6 +440,62 @@ fn block(pad: &str, sym: Sym, name: &str, v: &Value, indent: usize, color: Color
         other => format!("{pad}{s} {name} = {}{suffix}\n", inline(other).unwrap_or_default()),
     }
 }
+
+/// A string holding a JSON object or array, as the value it encodes.
+fn json_value(text: &str) -> Option<Value> {
+    as_json_document(text).map(|j| Value::from_json(&j))
+}
+
+/// A whole JSON document added or removed: its opening bracket unmarked at
+/// `indent`, every member marked `sym` inside.
+fn json_body(sym: Sym, doc: &Value, indent: usize, color: Color) -> String {
+    let pad = " ".repeat(indent);
+    match doc {
+        Value::Map(m) => {
+            let mut out = format!("{pad}{{\n");
+            let width = m.keys().map(|k| quote_key(k).len()).max().unwrap_or(0);
+            for (k, item) in m {
+                out.push_str(&entry(sym, k, item, width, indent + 2, color));
+            }
+            out.push_str(&format!("{pad}}}\n"));
+            out
+        }
+        Value::List(items) => {
+            let mut out = format!("{pad}[\n");
+            for item in items {
+                out.push_str(&element(sym, item, indent + 2, color));
+            }
+            out.push_str(&format!("{pad}]\n"));
+            out
+        }
+        other => format!("{pad}{}\n", inline(other).unwrap_or_default()),
+    }
+}
+
+/// A JSON document that changed: member by member, as Terraform diffs the
+/// values the two documents encode; `None` when they are not both
+/// objects or both arrays.
+fn json_diff(sym: &str, name: &str, (b, a): (&str, &str), forces: &str, indent: usize, color: Color) -> Option<String> {
+    let pad = " ".repeat(indent);
+    let (bv, av) = (json_value(b)?, json_value(a)?);
+    let open = match (&bv, &av) {
+        (Value::Map(_), Value::Map(_)) => "{",
+        (Value::List(_), Value::List(_)) => "[",
+        _ => return None,
+    };
+    if bv == av {
+        return None;
+    }
+    let close = if open == "{" { "}" } else { "]" };
+    let mut out = format!("{pad}{sym} {name} = jsonencode({forces}\n");
+    out.push_str(&format!("{pad}    {} {open}\n", Sym::Update.paint(color)));
+    out.push_str(&collection_diff_as(&bv, &av, indent + 8, true, true, color));
+    out.push_str(&format!("{pad}      {close}\n{pad}  )\n"));
+    Some(out)
+}
+
+/// Attributes Terraform shows even when unchanged: they say which object it is.
+const IMPORTANT: [&str; 3] = ["id", "name", "tags"];
 
 fn quote_key(k: &str) -> String {
     if ecspoc_core::addr::is_identifier(k) { k.to_string() } else { quote(k) }
@@ -477,6 +544,13 @@ enum ListOp<'a> {
 
 /// Maps diffed key by key, lists element by element (as a line diff of their renderings).
 fn collection_diff(b: &Value, a: &Value, indent: usize, objects: bool, color: Color) -> String {
+    collection_diff_as(b, a, indent, objects, false, color)
+}
+
+/// The same, for the values inside a JSON document when `json`: there
+/// Terraform pairs a removed and an added element of any kind as one
+/// changed element, and always shows an object's `id`, `name` and `tags`.
+fn collection_diff_as(b: &Value, a: &Value, indent: usize, objects: bool, json: bool, color: Color) -> String {
     let pad = " ".repeat(indent);
     let mut out = String::new();
     match (b, a) {
@@ -487,7 +561,9 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, objects: bool, color: Co
             for k in keys {
                 let bv = bm.get(k).cloned().unwrap_or(Value::Null);
                 let av = am.get(k).cloned().unwrap_or(Value::Null);
-                if bv == av {
+                if bv == av && json && IMPORTANT.contains(&k.as_str()) {
+                    out.push_str(&entry(Sym::None, k, &bv, width, indent, color));
+                } else if bv == av {
                     hidden += usize::from(!bv.is_null());
                 } else if av.is_null() {
                     out.push_str(&entry(Sym::Delete, k, &bv, width, indent, color).replacen('\n', " -> null\n", 1));
@@ -506,7 +582,7 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, objects: bool, color: Co
                         quote_key(k),
                         if matches!(av, Value::List(_)) { "[" } else { "{" }
                     ));
-                    out.push_str(&collection_diff(&bv, &av, indent + 4, objects, color));
+                    out.push_str(&collection_diff_as(&bv, &av, indent + 4, objects, json, color));
                     out.push_str(&format!("{pad}  {}\n", if matches!(av, Value::List(_)) { "]" } else { "}" }));
                 } else if let (Value::String(bs), Value::String(as_)) = (&bv, &av) {
                     out.push_str(&string_diff(&pad, Sym::Update.paint(color), &quote_key(k), bs, as_, "", color));
@@ -552,10 +628,11 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, objects: bool, color: Co
                             .iter()
                             .rposition(|o| !matches!(o, ListOp::Removed(_) | ListOp::Added(_) | ListOp::Changed(..)))
                             .map_or(0, |i| i + 1);
-                        let paired = ops[run_start..]
-                            .iter()
-                            .position(|o| matches!(o, ListOp::Removed(Value::Map(_))))
-                            .filter(|_| matches!(new, Value::Map(_)));
+                        let paired = ops[run_start..].iter().position(|o| match (o, new) {
+                            (ListOp::Removed(Value::Map(_)), Value::Map(_)) => true,
+                            (ListOp::Removed(old), _) => json && inline(old).is_some() && inline(new).is_some(),
+                            _ => false,
+                        });
                         match paired {
                             Some(i) => {
                                 let ListOp::Removed(old) = ops[run_start + i] else { unreachable!() };
@@ -596,9 +673,16 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, objects: bool, color: Co
                     }
                     ListOp::Changed(old, new) => {
                         hidden_note(&mut hidden, &mut out);
-                        out.push_str(&format!("{pad}{} {{\n", Sym::Update.paint(color)));
-                        out.push_str(&collection_diff(old, new, indent + 4, objects, color));
-                        out.push_str(&format!("{pad}  }},\n"));
+                        match (inline(old), inline(new)) {
+                            (Some(o), Some(n)) => {
+                                out.push_str(&format!("{pad}{} {o} -> {n},\n", Sym::Update.paint(color)))
+                            }
+                            _ => {
+                                out.push_str(&format!("{pad}{} {{\n", Sym::Update.paint(color)));
+                                out.push_str(&collection_diff_as(old, new, indent + 4, objects, json, color));
+                                out.push_str(&format!("{pad}  }},\n"));
+                            }
+                        }
                     }
                 }
             }
