@@ -80,7 +80,13 @@ pub struct Ui {
 
 impl Ui {
     pub fn new(common: &CommonArgs) -> Ui {
-        let color = if !common.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal() {
+        // Colours on a terminal, or wherever CLICOLOR_FORCE asks for them
+        // (CI logs that show ANSI colours); never with -no-color or NO_COLOR.
+        let forced = std::env::var("CLICOLOR_FORCE").is_ok_and(|v| !v.is_empty() && v != "0");
+        let color = if !common.no_color
+            && std::env::var_os("NO_COLOR").is_none()
+            && (forced || std::io::stdout().is_terminal())
+        {
             Color::On
         } else {
             Color::Off

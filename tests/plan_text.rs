@@ -6,7 +6,7 @@
 
 mod common;
 use common::Workdir;
-use common::terraform::{comparable, terraform, terraform_ok};
+use common::terraform::{comparable, styles, terraform, terraform_ok};
 
 fn tf_json(toml_text: &str) -> String {
     let table: toml::Table = toml::from_str(toml_text).expect("TOML");
@@ -197,6 +197,14 @@ fn json_documents_show_as_structural_diffs() {
     assert_ne!(after, POLICY_BEFORE);
     same_text("json documents created", "[resource.terraform_data.seed]\ninput = 1\n", POLICY_BEFORE);
     same_text("json documents changed and destroyed", POLICY_BEFORE, &after);
+    // A document inside an object.
+    let nested = r#"
+[resource.terraform_data.role]
+input = { name = "php-hello-dev", policy = "${jsonencode({ Version = \"2012-10-17\", Statement = [{ Effect = \"Allow\", Action = [\"s3:GetObject\"], Resource = \"*\" }] })}" }
+"#;
+    let widened = nested.replace("[\\\"s3:GetObject\\\"]", "[\\\"s3:GetObject\\\", \\\"s3:PutObject\\\"]");
+    assert_ne!(widened, nested);
+    same_text("a json document in an object", nested, &widened);
 }
 
 /// The one deliberate difference: Terraform prints the old value of
@@ -213,4 +221,58 @@ fn sensitive_values_are_hidden_where_terraform_hides_them_and_where_it_does_not(
     assert!(!mine.contains("s3cret") && !mine.contains("other"), "{mine}");
     let leak = |t: &str| t.replace("\"s3cret\" -> (known after apply)", "(sensitive value)");
     assert_eq!(leak(&theirs), mine, "everything else as Terraform's");
+}
+
+/// Colours as Terraform's on a terminal (ecspoc with CLICOLOR_FORCE, as in
+/// a CI log): every mark, bold and colour compared, whatever escape codes
+/// each tool spells them with.
+#[test]
+fn colours_are_terraforms() {
+    let before = r#"
+[resource.terraform_data.kept]
+input = { name = "web", size = 1, tags = ["a", "b", "c"] }
+
+[resource.terraform_data.swapped]
+input = "x"
+triggers_replace = "one"
+
+[resource.terraform_data.gone]
+input = "${jsonencode({a = 1, b = [1, 2]})}"
+
+[output.sizes]
+value = { web = 1, api = 2 }
+"#;
+    let after = r#"
+[resource.terraform_data.kept]
+input = { name = "web", size = 2, tags = ["a", "c"] }
+
+[resource.terraform_data.swapped]
+input = "x"
+triggers_replace = "two"
+
+[resource.terraform_data.added]
+input = "new"
+
+[output.sizes]
+value = { web = 1 }
+"#;
+    let ours = Workdir::new(&[("main.toml", before)]);
+    ours.ok(&["apply", "-auto-approve"]);
+    ours.write("main.toml", after);
+    let out = ours.command(&["plan"]).env_remove("NO_COLOR").env("CLICOLOR_FORCE", "1").output().expect("run ecspoc");
+    let mine = common::Run::from(out);
+    assert_eq!(mine.code, 0, "{}", mine.all());
+    assert!(mine.stdout.contains('\x1b'), "coloured:\n{}", mine.stdout);
+
+    let theirs = Workdir::new(&[("main.tf.json", &tf_json(before))]);
+    terraform_ok(theirs.path(), &["init", "-no-color", "-input=false"]);
+    terraform_ok(theirs.path(), &["apply", "-auto-approve", "-no-color", "-input=false"]);
+    theirs.write("main.tf.json", &tf_json(after));
+    let out = terraform(theirs.path(), &["plan", "-input=false"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let (theirs, mine) =
+        (comparable(&styles(&String::from_utf8_lossy(&out.stdout))), comparable(&styles(&mine.stdout)));
+    let diff = similar::TextDiff::from_lines(&theirs, &mine);
+    assert!(theirs == mine, "colours differ from Terraform's:\n{}", diff.unified_diff().header("terraform", "ecspoc"));
 }

@@ -87,23 +87,26 @@ pub fn comparable(text: &str) -> String {
     let mut out = Vec::new();
     let mut started = false;
     let mut skipping_warning = false;
+    let marks = regex::Regex::new(r"<[0-9;]*>").unwrap();
     for line in text.lines() {
         let line = line.replace("Terraform", "TOOL").replace("terraform apply", "TOOL apply").replace("ecspoc", "TOOL");
+        // Decided on the text alone, marks of `styles` aside.
+        let plain = marks.replace_all(&line, "").to_string();
         // (A plan of moves alone has no legend.)
-        if line.starts_with("TOOL used the selected providers")
-            || line.starts_with("TOOL will perform the following actions")
-            || line.starts_with("No changes.")
+        if plain.starts_with("TOOL used the selected providers")
+            || plain.starts_with("TOOL will perform the following actions")
+            || plain.starts_with("No changes.")
         {
             started = true;
         }
-        if line.starts_with("─") {
+        if plain.starts_with("─") {
             break;
         }
-        if line.starts_with("Warning: this plan destroys") {
+        if plain.starts_with("Warning: this plan destroys") {
             skipping_warning = true;
         }
         if skipping_warning {
-            skipping_warning = !line.is_empty();
+            skipping_warning = !plain.is_empty();
             continue;
         }
         if started {
@@ -114,4 +117,54 @@ pub fn comparable(text: &str) -> String {
         out.pop();
     }
     out.join("\n")
+}
+
+/// A coloured text with its ANSI styles written as marks where they change
+/// (`<1;31>destroyed<>`), so two tools' colours compare however each spells
+/// its escape codes; the style of spaces is not compared.
+pub fn styles(text: &str) -> String {
+    let (mut bold, mut fg): (bool, Option<u32>) = (false, None);
+    let mut shown = (false, None);
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            chars.next();
+            let mut code = String::new();
+            for d in chars.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+                code.push(d);
+            }
+            for part in code.split(';') {
+                match part.parse::<u32>().unwrap_or(0) {
+                    0 => (bold, fg) = (false, None),
+                    1 => bold = true,
+                    22 => bold = false,
+                    39 => fg = None,
+                    n @ (30..=37 | 90..=97) => fg = Some(n),
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if !c.is_whitespace() && (bold, fg) != shown {
+            shown = (bold, fg);
+            let mut mark: Vec<String> = Vec::new();
+            if bold {
+                mark.push("1".into());
+            }
+            if let Some(f) = fg {
+                mark.push(f.to_string());
+            }
+            out.push_str(&format!("<{}>", mark.join(";")));
+        }
+        if c == '\n' {
+            // Each line's marks stand alone: a line is compared with its twin.
+            shown = (false, None);
+        }
+        out.push(c);
+    }
+    out
 }

@@ -100,7 +100,7 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
             out.push('\n');
         }
         let (add, change, destroy) = plan.counts();
-        out.push_str(&format!("{}: {add} to add, {change} to change, {destroy} to destroy.\n", color.bold("Plan")));
+        out.push_str(&format!("{} {add} to add, {change} to change, {destroy} to destroy.\n", color.bold("Plan:")));
     }
     if !output_changes.is_empty() {
         out.push_str("\nChanges to Outputs:\n");
@@ -168,31 +168,35 @@ fn legend(changes: &[&ResourceChange], color: Color) -> String {
     out
 }
 
-fn header(c: &ResourceChange) -> String {
+/// `  # ADDR will be ...`: the address bold, and what destroys in bold red, as Terraform's.
+fn header(c: &ResourceChange, color: Color) -> String {
     let addr = &c.addr;
+    let loud = |word: &str| color.bold(&color.paint("31", word));
     let what = match (c.action, c.reason) {
         (Action::Create, _) => "will be created".to_string(),
         (Action::Read, _) => "will be read during apply".to_string(),
         (Action::Update, _) => "will be updated in-place".to_string(),
-        (Action::Delete, _) => "will be destroyed".to_string(),
+        (Action::Delete, _) => format!("will be {}", loud("destroyed")),
         (Action::NoOp, _) => "will be recorded in state".to_string(),
-        (_, Some(ActionReason::ReplaceBecauseTainted)) => "is tainted, so must be replaced".to_string(),
-        (_, Some(ActionReason::ReplaceByRequest)) => "will be replaced, as requested".to_string(),
+        (_, Some(ActionReason::ReplaceBecauseTainted)) => format!("is tainted, so must be {}", loud("replaced")),
+        (_, Some(ActionReason::ReplaceByRequest)) => format!("will be {}, as requested", loud("replaced")),
         (_, Some(ActionReason::ReplaceByTriggers)) => {
-            "will be replaced due to changes in replace_triggered_by".to_string()
+            format!("will be {} due to changes in replace_triggered_by", loud("replaced"))
         }
-        _ => "must be replaced".to_string(),
+        _ => format!("must be {}", loud("replaced")),
     };
+    let at = |text: String| color.bold(&format!("  # {text}"));
     if let Some(key) = &c.deposed {
         return format!(
-            "  # {addr} (deposed object {key}) {what}\n  # (left over from a partially-failed replacement of this instance)\n"
+            "{} {what}\n  # (left over from a partially-failed replacement of this instance)\n",
+            at(format!("{addr} (deposed object {key})"))
         );
     }
     // Terraform's words for a moved object: alone, or beside its change.
     if let Some(from) = c.previous_address.as_ref().filter(|_| c.action == Action::NoOp && !c.adopted) {
-        return format!("  # {from} has moved to {addr}\n");
+        return format!("{} has moved to {}\n", at(from.to_string()), color.bold(&addr.to_string()));
     }
-    let mut s = format!("  # {addr} {what}\n");
+    let mut s = format!("{} {what}\n", at(addr.to_string()));
     if let Some(from) = &c.previous_address {
         s.push_str(&format!("  # (moved from {from})\n"));
     }
@@ -220,7 +224,7 @@ fn header(c: &ResourceChange) -> String {
 
 /// One resource change: the `# ADDR will be ...` line and its body.
 pub fn render_change(c: &ResourceChange, color: Color) -> String {
-    let mut out = header(c);
+    let mut out = header(c, color);
     let r = &c.addr.resource;
     let kind = if r.mode == Mode::Data { "data" } else { "resource" };
     out.push_str(&format!("{} {kind} \"{}\" \"{}\" {{\n", action_symbol(c.action, color), r.type_, r.name));
@@ -283,10 +287,7 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
         out.push_str(&row.render(width, 6, color));
     }
     if hidden > 0 {
-        out.push_str(&format!(
-            "        # ({hidden} unchanged attribute{} hidden)\n",
-            if hidden == 1 { "" } else { "s" }
-        ));
+        out.push_str(&hidden_note("        ", hidden, "attribute", color));
     }
     out.push_str("    }\n");
     out
@@ -327,7 +328,7 @@ impl Row {
         if self.sensitive {
             let text = match (&self.before, &self.after, self.sym) {
                 (_, _, Sym::Update) => "(sensitive value)".to_string(),
-                (_, _, Sym::Delete) => "(sensitive value) -> null".to_string(),
+                (_, _, Sym::Delete) => format!("(sensitive value){}", to_null(color)),
                 _ => "(sensitive value)".to_string(),
             };
             return format!("{pad}{sym} {name} = {text}{forces}\n");
@@ -337,8 +338,10 @@ impl Row {
             let a = self.after.as_ref().and_then(inline).unwrap_or_default();
             let text = match self.sym {
                 Sym::Create | Sym::Read => a,
-                Sym::Delete => format!("{b} -> null"),
-                Sym::Update => format!("{b} -> {a}"),
+                Sym::Delete => format!("{b}{}", to_null(color)),
+                // Terraform's yellow arrow is between two known values only.
+                Sym::Update if self.after.as_ref().is_some_and(Value::is_unknown) => format!("{b} -> {a}"),
+                Sym::Update => format!("{b}{}{a}", arrow(color)),
                 Sym::None => b,
             };
             return format!("{pad}{sym} {name} = {text}{forces}\n");
@@ -377,7 +380,7 @@ impl Row {
                         b,
                         indent,
                         color,
-                        if self.sym == Sym::Update { "" } else { " -> null" },
+                        &if self.sym == Sym::Update { String::new() } else { to_null(color) },
                     ));
                 }
                 if let Some(a) = a.as_ref().filter(|_| self.sym != Sym::Delete) {
@@ -494,6 +497,22 @@ fn json_diff(sym: &str, name: &str, (b, a): (&str, &str), forces: &str, indent: 
     Some(out)
 }
 
+/// ` -> ` between an old value and its new one, in Terraform's yellow.
+fn arrow(color: Color) -> String {
+    format!(" {} ", color.paint("33", "->"))
+}
+
+/// ` -> null` after a value that goes, in Terraform's grey.
+fn to_null(color: Color) -> String {
+    format!(" {}", color.paint("90", "-> null"))
+}
+
+/// `# (N unchanged ... hidden)`, in Terraform's grey.
+fn hidden_note(pad: &str, n: usize, what: &str, color: Color) -> String {
+    let text = format!("# ({n} unchanged {what}{} hidden)", if n == 1 { "" } else { "s" });
+    format!("{pad}{}\n", color.paint("90", &text))
+}
+
 /// Attributes Terraform shows even when unchanged: they say which object it is.
 const IMPORTANT: [&str; 3] = ["id", "name", "tags"];
 
@@ -561,19 +580,21 @@ fn collection_diff_as(b: &Value, a: &Value, indent: usize, objects: bool, json: 
             for k in keys {
                 let bv = bm.get(k).cloned().unwrap_or(Value::Null);
                 let av = am.get(k).cloned().unwrap_or(Value::Null);
-                if bv == av && json && IMPORTANT.contains(&k.as_str()) {
+                if bv == av && (json || objects) && IMPORTANT.contains(&k.as_str()) {
                     out.push_str(&entry(Sym::None, k, &bv, width, indent, color));
                 } else if bv == av {
                     hidden += usize::from(!bv.is_null());
                 } else if av.is_null() {
-                    out.push_str(&entry(Sym::Delete, k, &bv, width, indent, color).replacen('\n', " -> null\n", 1));
+                    let gone = entry(Sym::Delete, k, &bv, width, indent, color);
+                    out.push_str(&gone.replacen('\n', &format!("{}\n", to_null(color)), 1));
                 } else if bv.is_null() {
                     out.push_str(&entry(Sym::Create, k, &av, width, indent, color));
                 } else if let (Some(bt), Some(at)) = (inline(&bv), inline(&av)) {
                     out.push_str(&format!(
-                        "{pad}{} {:<width$} = {bt} -> {at}\n",
+                        "{pad}{} {:<width$} = {bt}{}{at}\n",
                         Sym::Update.paint(color),
-                        quote_key(k)
+                        quote_key(k),
+                        arrow(color)
                     ));
                 } else if is_collection(&bv) && is_collection(&av) {
                     out.push_str(&format!(
@@ -585,18 +606,20 @@ fn collection_diff_as(b: &Value, a: &Value, indent: usize, objects: bool, json: 
                     out.push_str(&collection_diff_as(&bv, &av, indent + 4, objects, json, color));
                     out.push_str(&format!("{pad}  {}\n", if matches!(av, Value::List(_)) { "]" } else { "}" }));
                 } else if let (Value::String(bs), Value::String(as_)) = (&bv, &av) {
-                    out.push_str(&string_diff(&pad, Sym::Update.paint(color), &quote_key(k), bs, as_, "", color));
+                    let name = format!("{:<width$}", quote_key(k));
+                    let sym = Sym::Update.paint(color);
+                    match json_diff(&sym, &name, (bs, as_), "", indent, color) {
+                        Some(text) => out.push_str(&text),
+                        None => out.push_str(&string_diff(&pad, sym, &name, bs, as_, "", color)),
+                    }
                 } else {
                     out.push_str(&entry(Sym::Delete, k, &bv, width, indent, color));
                     out.push_str(&entry(Sym::Create, k, &av, width, indent, color));
                 }
             }
             if hidden > 0 {
-                out.push_str(&format!(
-                    "{pad}  # ({hidden} unchanged {}{} hidden)\n",
-                    if objects { "attribute" } else { "element" },
-                    if hidden == 1 { "" } else { "s" }
-                ));
+                let what = if objects { "attribute" } else { "element" };
+                out.push_str(&hidden_note(&format!("{pad}  "), hidden, what, color));
             }
         }
         (Value::List(bl), Value::List(al)) => {
@@ -649,10 +672,7 @@ fn collection_diff_as(b: &Value, a: &Value, indent: usize, objects: bool, json: 
             let mut hidden = 0;
             let hidden_note = |hidden: &mut usize, out: &mut String| {
                 if *hidden > 0 {
-                    out.push_str(&format!(
-                        "{pad}  # ({hidden} unchanged element{} hidden)\n",
-                        if *hidden == 1 { "" } else { "s" }
-                    ));
+                    out.push_str(&hidden_note(&format!("{pad}  "), *hidden, "element", color));
                     *hidden = 0;
                 }
             };
@@ -675,7 +695,7 @@ fn collection_diff_as(b: &Value, a: &Value, indent: usize, objects: bool, json: 
                         hidden_note(&mut hidden, &mut out);
                         match (inline(old), inline(new)) {
                             (Some(o), Some(n)) => {
-                                out.push_str(&format!("{pad}{} {o} -> {n},\n", Sym::Update.paint(color)))
+                                out.push_str(&format!("{pad}{} {o}{}{n},\n", Sym::Update.paint(color), arrow(color)))
                             }
                             _ => {
                                 out.push_str(&format!("{pad}{} {{\n", Sym::Update.paint(color)));
@@ -708,7 +728,7 @@ fn string_diff(pad: &str, sym: String, name: &str, b: &str, a: &str, forces: &st
         out.push_str(&format!("{pad}      # (whitespace or key order changed only; no change in meaning)\n"));
     }
     // Show changed lines with three lines of context; say how many are hidden.
-    let hidden = |n: usize| format!("{pad}      # ({n} unchanged line{} hidden)\n", if n == 1 { "" } else { "s" });
+    let hidden = |n: usize| hidden_note(&format!("{pad}      "), n, "line", color);
     let mut shown_until = 0;
     for group in diff.grouped_ops(3) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
@@ -744,10 +764,10 @@ fn render_drift(plan: &Plan, color: Color) -> String {
     for d in &plan.drift {
         let r = &d.addr.resource;
         if d.action == Action::Delete {
-            out.push_str(&format!("  # {} has been deleted\n", d.addr));
+            out.push_str(&format!("{} has been deleted\n", color.bold(&format!("  # {}", d.addr))));
             out.push_str(&format!("  {} resource \"{}\" \"{}\" {{\n", Sym::Delete.paint(color), r.type_, r.name));
             if let Some(id) = d.before.as_ref().and_then(|b| b.get("id")).and_then(inline) {
-                out.push_str(&format!("      {} id = {id} -> null\n", Sym::Delete.paint(color)));
+                out.push_str(&format!("      {} id = {id}{}\n", Sym::Delete.paint(color), to_null(color)));
             }
             out.push_str("    }\n\n");
         } else {
@@ -759,7 +779,7 @@ fn render_drift(plan: &Plan, color: Color) -> String {
     }
     out.push_str(&format!(
         "\nUnless you have made equivalent changes to your configuration, or ignored the\nrelevant attributes using ignore_changes, the following plan may include\nactions to undo or respond to these changes.\n\n{}\n\n",
-        "─".repeat(77)
+        color.paint("90", &"─".repeat(77))
     ));
     out
 }
@@ -768,7 +788,7 @@ fn render_output_changes(outputs: &[&OutputChange], width: usize, color: Color) 
     let mut out = String::new();
     for o in outputs {
         let (sym, text) = match (o.action(), o.sensitive) {
-            (Action::Delete, true) => (Sym::Delete, "(sensitive value) -> null".to_string()),
+            (Action::Delete, true) => (Sym::Delete, format!("(sensitive value){}", to_null(color))),
             (Action::Delete, _) if o.before.as_ref().is_some_and(|b| is_collection(b) && inline(b).is_none()) => {
                 let name = format!("{:<width$}", o.name);
                 out.push_str(&block(
@@ -778,7 +798,7 @@ fn render_output_changes(outputs: &[&OutputChange], width: usize, color: Color) 
                     o.before.as_ref().unwrap_or(&Value::Null),
                     2,
                     color,
-                    " -> null",
+                    &to_null(color),
                 ));
                 continue;
             }
@@ -803,7 +823,7 @@ fn render_output_changes(outputs: &[&OutputChange], width: usize, color: Color) 
                 out.push_str(lines.next().unwrap_or_default());
                 out.push('\n');
                 for line in lines {
-                    out.push_str(line.strip_suffix(" -> null").unwrap_or(line));
+                    out.push_str(line.strip_suffix(to_null(color).as_str()).unwrap_or(line));
                     out.push('\n');
                 }
                 continue;
@@ -811,15 +831,17 @@ fn render_output_changes(outputs: &[&OutputChange], width: usize, color: Color) 
             (Action::Delete, _) => (
                 Sym::Delete,
                 format!(
-                    "{} -> null",
-                    o.before.as_ref().map(|b| inline(b).unwrap_or_else(|| compact(b))).unwrap_or_default()
+                    "{}{}",
+                    o.before.as_ref().map(|b| inline(b).unwrap_or_else(|| compact(b))).unwrap_or_default(),
+                    to_null(color)
                 ),
             ),
             _ => (
                 Sym::Update,
                 format!(
-                    "{} -> {}",
+                    "{}{}{}",
                     o.before.as_ref().map(|b| inline(b).unwrap_or_else(|| compact(b))).unwrap_or_default(),
+                    if o.after.is_unknown() { " -> ".to_string() } else { arrow(color) },
                     inline(&o.after).unwrap_or_else(|| compact(&o.after))
                 ),
             ),
