@@ -6,6 +6,7 @@ mod commands;
 mod github;
 mod session;
 mod signals;
+mod views;
 
 use args::{Cli, Command};
 use clap::Parser;

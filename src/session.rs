@@ -6,7 +6,7 @@ use ecspoc_core::backend::{LockInfo, StateStore};
 use ecspoc_core::config::Config;
 use ecspoc_core::diag::{Diagnostic, Diagnostics};
 use ecspoc_core::engine::{Engine, InputValue, InputVariables};
-use ecspoc_core::events::{Event, Observer, now_rfc3339};
+use ecspoc_core::events::now_rfc3339;
 use ecspoc_core::provider::ProviderSet;
 use ecspoc_core::state::StateError;
 use ecspoc_core::state::local::LocalBackend;
@@ -145,44 +145,15 @@ fn state_summary(e: &StateError) -> &'static str {
 }
 
 /// Prints engine events as Terraform's progress lines or `-json` messages.
-pub struct Printer {
-    pub ui: Ui,
-}
-
-impl Observer for Printer {
-    fn on(&self, e: Event) {
-        if self.ui.json {
-            self.ui.line(&ecspoc_render::ui::event(&e));
-        } else if let Some(line) = ecspoc_render::ui::human_event(&e) {
-            self.ui.line(&line);
-        }
-    }
-}
-
 /// After a command: each provider's API call count, and the state backend's
-/// requests (as "backend"), as `-json` log messages, or on stderr when
-/// ECSPOC_LOG=debug.
-pub fn report_api_calls(ui: Ui, providers: &ProviderSet, backend: &dyn StateStore) {
-    let debug = std::env::var("ECSPOC_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("debug"));
+/// requests (as "backend"), as the view reports them.
+pub fn report_api_calls(view: &dyn crate::views::OperationView, providers: &ProviderSet, backend: &dyn StateStore) {
     type Counts = BTreeMap<String, u64>;
     let mut counts: Vec<(&str, Counts, Counts)> =
         providers.iter().map(|p| (p.local_name(), p.api_calls(), p.api_retries())).collect();
     counts.push(("backend", backend.requests(), BTreeMap::new()));
-    for (name, calls, retries) in counts {
-        if calls.is_empty() {
-            continue;
-        }
-        if ui.json {
-            ui.line(&ecspoc_render::ui::api_calls(name, &calls, &retries));
-        } else if debug {
-            let detail: Vec<String> = calls.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            eprintln!(
-                "[debug] {name}: {} API calls, {} retries ({})",
-                calls.values().sum::<u64>(),
-                retries.values().sum::<u64>(),
-                detail.join(", ")
-            );
-        }
+    for (name, calls, retries) in counts.iter().filter(|(_, calls, _)| !calls.is_empty()) {
+        view.api_calls(name, calls, retries);
     }
 }
 

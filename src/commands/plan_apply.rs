@@ -1,7 +1,8 @@
 //! `plan`, `apply` and `destroy`.
 
 use crate::args::{ApplyArgs, PlanArgs};
-use crate::session::{self, CliError, CliResult, Printer, Ui};
+use crate::session::{self, CliError, CliResult, Ui};
+use crate::views::{self, OperationView, Progress};
 use ecspoc_core::addr::{InstanceAddr, Target};
 use ecspoc_core::apply::{ApplyOptions, ApplyOutcome};
 use ecspoc_core::backend::StateStore;
@@ -10,7 +11,6 @@ use ecspoc_core::engine::{Engine, InputValue, InputVariables};
 use ecspoc_core::plan::file as planfile;
 use ecspoc_core::plan::planner::{self, PlanOptions};
 use ecspoc_core::plan::{Plan, PlanMode};
-use ecspoc_render::human;
 use std::sync::Arc;
 
 fn plan_options(args: &PlanArgs, destroy: bool) -> CliResult<PlanOptions> {
@@ -51,63 +51,51 @@ fn plan_options(args: &PlanArgs, destroy: bool) -> CliResult<PlanOptions> {
     })
 }
 
-async fn make_plan(engine: &Arc<Engine>, backend: &dyn StateStore, opts: PlanOptions, ui: Ui) -> CliResult<Plan> {
-    // The stream always starts with its version, even when reading state fails.
-    if ui.json {
-        ui.line(&ecspoc_render::ui::version());
-    }
+async fn make_plan(
+    engine: &Arc<Engine>,
+    backend: &dyn StateStore,
+    opts: PlanOptions,
+    view: &Arc<dyn OperationView>,
+) -> CliResult<Plan> {
+    view.started();
     let state = backend.read().await?;
-    let observer = Arc::new(Printer { ui });
+    let observer = Arc::new(Progress(view.clone()));
     let interrupted = &crate::signals::get().first;
     let plan = tokio::select! {
         p = planner::plan(engine.clone(), state, opts, observer) => p?,
         _ = interrupted.cancelled() => return session::fail("Interrupted: planning stopped; nothing was changed."),
     };
-    if ui.json {
-        for m in ecspoc_render::ui::plan_messages(&plan) {
-            ui.line(&m);
-        }
-    } else {
-        ui.out("\n");
-        ui.out(&human::render_plan(&plan, ui.color));
-    }
+    view.planned(&plan);
     Ok(plan)
 }
 
-/// The line Terraform draws before what it says about saving a plan.
-const RULE: &str = "─────────────────────────────────────────────────────────────────────────────";
-
 pub async fn plan(args: PlanArgs) -> CliResult<i32> {
-    let ui = Ui::new(&args.common);
+    let view = views::operation(Ui::new(&args.common));
     let engine = session::load_engine()?;
     let backend = session::backend(&engine.config).await?;
     let opts = plan_options(&args, false)?;
     let plan = session::with_lock(backend.as_ref(), &args.lock, "OperationTypePlan", async || {
-        make_plan(&engine, backend.as_ref(), opts, ui).await
+        make_plan(&engine, backend.as_ref(), opts, &view).await
     })
     .await;
-    session::report_api_calls(ui, &engine.providers, backend.as_ref());
+    session::report_api_calls(view.as_ref(), &engine.providers, backend.as_ref());
     let plan = plan?;
-    if args.explain && !ui.json {
-        ui.out(&human::render_explanations(&plan));
+    if args.explain {
+        view.explanations(&plan);
     }
-    if args.out.is_none() && !ui.json && plan.has_changes() {
-        ui.line(&format!(
-            "\n{}\n\nNote: You didn't use the -out option to save this plan, so ecspoc can't\nguarantee to take exactly these actions if you run \"ecspoc apply\" now.",
-            RULE
-        ));
-    }
-    if let Some(out) = &args.out {
-        planfile::write(out, &plan)?;
-        if !ui.json {
-            ui.line(&format!("\n{}\n\nSaved the plan to: {}\n\nTo perform exactly these actions, run the following command to apply:\n    ecspoc apply {:?}", RULE, out.display(), out.display().to_string()));
+    match &args.out {
+        Some(out) => {
+            planfile::write(out, &plan)?;
+            view.saved(out);
         }
+        None if plan.has_changes() => view.not_saved(),
+        None => {}
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
 }
 
 pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
-    let ui = Ui::new(&args.plan.common);
+    let view = views::operation(Ui::new(&args.plan.common));
     let interrupts = crate::signals::get();
     if let Some(file) = &args.planfile {
         if destroy {
@@ -123,10 +111,10 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
         let result = session::with_lock(backend.as_ref(), &args.plan.lock, "OperationTypeApply", async || {
             let mut state = backend.read().await?;
             check_not_stale(&mut state, &plan)?;
-            run_apply(&engine, backend.as_ref(), &plan, state, inputs, &args, interrupts, ui).await
+            run_apply(&engine, backend.as_ref(), &plan, state, inputs, &args, interrupts, &view).await
         })
         .await;
-        session::report_api_calls(ui, &engine.providers, backend.as_ref());
+        session::report_api_calls(view.as_ref(), &engine.providers, backend.as_ref());
         return result;
     }
     let engine = session::load_engine()?;
@@ -135,18 +123,12 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
     let inputs = opts.inputs.clone();
     let op = if destroy { "OperationTypeDestroy" } else { "OperationTypeApply" };
     let result = session::with_lock(backend.as_ref(), &args.plan.lock, op, async || {
-        let plan = make_plan(&engine, backend.as_ref(), opts, ui).await?;
+        let plan = make_plan(&engine, backend.as_ref(), opts, &view).await?;
         if !plan.has_changes() {
-            if !ui.json {
-                ui.line(if destroy {
-                    "\nDestroy complete! Resources: 0 destroyed."
-                } else {
-                    "\nApply complete! Resources: 0 added, 0 changed, 0 destroyed."
-                });
-            }
+            view.nothing_to_apply(destroy);
             return Ok(0);
         }
-        if !args.auto_approve && !ui.json {
+        if !args.auto_approve && view.can_ask() {
             let (q, d) = if destroy {
                 (
                     "Do you really want to destroy all resources?",
@@ -162,10 +144,10 @@ pub async fn apply(args: ApplyArgs, destroy: bool) -> CliResult<i32> {
             return session::fail("-json apply needs -auto-approve or a saved plan file.");
         }
         let state = backend.read().await?;
-        run_apply(&engine, backend.as_ref(), &plan, state, inputs.clone(), &args, interrupts, ui).await
+        run_apply(&engine, backend.as_ref(), &plan, state, inputs.clone(), &args, interrupts, &view).await
     })
     .await;
-    session::report_api_calls(ui, &engine.providers, backend.as_ref());
+    session::report_api_calls(view.as_ref(), &engine.providers, backend.as_ref());
     result
 }
 
@@ -214,12 +196,10 @@ async fn run_apply(
     inputs: InputVariables,
     args: &ApplyArgs,
     interrupts: &crate::signals::Interrupts,
-    ui: Ui,
+    view: &Arc<dyn OperationView>,
 ) -> CliResult<i32> {
     let journal: Arc<dyn ecspoc_core::state::journal::JournalSink> = Arc::from(backend.open_journal(&state).await?);
-    if !ui.json {
-        ui.line("");
-    }
+    view.applying();
     let opts = ApplyOptions {
         parallelism: args.plan.parallelism.max(1),
         inputs,
@@ -228,7 +208,7 @@ async fn run_apply(
         ..ApplyOptions::default()
     };
     let ApplyOutcome { mut state, diags, added, changed, destroyed, interrupted } =
-        ecspoc_core::apply::apply(engine.clone(), plan, state, journal, opts, Arc::new(Printer { ui })).await;
+        ecspoc_core::apply::apply(engine.clone(), plan, state, journal, opts, Arc::new(Progress(view.clone()))).await;
     // Persist whatever succeeded, even when something failed.
     if let Err(e) = session::persist(backend, &mut state).await {
         // The failures that stopped the run (a journal out of reach) come first.
@@ -246,33 +226,7 @@ async fn run_apply(
         return Err(CliError::Diagnostics(diags));
     }
     let destroy = plan.mode == PlanMode::Destroy;
-    if ui.json {
-        ui.line(&ecspoc_render::ui::change_summary(
-            if destroy { "destroy" } else { "apply" },
-            added,
-            changed,
-            destroyed,
-        ));
-        ui.line(&ecspoc_render::ui::outputs(&state.outputs));
-    } else {
-        if destroy {
-            ui.line(&format!("\n{} Resources: {destroyed} destroyed.", ui.color_bold_green("Destroy complete!")));
-        } else {
-            ui.line(&format!(
-                "\n{} Resources: {added} added, {changed} changed, {destroyed} destroyed.",
-                ui.color_bold_green("Apply complete!")
-            ));
-        }
-        if !state.outputs.is_empty() && !destroy {
-            ui.line(&format!("\n{}\n", ui.color_bold_green("Outputs:")));
-            ui.out(&human::render_outputs(&state.outputs));
-        }
-    }
+    let outputs = if destroy { Default::default() } else { state.outputs.clone() };
+    view.applied(destroy, (added, changed, destroyed), &outputs);
     Ok(0)
-}
-
-impl Ui {
-    fn color_bold_green(&self, s: &str) -> String {
-        if self.color == ecspoc_render::Color::On { format!("\x1b[1;32m{s}\x1b[0m") } else { s.to_string() }
-    }
 }
