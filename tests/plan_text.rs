@@ -68,6 +68,17 @@ fn list_changes_show_terraforms_context_lines() {
     );
 }
 
+/// A tuple (a list literal in a value of no fixed type) that keeps its
+/// length changes element by element; one that grows, by insertion.
+#[test]
+fn tuples_of_one_length_change_element_by_element() {
+    same_text(
+        "tuple element replaced",
+        "[resource.terraform_data.a]\ninput = { a = \"1\", l = [\"x\", \"y\"], o = [{ k = 1 }, { k = 2 }] }\n",
+        "[resource.terraform_data.a]\ninput = { a = \"2\", l = [\"x\", \"z\"], o = [{ k = 1 }, { k = 3 }] }\n",
+    );
+}
+
 #[test]
 fn a_value_known_only_after_apply_lists_what_goes() {
     same_text(

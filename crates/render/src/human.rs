@@ -566,9 +566,8 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, objects: bool, color: Co
     collection_diff_as(b, a, indent, objects, false, color)
 }
 
-/// The same, for the values inside a JSON document when `json`: there
-/// Terraform pairs a removed and an added element of any kind as one
-/// changed element, and always shows an object's `id`, `name` and `tags`.
+/// The same, for the values inside a JSON document when `json` (an
+/// object there always shows its `id`, `name` and `tags`).
 fn collection_diff_as(b: &Value, a: &Value, indent: usize, objects: bool, json: bool, color: Color) -> String {
     let pad = " ".repeat(indent);
     let mut out = String::new();
@@ -626,46 +625,54 @@ fn collection_diff_as(b: &Value, a: &Value, indent: usize, objects: bool, json: 
             let render = |items: &[Value]| {
                 items.iter().map(|v| serde_json::to_string(&v.to_json()).unwrap_or_default() + "\n").collect::<String>()
             };
-            let (bt, at) = (render(bl), render(al));
-            let diff = TextDiff::from_lines(&bt, &at);
-            // The changes in order; a removed object followed by an added one
-            // is one object changed in place (a block's attribute).
-            let mut ops: Vec<ListOp> = Vec::new();
-            let (mut bi, mut ai) = (0, 0);
-            for change in diff.iter_all_changes() {
-                match change.tag() {
-                    ChangeTag::Equal => {
-                        ops.push(ListOp::Same(&al[ai]));
-                        bi += 1;
-                        ai += 1;
-                    }
-                    ChangeTag::Delete => {
-                        ops.push(ListOp::Removed(&bl[bi]));
-                        bi += 1;
-                    }
-                    ChangeTag::Insert => {
-                        let new = &al[ai];
-                        ai += 1;
-                        // Pair with the first removal of this run still unpaired.
-                        let run_start = ops
-                            .iter()
-                            .rposition(|o| !matches!(o, ListOp::Removed(_) | ListOp::Added(_) | ListOp::Changed(..)))
-                            .map_or(0, |i| i + 1);
-                        let paired = ops[run_start..].iter().position(|o| match (o, new) {
-                            (ListOp::Removed(Value::Map(_)), Value::Map(_)) => true,
-                            (ListOp::Removed(old), _) => json && inline(old).is_some() && inline(new).is_some(),
-                            _ => false,
-                        });
-                        match paired {
-                            Some(i) => {
-                                let ListOp::Removed(old) = ops[run_start + i] else { unreachable!() };
-                                ops[run_start + i] = ListOp::Changed(old, new);
+            // Values of no fixed type (tuples) of one length are compared
+            // element by element, as Terraform compares tuples; lists by their
+            // longest common run, an object removed and one added at the same
+            // place being one object changed.
+            let ops: Vec<ListOp> = if objects && bl.len() == al.len() {
+                bl.iter().zip(al).map(|(b, a)| if b == a { ListOp::Same(a) } else { ListOp::Changed(b, a) }).collect()
+            } else {
+                let (bt, at) = (render(bl), render(al));
+                let diff = TextDiff::from_lines(&bt, &at);
+                let mut ops: Vec<ListOp> = Vec::new();
+                let (mut bi, mut ai) = (0, 0);
+                for change in diff.iter_all_changes() {
+                    match change.tag() {
+                        ChangeTag::Equal => {
+                            ops.push(ListOp::Same(&al[ai]));
+                            bi += 1;
+                            ai += 1;
+                        }
+                        ChangeTag::Delete => {
+                            ops.push(ListOp::Removed(&bl[bi]));
+                            bi += 1;
+                        }
+                        ChangeTag::Insert => {
+                            let new = &al[ai];
+                            ai += 1;
+                            // Pair with the first removal of this run still unpaired.
+                            let run_start = ops
+                                .iter()
+                                .rposition(|o| {
+                                    !matches!(o, ListOp::Removed(_) | ListOp::Added(_) | ListOp::Changed(..))
+                                })
+                                .map_or(0, |i| i + 1);
+                            let paired = ops[run_start..]
+                                .iter()
+                                .position(|o| matches!(o, ListOp::Removed(Value::Map(_))))
+                                .filter(|_| matches!(new, Value::Map(_)));
+                            match paired {
+                                Some(i) => {
+                                    let ListOp::Removed(old) = ops[run_start + i] else { unreachable!() };
+                                    ops[run_start + i] = ListOp::Changed(old, new);
+                                }
+                                None => ops.push(ListOp::Added(new)),
                             }
-                            None => ops.push(ListOp::Added(new)),
                         }
                     }
                 }
-            }
+                ops
+            };
             // As Terraform: an unchanged element next to a change is shown for
             // context; the others are counted where they stand.
             let changed = |i: usize| ops.get(i).is_some_and(|o| !matches!(o, ListOp::Same(_)));
@@ -696,6 +703,15 @@ fn collection_diff_as(b: &Value, a: &Value, indent: usize, objects: bool, json: 
                         match (inline(old), inline(new)) {
                             (Some(o), Some(n)) => {
                                 out.push_str(&format!("{pad}{} {o}{}{n},\n", Sym::Update.paint(color), arrow(color)))
+                            }
+                            // Of another kind now: the old goes, the new comes.
+                            _ if !(matches!(
+                                (old, new),
+                                (Value::Map(_), Value::Map(_)) | (Value::List(_), Value::List(_))
+                            )) =>
+                            {
+                                out.push_str(&element(Sym::Delete, old, indent, color));
+                                out.push_str(&element(Sym::Create, new, indent, color));
                             }
                             _ => {
                                 out.push_str(&format!("{pad}{} {{\n", Sym::Update.paint(color)));
