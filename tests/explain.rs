@@ -87,3 +87,40 @@ fn explain_tells_a_change_made_outside_from_one_in_the_configuration() {
     );
     w.ok(&["destroy", "-auto-approve"]);
 }
+
+/// On the dev environment: a service's memory changed in `local.services`
+/// reaches its task definition through the module's `var.memory` (a
+/// replacement, forced there), and its log group's retention changed by
+/// hand is set back from the module's file. Locations from the files.
+#[test]
+fn explain_on_the_dev_environment_follows_values_into_modules() {
+    let moto = common::moto::Moto::dedicated();
+    let w = common::stack(&["dev"], &moto);
+    let r = w.run(&["-e", "dev", "apply", "-auto-approve"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let env = w.read("environments/dev/main.toml");
+    let changed = env.replacen("memory = 256", "memory = 384", 1);
+    assert_ne!(changed, env);
+    w.write("environments/dev/main.toml", &changed);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&moto.sdk());
+    common::moto::block(
+        logs.put_retention_policy().log_group_name("/ecs/container/php-hello-dev").retention_in_days(30).send(),
+    )
+    .expect("retention changed outside");
+
+    let r = w.run(&["-e", "dev", "plan", "-explain"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let why = r.stdout.split("Why these changes:").nth(1).unwrap_or_else(|| panic!("no explanation:\n{}", r.stdout));
+    let module = w.read("modules/service/main.toml");
+    let definitions = location("../../modules/service/main.toml", &module, "container_definitions");
+    let retention = location("../../modules/service/main.toml", &module, "retention_in_days");
+    for line in [
+        format!(
+            "container_definitions: set at {definitions}, from var.service, var.image, var.command, var.cpu, var.memory, var.port, var.environment, aws_cloudwatch_log_group.container.name, data.aws_region.current.name; forces replacement"
+        ),
+        format!("retention_in_days: changed outside ecspoc; the configuration at {retention} sets it back"),
+    ] {
+        assert!(why.contains(&line), "missing {line:?} in:\n{why}");
+    }
+    assert!(why.contains(r#"module.service["php-hello"].aws_ecs_task_definition.app"#), "{why}");
+}

@@ -334,7 +334,13 @@ fn explain(r: &crate::config::Resource, ch: &ResourceChange, stored: Option<&Ins
         .map(|(k, _, expr)| Origin {
             attribute: k.clone(),
             location: expr.span().location(),
-            from: expr.references_with_path().iter().map(|(r, path)| reference_text(r, path)).collect(),
+            from: {
+                // Each thing read once, in the order the expression reads them.
+                let mut seen = BTreeSet::new();
+                let texts =
+                    expr.references_with_path().iter().map(|(r, path)| reference_text(r, path)).collect::<Vec<_>>();
+                texts.into_iter().filter(|t| seen.insert(t.clone())).collect()
+            },
             changed_outside: stored.is_some_and(|s| {
                 s.attributes.get(k) == after.and_then(|a| a.get(k))
                     && s.attributes.get(k) != before.and_then(|b| b.get(k))
