@@ -32,7 +32,7 @@ fn aws_vpc_full_lifecycle() {
     let plan = w.run(&["plan", "-detailed-exitcode"]);
     expect_changes(
         &plan,
-        &["+ cidr_block", "= \"10.11.0.0/16\"", "+ enable_dns_support = true", "Project = \"ecspoc-test\""],
+        &["+ cidr_block", "= \"10.11.0.0/16\"", "+ enable_dns_support = true", "\"Project\" = \"ecspoc-test\""],
     );
     w.ok(&["apply", "-auto-approve"]);
     let id = state_id(&w, "aws_vpc.main");
@@ -63,7 +63,11 @@ fn aws_vpc_full_lifecycle() {
     w.write("main.toml", &vpc_config("10.11.0.0/16", "renamed", false));
     expect_changes(
         &w.run(&["plan", "-detailed-exitcode"]),
-        &["will be updated in-place", "~ enable_dns_hostnames = true -> false", "~ Name = \"first\" -> \"renamed\""],
+        &[
+            "will be updated in-place",
+            "~ enable_dns_hostnames = true -> false",
+            "~ \"Name\" = \"first\" -> \"renamed\"",
+        ],
     );
     w.ok(&["apply", "-auto-approve"]);
     assert_eq!(state_id(&w, "aws_vpc.main"), id, "updated in place");
@@ -529,7 +533,7 @@ fn bastion_instance_key_pair_and_address_full_lifecycle() {
         .expect("untag");
     expect_changes(
         &w.run(&["plan", "-detailed-exitcode"]),
-        &["Objects have changed outside of ecspoc", "+ Name = \"jump\""],
+        &["Objects have changed outside of ecspoc", "+ \"Name\" = \"jump\""],
     );
     w.ok(&["apply", "-auto-approve"]);
     no_changes(&w);

@@ -517,7 +517,7 @@ fn s3_and_ecr_full_lifecycle() {
         &[
             "~ block_public_policy = false -> true",
             "~ image_tag_mutability = \"MUTABLE\" -> \"IMMUTABLE\"",
-            "~ Env = \"hand\" -> \"dev\"",
+            "~ \"Env\" = \"hand\" -> \"dev\"",
         ],
     );
     w.ok(&["apply", "-auto-approve"]);

@@ -47,11 +47,19 @@ pub async fn providers(args: CommonArgs) -> CliResult<i32> {
     if ui.json {
         let mut doc = serde_json::Map::new();
         for p in set.iter() {
+            // Nested blocks under block_types, as `terraform providers schema -json` puts them.
             let attrs = |s: &ecspoc_core::provider::ResourceSchema| {
-                serde_json::json!({"version": s.version, "block": {"attributes": s.attributes.iter().map(|(n, a)| (n.to_string(), serde_json::json!({
-                    "type": format!("{:?}", a.ty).to_lowercase(), "description": a.description, "required": a.required,
-                    "optional": a.optional, "computed": a.computed, "sensitive": a.sensitive, "force_new": a.force_new,
-                }))).collect::<serde_json::Map<_, _>>(), "description": s.description}})
+                let describe = |a: &ecspoc_core::provider::AttrSchema| {
+                    serde_json::json!({
+                        "type": format!("{:?}", a.ty).to_lowercase(), "description": a.description, "required": a.required,
+                        "optional": a.optional, "computed": a.computed, "sensitive": a.sensitive, "force_new": a.force_new,
+                    })
+                };
+                let (blocks, plain): (Vec<_>, Vec<_>) = s.attributes.iter().partition(|(_, a)| a.is_block());
+                serde_json::json!({"version": s.version, "block": {
+                    "attributes": plain.iter().map(|(n, a)| (n.to_string(), describe(a))).collect::<serde_json::Map<_, _>>(),
+                    "block_types": blocks.iter().map(|(n, a)| (n.to_string(), serde_json::json!({"nesting_mode": "list", "description": a.description}))).collect::<serde_json::Map<_, _>>(),
+                    "description": s.description}})
             };
             doc.insert(
                 p.source().to_string(),

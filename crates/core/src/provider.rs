@@ -20,6 +20,9 @@ pub struct AttrSchema {
     /// The value planned when the configuration leaves this attribute out.
     pub default: Option<Value>,
     pub description: &'static str,
+    /// A list of objects that is not a nested block in Terraform's schema
+    /// (written `ingress = [{...}]`, as an attribute): see `is_block`.
+    pub list_attribute: bool,
 }
 
 impl AttrSchema {
@@ -33,6 +36,7 @@ impl AttrSchema {
             sensitive: false,
             default: None,
             description,
+            list_attribute: false,
         }
     }
     pub fn required(ty: TypeConstraint, description: &'static str) -> Self {
@@ -58,6 +62,18 @@ impl AttrSchema {
     pub fn default(mut self, v: Value) -> Self {
         self.default = Some(v);
         self
+    }
+    /// A list of objects Terraform's schema has as an attribute, not as
+    /// nested blocks (a security group's `ingress`).
+    pub fn list_attribute(mut self) -> Self {
+        self.list_attribute = true;
+        self
+    }
+    /// A nested block (`health_check { ... }`): a list of objects, unless
+    /// marked as an attribute. Plans show blocks as blocks.
+    pub fn is_block(&self) -> bool {
+        matches!(&self.ty, TypeConstraint::List(inner) if matches!(**inner, TypeConstraint::Object(_)))
+            && !self.list_attribute
     }
 }
 

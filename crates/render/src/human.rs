@@ -231,15 +231,22 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
     let empty = BTreeMap::new();
     let before = c.before.as_ref().and_then(Value::as_map).unwrap_or(&empty);
     let after = c.after.as_ref().and_then(Value::as_map).unwrap_or(&empty);
-    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    // Nested blocks come after the attributes, as blocks.
+    let blocks = ecspoc_core::state::block_attributes(&r.type_);
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).filter(|n| !blocks.contains(n)).collect();
     // Values of no fixed type: their maps are objects, and Terraform's
     // renderer marks no replacement on them (the header says it).
     let dynamic = ecspoc_core::state::dynamic_attributes(&r.type_);
     let mut rows: Vec<Row> = Vec::new();
     let mut hidden = 0;
+    let maps = ecspoc_core::state::map_attributes(&r.type_);
     for name in names {
-        let b = before.get(name).cloned().unwrap_or(Value::Null);
-        let a = after.get(name).cloned().unwrap_or(Value::Null);
+        // A map's keys are quoted, an object's are not, as Terraform writes them.
+        let shown = |v: Option<&Value>| {
+            let v = v.cloned().unwrap_or(Value::Null);
+            if maps.contains(name) { with_quoted_keys(v) } else { v }
+        };
+        let (b, a) = (shown(before.get(name)), shown(after.get(name)));
         let sensitive = c.sensitive.iter().any(|s| s == name);
         let is_dynamic = dynamic.iter().any(|d| d == name);
         let forces = !is_dynamic && c.replace_paths.iter().any(|p| p == name);
@@ -276,7 +283,9 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
     }
     // Terraform aligns every attribute name of a block, multi-line values
     // and unchanged (hidden) ones included; names null on both sides are not there.
-    let present = |n: &&String| !before.get(*n).is_none_or(Value::is_null) || !after.get(*n).is_none_or(Value::is_null);
+    let present = |n: &&String| {
+        !blocks.contains(n) && (!before.get(*n).is_none_or(Value::is_null) || !after.get(*n).is_none_or(Value::is_null))
+    };
     let hidden_width = if hidden > 0 {
         before.keys().chain(after.keys()).filter(present).map(|n| n.len()).max().unwrap_or(0)
     } else {
@@ -289,7 +298,77 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
     if hidden > 0 {
         out.push_str(&hidden_note("        ", hidden, "attribute", color));
     }
+    let mut unchanged_blocks = 0;
+    for name in &blocks {
+        let items = |m: &BTreeMap<String, Value>| match m.get(name) {
+            Some(Value::List(items)) => items.clone(),
+            _ => Vec::new(),
+        };
+        let (bl, al) = (items(before), items(after));
+        let unknown = after.get(name).is_some_and(Value::is_unknown) && !matches!(c.action, Action::Delete);
+        let mut group = String::new();
+        if unknown {
+            group.push_str(&format!(
+                "      {} {name} (known after apply)\n",
+                action_symbol(c.action, color).trim_start()
+            ));
+        }
+        for i in 0..bl.len().max(al.len()) {
+            let (b, a) = (bl.get(i).filter(|_| c.before.is_some()), al.get(i).filter(|_| !unknown));
+            match (b, a) {
+                (Some(b), Some(a)) if b == a => unchanged_blocks += 1,
+                (Some(b), Some(a)) => {
+                    group.push_str(&format!("      {} {name} {{\n", Sym::Update.paint(color)));
+                    group.push_str(&collection_diff_as(b, a, 10, true, false, color));
+                    group.push_str("        }\n");
+                }
+                (Some(b), None) => group.push_str(&nested_block(Sym::Delete, name, b, 6, color)),
+                (None, Some(a)) => group.push_str(&nested_block(Sym::Create, name, a, 6, color)),
+                (None, None) => {}
+            }
+        }
+        if !group.is_empty() {
+            out.push('\n');
+            out.push_str(&group);
+        }
+    }
+    if unchanged_blocks > 0 {
+        out.push('\n');
+        out.push_str(&hidden_note("        ", unchanged_blocks, "block", color));
+    }
     out.push_str("    }\n");
+    out
+}
+
+/// A nested block added or removed: `+ health_check {`, each attribute
+/// marked, its own nested blocks after a blank line.
+fn nested_block(sym: Sym, name: &str, item: &Value, indent: usize, color: Color) -> String {
+    let pad = " ".repeat(indent);
+    let mut out = format!("{pad}{} {name} {{\n", sym.paint(color));
+    let empty = BTreeMap::new();
+    let m = item.as_map().unwrap_or(&empty);
+    let is_nested = |v: &Value| matches!(v, Value::List(items) if !items.is_empty() && items.iter().all(|i| matches!(i, Value::Map(_))));
+    let attrs: Vec<(&String, &Value)> = m.iter().filter(|(_, v)| !v.is_null() && !is_nested(v)).collect();
+    let width = attrs.iter().map(|(k, _)| quote_key(k).len()).max().unwrap_or(0);
+    for (k, v) in attrs {
+        let mut line = entry(sym, k, v, width, indent + 4, color);
+        if sym == Sym::Delete {
+            // What goes is followed by ` -> null`, after the value's last line.
+            line.pop();
+            line.push_str(&to_null(color));
+            line.push('\n');
+        }
+        out.push_str(&line);
+    }
+    for (k, v) in m.iter().filter(|(_, v)| is_nested(v)) {
+        out.push('\n');
+        if let Value::List(children) = v {
+            for child in children {
+                out.push_str(&nested_block(sym, k, child, indent + 4, color));
+            }
+        }
+    }
+    out.push_str(&format!("{pad}  }}\n"));
     out
 }
 
@@ -516,8 +595,17 @@ fn hidden_note(pad: &str, n: usize, what: &str, color: Color) -> String {
 /// Attributes Terraform shows even when unchanged: they say which object it is.
 const IMPORTANT: [&str; 3] = ["id", "name", "tags"];
 
+/// A map's keys written quoted already (`"Environment"`), which `quote_key` keeps.
+fn with_quoted_keys(v: Value) -> Value {
+    match v {
+        Value::Map(m) => Value::Map(m.into_iter().map(|(k, v)| (quote(&k), v)).collect()),
+        other => other,
+    }
+}
+
 fn quote_key(k: &str) -> String {
-    if ecspoc_core::addr::is_identifier(k) { k.to_string() } else { quote(k) }
+    let quoted = k.len() >= 2 && k.starts_with('"') && k.ends_with('"');
+    if quoted || ecspoc_core::addr::is_identifier(k) { k.to_string() } else { quote(k) }
 }
 
 fn entry(sym: Sym, key: &str, v: &Value, width: usize, indent: usize, color: Color) -> String {

@@ -352,8 +352,8 @@ impl ResourceType for AwsSecurityGroup {
                 ),
                 ("vpc_id", A::optional_computed(T::String, "The VPC.").force_new()),
                 ("owner_id", A::computed(T::String, "The owning account.")),
-                ("ingress", A::optional_computed(rule_type(), "Inbound rules.")),
-                ("egress", A::optional_computed(rule_type(), "Outbound rules.")),
+                ("ingress", A::optional_computed(rule_type(), "Inbound rules.").list_attribute()),
+                ("egress", A::optional_computed(rule_type(), "Outbound rules.").list_attribute()),
                 (
                     "revoke_rules_on_delete",
                     A::optional(T::Bool, "Revoke all rules before deleting.").default(Value::Bool(false)),

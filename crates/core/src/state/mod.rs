@@ -441,10 +441,28 @@ fn sensitive_names(paths: &[serde_json::Value]) -> Vec<String> {
 /// `{"value": V, "type": T}`, and so does ecspoc, so each reads the other's.
 /// Registered from the providers before anything reads state.
 static DYNAMIC_ATTRIBUTES: std::sync::RwLock<BTreeMap<String, Vec<String>>> = std::sync::RwLock::new(BTreeMap::new());
+/// Each type's nested blocks and maps, learned from the providers' schemas with the formats.
+static BLOCK_ATTRIBUTES: std::sync::RwLock<BTreeMap<String, Vec<String>>> = std::sync::RwLock::new(BTreeMap::new());
+static MAP_ATTRIBUTES: std::sync::RwLock<BTreeMap<String, Vec<String>>> = std::sync::RwLock::new(BTreeMap::new());
 
 /// Learn how state files write these providers' dynamic values: before any
 /// state or saved plan is read (the binary does it first thing).
 pub fn register_state_formats(providers: &crate::provider::ProviderSet) {
+    for (registry, wanted) in [
+        (&BLOCK_ATTRIBUTES, (|a| a.is_block()) as fn(&crate::provider::AttrSchema) -> bool),
+        (&MAP_ATTRIBUTES, |a| matches!(a.ty, crate::config::types::TypeConstraint::Map(_))),
+    ] {
+        let Ok(mut m) = registry.write() else { continue };
+        for p in providers.iter() {
+            for (type_, schema) in &p.schema().resources {
+                let names: Vec<String> =
+                    schema.attributes.iter().filter(|(_, a)| wanted(a)).map(|(n, _)| n.to_string()).collect();
+                if !names.is_empty() {
+                    m.insert(type_.to_string(), names);
+                }
+            }
+        }
+    }
     let Ok(mut m) = DYNAMIC_ATTRIBUTES.write() else { return };
     for p in providers.iter() {
         for (type_, schema) in &p.schema().resources {
@@ -459,6 +477,17 @@ pub fn register_state_formats(providers: &crate::provider::ProviderSet) {
             }
         }
     }
+}
+
+/// The attributes of a type that are nested blocks (`health_check { ... }`),
+/// as the providers' schemas said when they were registered.
+pub fn block_attributes(type_: &str) -> Vec<String> {
+    BLOCK_ATTRIBUTES.read().ok().and_then(|m| m.get(type_).cloned()).unwrap_or_default()
+}
+
+/// The attributes of a type that are maps (`tags`): plans quote their keys.
+pub fn map_attributes(type_: &str) -> Vec<String> {
+    MAP_ATTRIBUTES.read().ok().and_then(|m| m.get(type_).cloned()).unwrap_or_default()
 }
 
 /// The attributes of a type whose values have no fixed type (Terraform's
