@@ -111,3 +111,40 @@ fn a_replacement_that_fails_to_create_keeps_the_old_object_current() {
     w.ok(&["destroy", "-auto-approve", "-var", "suffix=a", "-var", "wait=0s"]);
     block(logs.delete_log_group().log_group_name("/ecspoc-test/deposed-fail/b").send()).expect("clean up");
 }
+
+/// A deposed object whose resource a `moved` block renames: planned for
+/// destruction at its new address, destroyed there, and nothing left at
+/// the old one (the move is journaled for deposed objects too).
+#[test]
+fn a_deposed_object_moves_with_its_resource() {
+    let w = common::Workdir::new(&[("main.toml", "[resource.terraform_data.old]\ninput = \"x\"\n")]);
+    w.ok(&["apply", "-auto-approve"]);
+    let mut state = w.state();
+    for r in state["resources"].as_array_mut().expect("resources") {
+        let mut deposed = r["instances"][0].clone();
+        deposed["deposed"] = "00000001".into();
+        deposed["attributes"]["id"] = "5a1b2c3d-0000-4000-8000-000000000001".into();
+        r["instances"].as_array_mut().expect("instances").push(deposed);
+    }
+    w.write("terraform.tfstate", &serde_json::to_string_pretty(&state).expect("JSON"));
+    w.write(
+        "main.toml",
+        "[resource.terraform_data.new]\ninput = \"x\"\n\n[[moved]]\nfrom = \"terraform_data.old\"\nto = \"terraform_data.new\"\n",
+    );
+    let plan = w.run(&["plan", "-detailed-exitcode"]);
+    common::expect_changes(
+        &plan,
+        &[
+            "# terraform_data.old has moved to terraform_data.new",
+            "# terraform_data.new (deposed object 00000001) will be destroyed",
+            "Plan: 0 to add, 0 to change, 1 to destroy.",
+        ],
+    );
+    w.ok(&["apply", "-auto-approve"]);
+    let after = w.state();
+    let resources = after["resources"].as_array().expect("resources");
+    assert_eq!(resources.len(), 1, "{after}");
+    assert_eq!(resources[0]["name"], "new");
+    assert_eq!(resources[0]["instances"].as_array().map(Vec::len), Some(1), "no deposed object left: {after}");
+    common::no_changes(&w);
+}

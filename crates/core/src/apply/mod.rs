@@ -128,6 +128,32 @@ pub async fn apply(
             None => state.instances.remove(&addr),
         };
     }
+    // Deposed objects a `moved` block gave a new address: recorded there too.
+    let moved_away: Vec<(InstanceAddr, String)> =
+        state.deposed.keys().filter(|k| !plan.prior_state.deposed.contains_key(*k)).cloned().collect();
+    let moved_here: Vec<((InstanceAddr, String), Instance)> = (plan.prior_state.deposed.iter())
+        .filter(|(k, _)| !state.deposed.contains_key(*k))
+        .map(|(k, i)| (k.clone(), i.clone()))
+        .collect();
+    for ((addr, key), inst) in moved_here {
+        let record = Record::PutDeposed {
+            addr: addr.clone(),
+            key: key.clone(),
+            provider: inst.provider.clone(),
+            each: inst.each.clone(),
+            instance: Box::new(crate::state::instance_to_file(&addr, &inst)),
+        };
+        if let Err(e) = journal.append(&record).await {
+            return failed(state, Diagnostic::error("Failed to record a moved object").with_detail(e.to_string()));
+        }
+        state.deposed.insert((addr, key), inst);
+    }
+    for (addr, key) in moved_away {
+        if let Err(e) = journal.append(&Record::RemoveDeposed { addr: addr.clone(), key: key.clone() }).await {
+            return failed(state, Diagnostic::error("Failed to record a moved object").with_detail(e.to_string()));
+        }
+        state.deposed.remove(&(addr, key));
+    }
     for (a, inst) in plan.prior_state.instances.iter().filter(|(a, _)| a.resource.mode == Mode::Data) {
         state.instances.insert(a.clone(), inst.clone());
     }

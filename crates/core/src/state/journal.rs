@@ -29,6 +29,8 @@ pub enum Record {
     Undepose { addr: InstanceAddr, key: String },
     /// A deposed object is gone.
     RemoveDeposed { addr: InstanceAddr, key: String },
+    /// A deposed object is at this address (a `moved` block gave it a new one).
+    PutDeposed { addr: InstanceAddr, key: String, provider: String, each: Option<String>, instance: Box<InstanceFile> },
 }
 
 impl Record {
@@ -274,6 +276,11 @@ pub fn replay(state: &mut State, records: &[Record], path: &Path) -> Result<bool
             Record::RemoveDeposed { addr, key } => {
                 let a = addr.clone();
                 changed |= state.deposed.remove(&(a, key.clone())).is_some();
+            }
+            Record::PutDeposed { addr, key, provider, each, instance } => {
+                let inst = instance_from_file(instance, &addr.resource.type_, provider, each.clone());
+                state.deposed.insert((addr.clone(), key.clone()), inst);
+                changed = true;
             }
         }
     }
