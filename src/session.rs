@@ -111,26 +111,15 @@ impl Ui {
             } else {
                 let text = d.render();
                 let mut err = std::io::stderr().lock();
-                let label =
-                    if d.is_error() { self.color.paint_error("Error:") } else { self.color.paint_warning("Warning:") };
+                let label = if d.is_error() {
+                    self.color.paint("1;31", "Error:")
+                } else {
+                    self.color.paint("1;33", "Warning:")
+                };
                 let body = text.split_once(':').map(|(_, rest)| rest).unwrap_or(&text);
                 let _ = writeln!(err, "\n{label}{body}");
             }
         }
-    }
-}
-
-trait Paint {
-    fn paint_error(self, s: &str) -> String;
-    fn paint_warning(self, s: &str) -> String;
-}
-
-impl Paint for Color {
-    fn paint_error(self, s: &str) -> String {
-        if self == Color::On { format!("\x1b[1;31m{s}\x1b[0m") } else { s.to_string() }
-    }
-    fn paint_warning(self, s: &str) -> String {
-        if self == Color::On { format!("\x1b[1;33m{s}\x1b[0m") } else { s.to_string() }
     }
 }
 

@@ -5,7 +5,7 @@ use crate::session::Ui;
 use ecspoc_core::events::Event;
 use ecspoc_core::plan::Plan;
 use ecspoc_core::state::OutputValue;
-use ecspoc_render::{Color, human};
+use ecspoc_render::human;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -18,7 +18,7 @@ pub struct HumanView {
 
 impl HumanView {
     fn bold_green(&self, s: &str) -> String {
-        if self.ui.color == Color::On { format!("\x1b[1;32m{s}\x1b[0m") } else { s.to_string() }
+        self.ui.color.paint("1;32", s)
     }
 }
 

@@ -319,7 +319,7 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
                 (Some(b), Some(a)) if b == a => unchanged_blocks += 1,
                 (Some(b), Some(a)) => {
                     group.push_str(&format!("      {} {name} {{\n", Sym::Update.paint(color)));
-                    group.push_str(&collection_diff_as(b, a, 10, true, false, color));
+                    group.push_str(&collection_diff(b, a, 10, true, color));
                     group.push_str("        }\n");
                 }
                 (Some(b), None) => group.push_str(&nested_block(Sym::Delete, name, b, 6, color)),
@@ -571,7 +571,7 @@ fn json_diff(sym: &str, name: &str, (b, a): (&str, &str), forces: &str, indent: 
     let close = if open == "{" { "}" } else { "]" };
     let mut out = format!("{pad}{sym} {name} = jsonencode({forces}\n");
     out.push_str(&format!("{pad}    {} {open}\n", Sym::Update.paint(color)));
-    out.push_str(&collection_diff_as(&bv, &av, indent + 8, true, true, color));
+    out.push_str(&collection_diff(&bv, &av, indent + 8, true, color));
     out.push_str(&format!("{pad}      {close}\n{pad}  )\n"));
     Some(out)
 }
@@ -649,14 +649,10 @@ enum ListOp<'a> {
     Changed(&'a Value, &'a Value),
 }
 
-/// Maps diffed key by key, lists element by element (as a line diff of their renderings).
+/// Maps diffed key by key, lists element by element. An object (`objects`:
+/// a value of no fixed type, or inside a JSON document) always shows its
+/// `id`, `name` and `tags`, as Terraform's renderer does.
 fn collection_diff(b: &Value, a: &Value, indent: usize, objects: bool, color: Color) -> String {
-    collection_diff_as(b, a, indent, objects, false, color)
-}
-
-/// The same, for the values inside a JSON document when `json` (an
-/// object there always shows its `id`, `name` and `tags`).
-fn collection_diff_as(b: &Value, a: &Value, indent: usize, objects: bool, json: bool, color: Color) -> String {
     let pad = " ".repeat(indent);
     let mut out = String::new();
     match (b, a) {
@@ -667,7 +663,7 @@ fn collection_diff_as(b: &Value, a: &Value, indent: usize, objects: bool, json: 
             for k in keys {
                 let bv = bm.get(k).cloned().unwrap_or(Value::Null);
                 let av = am.get(k).cloned().unwrap_or(Value::Null);
-                if bv == av && (json || objects) && IMPORTANT.contains(&k.as_str()) {
+                if bv == av && objects && IMPORTANT.contains(&k.as_str()) {
                     out.push_str(&entry(Sym::None, k, &bv, width, indent, color));
                 } else if bv == av {
                     hidden += usize::from(!bv.is_null());
@@ -690,7 +686,7 @@ fn collection_diff_as(b: &Value, a: &Value, indent: usize, objects: bool, json: 
                         quote_key(k),
                         if matches!(av, Value::List(_)) { "[" } else { "{" }
                     ));
-                    out.push_str(&collection_diff_as(&bv, &av, indent + 4, objects, json, color));
+                    out.push_str(&collection_diff(&bv, &av, indent + 4, objects, color));
                     out.push_str(&format!("{pad}  {}\n", if matches!(av, Value::List(_)) { "]" } else { "}" }));
                 } else if let (Value::String(bs), Value::String(as_)) = (&bv, &av) {
                     let name = format!("{:<width$}", quote_key(k));
@@ -803,7 +799,7 @@ fn collection_diff_as(b: &Value, a: &Value, indent: usize, objects: bool, json: 
                             }
                             _ => {
                                 out.push_str(&format!("{pad}{} {{\n", Sym::Update.paint(color)));
-                                out.push_str(&collection_diff_as(old, new, indent + 4, objects, json, color));
+                                out.push_str(&collection_diff(old, new, indent + 4, objects, color));
                                 out.push_str(&format!("{pad}  }},\n"));
                             }
                         }

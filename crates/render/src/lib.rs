@@ -18,13 +18,14 @@ pub enum Color {
 }
 
 impl Color {
-    pub(crate) fn paint(self, code: &str, text: &str) -> String {
+    /// `text` in an SGR style (`"1;32"`: bold green) when colours are on.
+    pub fn paint(self, code: &str, text: &str) -> String {
         match self {
             Color::On => format!("\x1b[{code}m{text}\x1b[0m"),
             Color::Off => text.to_string(),
         }
     }
-    pub(crate) fn bold(self, text: &str) -> String {
+    pub fn bold(self, text: &str) -> String {
         self.paint("1", text)
     }
 }
