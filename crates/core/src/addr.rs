@@ -116,6 +116,12 @@ impl ResourceAddr {
     pub fn config_addr(&self) -> ResourceAddr {
         ResourceAddr { module: self.module.calls(), ..self.clone() }
     }
+    /// Can objects of `self` refer to objects of `other`, given that their
+    /// blocks do? Instances of one module call refer only to their own
+    /// instance's objects (`module.svc["a"]` never to `module.svc["b"]`).
+    pub fn can_reach(&self, other: &ResourceAddr) -> bool {
+        other.module.calls() != self.module.calls() || other.module == self.module
+    }
     /// The address without its module part (`aws_vpc.main`, `data.aws_ami.x`).
     pub fn local(&self) -> String {
         match self.mode {

@@ -215,9 +215,7 @@ impl Engine {
     fn instance_expansion(&self, instance: &ModulePath, values: &HashMap<NodeKey, Value>) -> Option<Expansion> {
         let (parent, name) = instance.parent()?;
         let key = &instance.0.last()?.key;
-        let call = self.config.modules.get(&parent.calls())?.calls.get(name)?;
-        let expansion = values.get(&NodeKey::ModuleCall(parent.clone(), name.to_string()))?;
-        call_expansion(call, expansion).into_iter().find(|x| &x.key == key)
+        expansion_at(key, values.get(&NodeKey::ModuleCall(parent.clone(), name.to_string()))?)
     }
 
     pub fn scope<'a>(&'a self, module: &'a ModulePath, values: &'a HashMap<NodeKey, Value>) -> NodeScope<'a> {
@@ -579,19 +577,26 @@ impl Engine {
 /// The instances a module call's evaluated expansion (as its `ModuleCall`
 /// node keeps it: the count, or each key's value) stands for.
 pub fn call_expansion(call: &crate::config::ModuleCall, expansion: &Value) -> Vec<Expansion> {
-    match expansion {
-        Value::Number(n) if call.count.is_some() => (0..*n as i64)
-            .map(|i| Expansion { key: InstanceKey::Int(i), count_index: Some(Value::Number(i as f64)), each: None })
-            .collect(),
-        Value::Map(m) => m
-            .iter()
-            .map(|(k, v)| Expansion {
-                key: InstanceKey::Str(k.clone()),
-                count_index: None,
-                each: Some((Value::String(k.clone()), v.clone())),
-            })
-            .collect(),
+    let keys: Vec<InstanceKey> = match expansion {
+        Value::Number(n) if call.count.is_some() => (0..*n as i64).map(InstanceKey::Int).collect(),
+        Value::Map(m) => m.keys().cloned().map(InstanceKey::Str).collect(),
         _ => Vec::new(),
+    };
+    keys.iter().filter_map(|k| expansion_at(k, expansion)).collect()
+}
+
+/// One instance of a call's expansion: `count.index`, or `each` from its key.
+fn expansion_at(key: &InstanceKey, expansion: &Value) -> Option<Expansion> {
+    match (key, expansion) {
+        (InstanceKey::Int(i), Value::Number(_)) => {
+            Some(Expansion { key: key.clone(), count_index: Some(Value::Number(*i as f64)), each: None })
+        }
+        (InstanceKey::Str(k), Value::Map(m)) => Some(Expansion {
+            key: key.clone(),
+            count_index: None,
+            each: Some((Value::String(k.clone()), m.get(k)?.clone())),
+        }),
+        _ => None,
     }
 }
 

@@ -42,7 +42,9 @@ impl std::fmt::Display for ApplyNode {
 pub(crate) struct Inputs<'a> {
     /// The configuration nodes to walk, each with those it depends on.
     pub config: Vec<(NodeKey, Vec<NodeKey>)>,
-    /// The resource blocks each block depends on, through variables, locals and outputs.
+    /// The resource blocks each block depends on, through variables, locals
+    /// and outputs: for every block that changes, and for every block when
+    /// an object is deposed (whatever refers to it moves first).
     pub block_deps: HashMap<ResourceAddr, BTreeSet<ResourceAddr>>,
     /// The plan's changes by resource (per module instance), no-ops left out.
     pub changes: &'a HashMap<ResourceAddr, Vec<ResourceChange>>,
@@ -172,8 +174,7 @@ fn add_destroy_nodes(b: &mut Builder, d: &Destroys) {
 /// Does Y (a resource in one module instance) refer to X? Instances of one
 /// module call refer only to their own instance's objects.
 fn refers(i: &Inputs, y: &ResourceAddr, x: &ResourceAddr) -> bool {
-    i.block_deps.get(&y.config_addr()).is_some_and(|d| d.contains(&x.config_addr()))
-        && (x.module.calls() != y.module.calls() || x.module == y.module)
+    i.block_deps.get(&y.config_addr()).is_some_and(|d| d.contains(&x.config_addr())) && y.can_reach(x)
 }
 
 /// Destroy-then-create: X's old objects go before its new ones are made,

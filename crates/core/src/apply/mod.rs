@@ -302,12 +302,26 @@ fn walk_graph(
     };
     let config =
         keys.into_iter().map(|k| (k.clone(), engine.graph.dependencies(&k).into_iter().cloned().collect())).collect();
-    let block_deps = engine
-        .graph
-        .index
-        .keys()
-        .filter_map(|k| if let NodeKey::Resource(r) = k { Some(r) } else { None })
-        .map(|r| (r.clone(), engine.graph.resource_dependencies(&NodeKey::Resource(r.clone()))))
+    // Each block's dependencies are a walk of the graph: worked out for the
+    // blocks that change, and for all only when an old object waits for
+    // whatever refers to it.
+    let deposes = changes.values().flatten().any(|c| c.action == Action::CreateThenDelete || c.deposed.is_some());
+    let blocks: BTreeSet<ResourceAddr> = if deposes {
+        engine
+            .graph
+            .index
+            .keys()
+            .filter_map(|k| if let NodeKey::Resource(r) = k { Some(r.clone()) } else { None })
+            .collect()
+    } else {
+        changes.keys().map(ResourceAddr::config_addr).collect()
+    };
+    let block_deps = blocks
+        .into_iter()
+        .map(|r| {
+            let deps = engine.graph.resource_dependencies(&NodeKey::Resource(r.clone()));
+            (r, deps)
+        })
         .collect();
     let configured = |a: &ResourceAddr| engine.resource_config(a).is_some();
     let g = graph::build(&graph::Inputs { config, block_deps, changes, configured: &configured, state, destroy });

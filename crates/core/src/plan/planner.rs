@@ -763,11 +763,9 @@ async fn plan_orphans(ctx: &Ctx) {
 }
 
 /// Does the resource at `dependent`, which records `dependency` (a block, as
-/// state keeps it), depend on the objects of `x`? Within one
-/// module call only on the same module instance: instances of a module do
-/// not refer to each other.
+/// state keeps it), depend on the objects of `x`?
 pub(crate) fn depends_on(dependent: &ResourceAddr, dependency: &ResourceAddr, x: &ResourceAddr) -> bool {
-    x.config_addr() == *dependency && (x.module.calls() != dependent.module.calls() || x.module == dependent.module)
+    x.config_addr() == *dependency && dependent.can_reach(x)
 }
 
 fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
