@@ -5,7 +5,7 @@
 //! 1.11 running the same configuration.
 
 mod common;
-use common::terraform::{comparable, convert_tree, terraform, terraform_ok};
+use common::terraform::{assert_same_plan, comparable, convert_tree, terraform, terraform_ok};
 use common::{Workdir, expect_changes, no_changes};
 
 const ROOT: &str = r#"
@@ -224,14 +224,7 @@ fn terraform_copy(w: &Workdir) -> Workdir {
 }
 
 fn assert_same(name: &str, theirs: &str, mine: &str) {
-    let (theirs, mine) = (comparable(theirs), comparable(mine));
-    assert!(!theirs.is_empty(), "{name}: no plan text from Terraform");
-    let diff = similar::TextDiff::from_lines(&theirs, &mine);
-    assert!(
-        theirs == mine,
-        "{name}: the plan text differs from Terraform's:\n{}",
-        diff.unified_diff().header("terraform", "ecspoc")
-    );
+    assert_same_plan(name, &comparable(theirs), &comparable(mine));
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 mod common;
 use common::Workdir;
-use common::terraform::{comparable, styles, terraform, terraform_ok};
+use common::terraform::{assert_same_plan, comparable, styles, terraform, terraform_ok};
 
 fn tf_json(toml_text: &str) -> String {
     let table: toml::Table = toml::from_str(toml_text).expect("TOML");
@@ -38,10 +38,7 @@ fn same_text(name: &str, before: &str, after: &str) {
 
 fn same_text_with(name: &str, before: &str, after: &str, extra: &[&str]) {
     let (theirs, mine) = plans_with(before, after, extra);
-    assert!(!theirs.is_empty(), "{name}: no plan text from Terraform");
-    let diff = similar::TextDiff::from_lines(&theirs, &mine);
-    let shown: String = diff.unified_diff().header("terraform", "ecspoc").to_string();
-    assert!(theirs == mine, "{name}: the plan text differs from Terraform's:\n{shown}");
+    assert_same_plan(name, &theirs, &mine);
 }
 
 #[test]
@@ -284,6 +281,5 @@ value = { web = 1 }
 
     let (theirs, mine) =
         (comparable(&styles(&String::from_utf8_lossy(&out.stdout))), comparable(&styles(&mine.stdout)));
-    let diff = similar::TextDiff::from_lines(&theirs, &mine);
-    assert!(theirs == mine, "colours differ from Terraform's:\n{}", diff.unified_diff().header("terraform", "ecspoc"));
+    assert_same_plan("colours", &theirs, &mine);
 }

@@ -5,7 +5,7 @@
 
 mod common;
 use common::Workdir;
-use common::terraform::{comparable, convert_tree, terraform, terraform_ok};
+use common::terraform::{assert_same_plan, comparable, convert_tree, terraform, terraform_ok};
 
 const CONFIG: &str = r#"
 [resource.terraform_data.cluster]
@@ -133,12 +133,10 @@ fn a_tainted_instance_and_every_output_type_survive_ecspoc_both_ways() {
     let theirs = terraform(tf.path(), &["plan", "-no-color", "-input=false"]);
     let mine = w.ok(&["plan", "-no-color"]);
     assert!(mine.stdout.contains("# terraform_data.a is tainted, so must be replaced"), "{}", mine.stdout);
-    let (theirs, mine) = (comparable(&String::from_utf8_lossy(&theirs.stdout)), comparable(&mine.stdout));
-    let diff = similar::TextDiff::from_lines(&theirs, &mine);
-    assert!(
-        theirs == mine,
-        "the plan differs from Terraform's:\n{}",
-        diff.unified_diff().header("terraform", "ecspoc")
+    assert_same_plan(
+        "a tainted instance",
+        &comparable(&String::from_utf8_lossy(&theirs.stdout)),
+        &comparable(&mine.stdout),
     );
 
     w.ok(&["apply", "-auto-approve"]);
@@ -185,12 +183,10 @@ fn a_deposed_object_in_terraforms_state_is_kept_and_planned_as_terraform_plans_i
         "{}",
         mine.stdout
     );
-    let (theirs, mine) = (comparable(&String::from_utf8_lossy(&theirs.stdout)), comparable(&mine.stdout));
-    let diff = similar::TextDiff::from_lines(&theirs, &mine);
-    assert!(
-        theirs == mine,
-        "the plan differs from Terraform's:\n{}",
-        diff.unified_diff().header("terraform", "ecspoc")
+    assert_same_plan(
+        "a deposed object",
+        &comparable(&String::from_utf8_lossy(&theirs.stdout)),
+        &comparable(&mine.stdout),
     );
 
     w.ok(&["state", "rm", "terraform_data.other"]);

@@ -315,14 +315,8 @@ fn as_aws_answers(req: &Request, response: Vec<u8>) -> Vec<u8> {
     }
     drop_empty_network_configuration(&mut body);
     let text = body.to_string();
-    let head = String::from_utf8_lossy(&response[..end]);
-    let mut out = String::new();
-    for l in head.split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with("content-length:")) {
-        out.push_str(l);
-        out.push_str("\r\n");
-    }
-    out.push_str(&format!("Content-Length: {}\r\n\r\n{text}", text.len()));
-    out.into_bytes()
+    let fixed = [&response[..end], b"\r\n\r\n", text.as_bytes()].concat();
+    with_header(&fixed, "Content-Length", &text.len().to_string())
 }
 
 /// `Action=RunInstances&...&ClientToken=abc` as one key, for EC2 query requests.
@@ -342,16 +336,22 @@ fn forward(req: &Request, port: u16) -> Option<Vec<u8>> {
 }
 
 fn with_connection_close(response: &[u8]) -> Vec<u8> {
+    with_header(response, "Connection", "close")
+}
+
+/// The HTTP response with header `name` set to `value` (any it had removed).
+fn with_header(response: &[u8], name: &str, value: &str) -> Vec<u8> {
     let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
         return response.to_vec();
     };
     let head = String::from_utf8_lossy(&response[..end]);
+    let prefix = format!("{}:", name.to_ascii_lowercase());
     let mut out = String::new();
-    for l in head.split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with("connection:")) {
+    for l in head.split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with(&prefix)) {
         out.push_str(l);
         out.push_str("\r\n");
     }
-    out.push_str("Connection: close\r\n\r\n");
+    out.push_str(&format!("{name}: {value}\r\n\r\n"));
     let mut b = out.into_bytes();
     b.extend_from_slice(&response[end + 4..]);
     b

@@ -168,3 +168,15 @@ pub fn styles(text: &str) -> String {
     }
     out
 }
+
+/// Two plan texts made `comparable`, Terraform's and ecspoc's, equal: a
+/// unified diff of them when not.
+pub fn assert_same_plan(name: &str, theirs: &str, mine: &str) {
+    assert!(!theirs.is_empty(), "{name}: no plan text from Terraform");
+    let diff = similar::TextDiff::from_lines(theirs, mine);
+    assert!(
+        theirs == mine,
+        "{name}: the plan text differs from Terraform's:\n{}",
+        diff.unified_diff().header("terraform", "ecspoc")
+    );
+}
