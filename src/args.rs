@@ -81,7 +81,8 @@ pub struct CommonArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct VarArgs {
-    /// Set a root variable: -var 'name=value' (complex values in JSON).
+    /// Set a root variable: -var 'name=value' (taken as written for variables of
+    /// no type or a primitive type; an HCL or JSON value for any and collections).
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
     /// Read variables from a .tfvars, .tfvars.json or .tfvars.toml file.

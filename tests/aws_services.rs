@@ -801,8 +801,10 @@ fn ecs_compute_and_load_balancing_full_lifecycle() {
             "~ deregistration_delay = \"5\" -> \"30\"",
             "# aws_lb_listener.http will be updated in-place",
             "# aws_ecs_cluster.main will be updated in-place",
-            // One block's attribute changed in place, as Terraform shows it.
-            "~ value = \"enabled\" -> \"disabled\"",
+            // `setting` is a set of blocks: Terraform never pairs its old and
+            // new elements, the old one goes and the new one comes.
+            "- value = \"enabled\" -> null",
+            "+ value = \"disabled\"",
         ],
     );
     w.ok(&["apply", "-auto-approve"]);

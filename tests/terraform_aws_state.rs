@@ -306,3 +306,148 @@ fn terraform_plans_no_change_on_the_aws_state_ecspoc_wrote() {
         changes.difference(&emulator_only).collect::<Vec<_>>()
     );
 }
+
+/// A plan's resource blocks by address: from `  # ADDR will be` to the
+/// block's closing `    }`.
+fn blocks_by_address(text: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut current: Option<(String, Vec<&str>)> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("  # ") {
+            let addr = rest.split(' ').next().unwrap_or("").to_string();
+            current = Some((addr, vec![line]));
+            continue;
+        }
+        if let Some((_, lines)) = current.as_mut() {
+            lines.push(line);
+            if line == "    }" {
+                let (addr, lines) = current.take().unwrap_or_default();
+                out.insert(addr, lines.join("\n"));
+            }
+        }
+    }
+    out
+}
+
+/// The types whose create blocks in dev read as Terraform's, line for line.
+/// A type leaves this list only with a reason; one whose blocks all agree
+/// and is not here fails the test too, so the list stays the measurement.
+const SAME_CREATE_TEXT: &[&str] = &[
+    "aws_ecr_repository",
+    "aws_ecs_cluster",
+    "aws_ecs_cluster_capacity_providers",
+    "aws_iam_role_policy_attachment",
+    "aws_internet_gateway",
+    "aws_route_table_association",
+    "aws_s3_bucket_public_access_block",
+    "aws_sns_topic_policy",
+];
+
+#[test]
+fn the_dev_create_plan_reads_as_terraforms() {
+    let moto = Moto::dedicated();
+    let w = ecspoc_dev(&moto);
+    let tf = terraform_dev(&w);
+    let (code, text) = terraform(&tf, &moto, &["init", "-input=false", "-no-color"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, theirs) = terraform(&tf, &moto, &["plan", "-input=false", "-no-color", "-lock=false"]);
+    assert_eq!(code, Some(0), "{theirs}");
+    let mine = w.ok(&["-e", "dev", "plan", "-no-color"]).stdout;
+    let (theirs, mine) = (blocks_by_address(&theirs), blocks_by_address(&mine));
+    assert_eq!(theirs.keys().collect::<Vec<_>>(), mine.keys().collect::<Vec<_>>(), "the same objects planned");
+
+    let type_of = |addr: &str| addr.split('.').rev().nth(1).unwrap_or("").to_string();
+    let mut agree: std::collections::BTreeMap<String, bool> = std::collections::BTreeMap::new();
+    let mut report = String::new();
+    for (addr, text) in &theirs {
+        let same = mine.get(addr) == Some(text);
+        *agree.entry(type_of(addr)).or_insert(true) &= same;
+        if !same {
+            let diff = similar::TextDiff::from_lines(text.as_str(), mine[addr].as_str());
+            report += &format!("{addr}:\n{}\n", diff.unified_diff().context_radius(1).header("terraform", "ecspoc"));
+        }
+    }
+    let same: Vec<&str> = agree.iter().filter(|(_, s)| **s).map(|(t, _)| t.as_str()).collect();
+    let blocks = theirs.keys().filter(|a| same.contains(&type_of(a).as_str())).count();
+    eprintln!("{} of {} types, {blocks} of {} blocks read as Terraform's", same.len(), agree.len(), theirs.len());
+    if std::env::var_os("ECSPOC_PLAN_TEXT_REPORT").is_some() {
+        eprintln!("{report}");
+    }
+    assert_eq!(same, SAME_CREATE_TEXT, "types whose create text agrees (ECSPOC_PLAN_TEXT_REPORT=1 shows the diffs)");
+}
+
+/// The lines of a plan from the first line starting with `from` (trimmed)
+/// through the line, at that indentation, that closes it.
+fn section(text: &str, from: &str, close: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.trim_start().starts_with(from)) else { return String::new() };
+    let indent = lines[start].len() - lines[start].trim_start().len();
+    let end = (start + 1..lines.len())
+        .find(|&i| lines[i].trim_start() == close && lines[i].len() - lines[i].trim_start().len() == indent + 2)
+        .unwrap_or(lines.len() - 1);
+    lines[start..=end].join("\n")
+}
+
+/// Sets as Terraform shows them: a set of blocks (an ECS cluster's
+/// `setting`) and a set attribute of objects (a security group's
+/// `ingress`) changed: the old element goes and the new comes, never
+/// paired, in Terraform's order, unchanged elements counted.
+#[test]
+fn set_changes_read_as_terraforms() {
+    let moto = Moto::dedicated();
+    let config = r#"
+[variable.insights]
+default = "enabled"
+[variable.cidr]
+default = "10.0.0.0/8"
+
+[resource.aws_ecs_cluster.c]
+name = "sets"
+setting = { name = "containerInsights", value = "${var.insights}" }
+
+[resource.aws_security_group.g]
+name = "sets"
+description = "sets"
+ingress = [
+  { from_port = 443, to_port = 443, protocol = "tcp", cidr_blocks = ["0.0.0.0/0"], description = "https", ipv6_cidr_blocks = [], prefix_list_ids = [], security_groups = [], self = false },
+  { from_port = 22, to_port = 22, protocol = "tcp", cidr_blocks = ["${var.cidr}"], description = "ssh", ipv6_cidr_blocks = [], prefix_list_ids = [], security_groups = [], self = false },
+]
+"#;
+    let plan_args = ["plan", "-no-color", "-input=false", "-var", "insights=disabled", "-var", "cidr=192.168.0.0/16"];
+    let ours = Workdir::new(&[("main.toml", config)]).with_aws(&moto);
+    ours.ok(&["apply", "-auto-approve"]);
+    let mine = ours.run(&plan_args);
+    assert_eq!(mine.code, 0, "{}", mine.all());
+
+    let mut j: serde_json::Value = serde_json::from_str(&{
+        let t: toml::Table = toml::from_str(config).unwrap();
+        serde_json::to_string(&t).unwrap()
+    })
+    .unwrap();
+    j["resource"]["aws_ecs_cluster"]["c"]["name"] = "sets-tf".into();
+    j["resource"]["aws_security_group"]["g"]["name"] = "sets-tf".into();
+    j["provider"] = serde_json::json!({"aws": {"skip_credentials_validation": true, "skip_requesting_account_id": true, "skip_metadata_api_check": true}});
+    let theirs = Workdir::new(&[("main.tf.json", &j.to_string())]);
+    let tf = |args: &[&str]| {
+        let out = terraform_with(theirs.path(), args, &tf_env(&moto));
+        assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    tf(&["init", "-input=false", "-no-color"]);
+    tf(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    let theirs = tf(&plan_args);
+    for (from, close) in [("- setting {", "}"), ("~ ingress", "]")] {
+        let (t, m) = (section(&theirs, from, close), section(&mine.stdout, from, close));
+        assert!(!t.is_empty(), "no {from:?} in Terraform's plan:\n{theirs}");
+        // The setting block's removal and addition are two sections: compare both.
+        let (t, m) = if from.starts_with("- setting") {
+            (
+                format!("{t}\n{}", section(&theirs, "+ setting {", "}")),
+                format!("{m}\n{}", section(&mine.stdout, "+ setting {", "}")),
+            )
+        } else {
+            (t, m)
+        };
+        common::terraform::assert_same_plan(from, &t, &m);
+    }
+}

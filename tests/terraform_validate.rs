@@ -285,6 +285,32 @@ fn every_aws_type_has_the_providers_schema_version_and_only_its_attributes() {
         for name in keys(schema, "attributes").intersection(&keys(t, "block_types")) {
             wrong.push(format!("{type_}.{name}: an attribute in ecspoc, a nested block in the provider"));
         }
+        same_types(type_, &schema["block"], &t["block"], &mut wrong);
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Every attribute's type (sets and lists told apart, at any depth) and
+/// every nested block's nesting mode as the provider's: plans order and
+/// diff sets differently from lists.
+fn same_types(path: &str, ours: &serde_json::Value, theirs: &serde_json::Value, wrong: &mut Vec<String>) {
+    for (name, a) in ours["attributes"].as_object().into_iter().flatten() {
+        let their = &theirs["attributes"][name]["type"];
+        if !their.is_null() && a["type"] != *their {
+            wrong.push(format!("{path}.{name}: of type {} where the provider has {their}", a["type"]));
+        }
+    }
+    for (name, b) in ours["block_types"].as_object().into_iter().flatten() {
+        let their = &theirs["block_types"][name];
+        if their.is_null() {
+            continue;
+        }
+        if b["nesting_mode"] != their["nesting_mode"] {
+            wrong.push(format!(
+                "{path}.{name}: nested as a {} where the provider has a {}",
+                b["nesting_mode"], their["nesting_mode"]
+            ));
+        }
+        same_types(&format!("{path}.{name}"), &b["block"], &their["block"], wrong);
+    }
 }

@@ -41,26 +41,58 @@ pub async fn graph(args: GraphArgs) -> CliResult<i32> {
     Ok(0)
 }
 
+/// A resource type's schema as `terraform providers schema -json` writes
+/// it: nested blocks under `block_types`, each with its own attributes.
+fn schema_block(s: &ecspoc_core::provider::ResourceSchema) -> serde_json::Value {
+    use ecspoc_core::config::types::TypeConstraint as T;
+    let (blocks, plain): (Vec<_>, Vec<_>) = s.attributes.iter().partition(|(_, a)| a.is_block());
+    let mut block = nested_block(blocks.iter().map(|(n, a)| (n.to_string(), &a.ty)).collect());
+    block["attributes"] = plain
+        .iter()
+        .map(|(n, a)| {
+            let described = serde_json::json!({
+                "type": a.ty.to_json(), "description": a.description, "required": a.required, "optional": a.optional,
+                "computed": a.computed, "sensitive": a.sensitive, "force_new": a.force_new,
+            });
+            (n.to_string(), described)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    block["description"] = s.description.into();
+    return block;
+
+    /// Blocks' own attributes; their lists and sets of objects are blocks again.
+    fn nested_block(blocks: Vec<(String, &T)>) -> serde_json::Value {
+        let mut types = serde_json::Map::new();
+        for (name, ty) in blocks {
+            let (T::List(inner) | T::Set(inner)) = ty else { continue };
+            let T::Object(fields) = &**inner else { continue };
+            let is_block = |t: &T| matches!(t, T::List(i) | T::Set(i) if matches!(**i, T::Object(_)));
+            let mut block = nested_block(
+                fields.iter().filter(|(_, (t, _))| is_block(t)).map(|(n, (t, _))| (n.clone(), t)).collect(),
+            );
+            block["attributes"] = fields
+                .iter()
+                .filter(|(_, (t, _))| !is_block(t))
+                .map(|(n, (t, optional))| {
+                    (n.clone(), serde_json::json!({"type": t.to_json(), "required": !optional, "optional": optional}))
+                })
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+            let nesting = if matches!(ty, T::Set(_)) { "set" } else { "list" };
+            types.insert(name, serde_json::json!({"nesting_mode": nesting, "block": block}));
+        }
+        serde_json::json!({ "block_types": types })
+    }
+}
+
 pub async fn providers(args: CommonArgs) -> CliResult<i32> {
     let ui = Ui::new(&args);
     let set = session::providers();
     if ui.json {
         let mut doc = serde_json::Map::new();
         for p in set.iter() {
-            // Nested blocks under block_types, as `terraform providers schema -json` puts them.
-            let attrs = |s: &ecspoc_core::provider::ResourceSchema| {
-                let describe = |a: &ecspoc_core::provider::AttrSchema| {
-                    serde_json::json!({
-                        "type": format!("{:?}", a.ty).to_lowercase(), "description": a.description, "required": a.required,
-                        "optional": a.optional, "computed": a.computed, "sensitive": a.sensitive, "force_new": a.force_new,
-                    })
-                };
-                let (blocks, plain): (Vec<_>, Vec<_>) = s.attributes.iter().partition(|(_, a)| a.is_block());
-                serde_json::json!({"version": s.version, "block": {
-                    "attributes": plain.iter().map(|(n, a)| (n.to_string(), describe(a))).collect::<serde_json::Map<_, _>>(),
-                    "block_types": blocks.iter().map(|(n, a)| (n.to_string(), serde_json::json!({"nesting_mode": "list", "description": a.description}))).collect::<serde_json::Map<_, _>>(),
-                    "description": s.description}})
-            };
+            let attrs = |s: &ecspoc_core::provider::ResourceSchema| serde_json::json!({"version": s.version, "block": schema_block(s), });
             doc.insert(
                 p.source().to_string(),
                 serde_json::json!({

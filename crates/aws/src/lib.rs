@@ -172,6 +172,14 @@ impl AwsProvider {
         Ok(Ctx { clients: &pair.0, settings: &pair.1, calls: &self.calls })
     }
 
+    /// What AWS answered, its sets in Terraform's order (as state keeps them).
+    fn in_set_order(&self, type_: &str, v: Value) -> Value {
+        match self.schema.resources.get(type_) {
+            Some(schema) => schema.in_set_order(&v),
+            None => v,
+        }
+    }
+
     fn resource(&self, type_: &str) -> Result<&dyn ResourceType, ProviderError> {
         self.resources
             .get(type_)
@@ -240,6 +248,9 @@ impl Provider for AwsProvider {
         if let Some(r) = self.resources.get(req.type_) {
             r.normalize(&mut planned);
         }
+        if let Some(schema) = self.schema.resources.get(req.type_) {
+            planned = schema.in_set_order(&schema.with_partly_unknown_sets_unknown(&planned));
+        }
         if self.resources.get(req.type_).is_some_and(|r| r.taggable()) {
             // tags_all is known at plan time when default_tags are literal.
             let defaults = self.configured_default_tags();
@@ -253,7 +264,7 @@ impl Provider for AwsProvider {
     }
     async fn read(&self, type_: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
         let ctx = self.ctx().await?;
-        self.resource(type_)?.read(&ctx, state).await
+        Ok(self.resource(type_)?.read(&ctx, state).await?.map(|v| self.in_set_order(type_, v)))
     }
     async fn read_many(&self, type_: &str, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
         let ctx = match self.ctx().await {
@@ -261,17 +272,22 @@ impl Provider for AwsProvider {
             Err(e) => return states.iter().map(|_| Err(e.clone())).collect(),
         };
         match self.resource(type_) {
-            Ok(r) => r.read_many(&ctx, states).await,
+            Ok(r) => r
+                .read_many(&ctx, states)
+                .await
+                .into_iter()
+                .map(|read| read.map(|v| v.map(|v| self.in_set_order(type_, v))))
+                .collect(),
             Err(e) => states.iter().map(|_| Err(e.clone())).collect(),
         }
     }
     async fn create(&self, type_: &str, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let ctx = self.ctx().await?;
-        self.resource(type_)?.create(&ctx, planned, marker).await
+        Ok(self.in_set_order(type_, self.resource(type_)?.create(&ctx, planned, marker).await?))
     }
     async fn update(&self, type_: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let ctx = self.ctx().await?;
-        self.resource(type_)?.update(&ctx, prior, planned).await
+        Ok(self.in_set_order(type_, self.resource(type_)?.update(&ctx, prior, planned).await?))
     }
     async fn delete(&self, type_: &str, prior: &Value) -> Result<(), ProviderError> {
         let ctx = self.ctx().await?;
@@ -279,7 +295,7 @@ impl Provider for AwsProvider {
     }
     async fn import(&self, type_: &str, id: &str) -> Result<Option<Value>, ProviderError> {
         let ctx = self.ctx().await?;
-        self.resource(type_)?.import(&ctx, id).await
+        Ok(self.resource(type_)?.import(&ctx, id).await?.map(|v| self.in_set_order(type_, v)))
     }
     async fn read_data(&self, type_: &str, config: &Value) -> Result<Value, ProviderError> {
         let ctx = self.ctx().await?;
@@ -291,7 +307,7 @@ impl Provider for AwsProvider {
     }
     async fn adopt(&self, type_: &str, marker: &Marker) -> Result<Option<Value>, ProviderError> {
         let ctx = self.ctx().await?;
-        self.resource(type_)?.adopt(&ctx, marker).await
+        Ok(self.resource(type_)?.adopt(&ctx, marker).await?.map(|v| self.in_set_order(type_, v)))
     }
     /// Every AWS create may leave an object behind a lost answer or a crash.
     fn adopts_by_marker(&self, _type_: &str) -> bool {

@@ -354,7 +354,7 @@ impl Engine {
         let v = &self.config.modules[&module.calls()].variables[name];
         let given = if module.is_root() {
             match inputs.get(name) {
-                Some(InputValue::Raw(s)) => Some(parse_raw_input(s, &v.ty)),
+                Some(InputValue::Raw(s)) => Some(parse_raw_input(s, v.input_is_literal)),
                 Some(InputValue::Typed(t)) => Some(t.clone()),
                 None => None,
             }
@@ -690,9 +690,8 @@ fn check_arguments(config: &Config, providers: &ProviderSet) -> Diagnostics {
 /// `-var 'x=5'` gives a string; complex types are written in JSON.
 /// A `-var` or `TF_VAR_` value: a string as it is; any other type in HCL
 /// syntax, as Terraform reads it (`{Name="x"}`, `["a","b"]`), or JSON.
-fn parse_raw_input(s: &str, ty: &crate::config::types::TypeConstraint) -> Value {
-    use crate::config::types::TypeConstraint as T;
-    if matches!(ty, T::String) {
+fn parse_raw_input(s: &str, literal: bool) -> Value {
+    if literal {
         return Value::String(s.into());
     }
     if let Ok(j) = serde_json::from_str::<serde_json::Value>(s) {
@@ -753,7 +752,7 @@ fn absent(ty: Option<&crate::config::types::TypeConstraint>, v: Option<&Value>) 
     match v {
         None | Some(Value::Null) => true,
         Some(Value::List(items)) if items.is_empty() => {
-            matches!(ty, Some(T::List(inner)) if matches!(**inner, T::Object(_)))
+            matches!(ty, Some(T::List(inner) | T::Set(inner)) if matches!(**inner, T::Object(_)))
         }
         _ => false,
     }
@@ -866,22 +865,32 @@ pub fn each_mode(r: &Resource) -> Option<String> {
 #[cfg(test)]
 mod raw_input_tests {
     use super::parse_raw_input;
-    use crate::config::types::TypeConstraint;
     use crate::value::Value;
 
     #[test]
-    fn var_values_are_read_in_hcl_syntax() {
-        let t = |s: &str| TypeConstraint::parse(s).unwrap();
+    fn var_values_are_read_in_hcl_syntax_for_any_and_collections() {
         assert_eq!(
-            parse_raw_input("{Name=\"x\", Env = \"dev\"}", &t("map(string)")),
+            parse_raw_input("{Name=\"x\", Env = \"dev\"}", false),
             Value::object([("Env".into(), Value::str("dev")), ("Name".into(), Value::str("x"))])
         );
-        assert_eq!(
-            parse_raw_input("[\"a\",\"b\"]", &t("list(string)")),
-            Value::List(vec![Value::str("a"), Value::str("b")])
-        );
-        assert_eq!(parse_raw_input("[\"a\"]", &t("list")), Value::List(vec![Value::str("a")]));
-        assert_eq!(parse_raw_input("3", &t("number")), Value::Number(3.0));
-        assert_eq!(parse_raw_input("{Name=\"x\"}", &t("string")), Value::str("{Name=\"x\"}"));
+        assert_eq!(parse_raw_input("[\"a\",\"b\"]", false), Value::List(vec![Value::str("a"), Value::str("b")]));
+        assert_eq!(parse_raw_input("3", false), Value::Number(3.0));
+    }
+
+    #[test]
+    fn var_values_are_strings_for_no_type_and_primitive_types() {
+        // `-var insights=disabled` is the string "disabled", not a reference to `disabled`.
+        assert_eq!(parse_raw_input("disabled", true), Value::str("disabled"));
+        assert_eq!(parse_raw_input("[\"a\"]", true), Value::str("[\"a\"]"));
+        assert_eq!(parse_raw_input("{Name=\"x\"}", true), Value::str("{Name=\"x\"}"));
+        let mode = |ty: &str| {
+            let files = [(std::path::PathBuf::from("m/main.toml"), format!("[variable.v]\n{ty}\n"))];
+            let c = crate::config::Config::load_snapshot(&files, std::path::Path::new("m")).expect("module");
+            c.root().variables["v"].input_is_literal
+        };
+        assert!(mode(""));
+        assert!(mode("type = \"number\""));
+        assert!(!mode("type = \"any\""));
+        assert!(!mode("type = \"list(string)\""));
     }
 }

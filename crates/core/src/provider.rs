@@ -72,8 +72,12 @@ impl AttrSchema {
     /// A nested block (`health_check { ... }`): a list of objects, unless
     /// marked as an attribute. Plans show blocks as blocks.
     pub fn is_block(&self) -> bool {
-        matches!(&self.ty, TypeConstraint::List(inner) if matches!(**inner, TypeConstraint::Object(_)))
+        matches!(&self.ty, TypeConstraint::List(inner) | TypeConstraint::Set(inner) if matches!(**inner, TypeConstraint::Object(_)))
             && !self.list_attribute
+    }
+    /// A set (`["set", ...]` in Terraform's schema): unordered, unique.
+    pub fn is_set(&self) -> bool {
+        matches!(self.ty, TypeConstraint::Set(_))
     }
 }
 
@@ -108,6 +112,29 @@ impl ResourceSchema {
                         Some(a) => a.ty.with_absent_blocks_empty(item),
                         None => item.clone(),
                     };
+                    (k.clone(), item)
+                })
+                .collect(),
+        )
+    }
+
+    /// `v` with each attribute's sets in Terraform's order (see `TypeConstraint::in_set_order`).
+    pub fn in_set_order(&self, v: &Value) -> Value {
+        self.each_attribute(v, |t, item| t.in_set_order(item))
+    }
+
+    /// `v` with sets of plain values that hold an unknown element unknown
+    /// as a whole (see `TypeConstraint::with_partly_unknown_sets_unknown`).
+    pub fn with_partly_unknown_sets_unknown(&self, v: &Value) -> Value {
+        self.each_attribute(v, |t, item| t.with_partly_unknown_sets_unknown(item))
+    }
+
+    fn each_attribute(&self, v: &Value, f: impl Fn(&TypeConstraint, &Value) -> Value) -> Value {
+        let Value::Map(m) = v else { return v.clone() };
+        Value::Map(
+            m.iter()
+                .map(|(k, item)| {
+                    let item = self.attributes.get(k.as_str()).map(|a| f(&a.ty, item)).unwrap_or_else(|| item.clone());
                     (k.clone(), item)
                 })
                 .collect(),

@@ -278,8 +278,10 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
             }
         }
     }
+    let sets = ecspoc_core::state::set_attributes(&r.type_);
     for row in rows.iter_mut() {
         row.objects = dynamic.contains(&row.name);
+        row.set = sets.contains(&row.name);
     }
     // Terraform aligns every attribute name of a block, multi-line values
     // and unchanged (hidden) ones included; names null on both sides are not there.
@@ -313,7 +315,20 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
                 action_symbol(c.action, color).trim_start()
             ));
         }
+        if sets.contains(name) && c.before.is_some() && !unknown {
+            // A set of blocks: what goes, then what comes; never paired.
+            for b in bl.iter().filter(|b| !al.contains(b)) {
+                group.push_str(&nested_block(Sym::Delete, name, b, 6, color));
+            }
+            for a in al.iter().filter(|a| !bl.contains(a)) {
+                group.push_str(&nested_block(Sym::Create, name, a, 6, color));
+            }
+            unchanged_blocks += bl.iter().filter(|b| al.contains(b)).count();
+        }
         for i in 0..bl.len().max(al.len()) {
+            if sets.contains(name) && c.before.is_some() && !unknown {
+                break;
+            }
             let (b, a) = (bl.get(i).filter(|_| c.before.is_some()), al.get(i).filter(|_| !unknown));
             match (b, a) {
                 (Some(b), Some(a)) if b == a => unchanged_blocks += 1,
@@ -360,8 +375,12 @@ fn nested_block(sym: Sym, name: &str, item: &Value, indent: usize, color: Color)
         }
         out.push_str(&line);
     }
+    let has_attributes = m.values().any(|v| !v.is_null() && !is_nested(v));
     for (k, v) in m.iter().filter(|(_, v)| is_nested(v)) {
-        out.push('\n');
+        // Terraform puts a blank line before each group of blocks, after attributes only.
+        if has_attributes {
+            out.push('\n');
+        }
         if let Value::List(children) = v {
             for child in children {
                 out.push_str(&nested_block(sym, k, child, indent + 4, color));
@@ -382,6 +401,8 @@ struct Row {
     single_line: bool,
     /// Maps in this value are objects ("attributes hidden"), not maps ("elements").
     objects: bool,
+    /// A set: diffed as one (`set_diff`).
+    set: bool,
 }
 
 impl Row {
@@ -396,6 +417,7 @@ impl Row {
             forces,
             single_line,
             objects: false,
+            set: false,
         }
     }
 
@@ -437,7 +459,12 @@ impl Row {
             (Some(b), Some(a)) if is_collection(b) && is_collection(a) => {
                 let open = if matches!(a, Value::List(_)) { "[" } else { "{" };
                 out.push_str(&format!("{pad}{sym} {name} = {open}{forces}\n"));
-                out.push_str(&collection_diff(b, a, indent + 4, self.objects, color));
+                match (b, a) {
+                    (Value::List(bl), Value::List(al)) if self.set => {
+                        out.push_str(&set_diff(bl, al, indent + 4, color))
+                    }
+                    _ => out.push_str(&collection_diff(b, a, indent + 4, self.objects, color)),
+                }
                 out.push_str(&format!("{pad}  {}\n", if open == "[" { "]" } else { "}" }));
             }
             (Some(b), Some(Value::Unknown))
@@ -809,6 +836,29 @@ fn collection_diff(b: &Value, a: &Value, indent: usize, objects: bool, color: Co
             hidden_note(&mut hidden, &mut out);
         }
         _ => {}
+    }
+    out
+}
+
+/// A set changed: as Terraform, elements are never paired or shown for
+/// context; what goes (in the old order), then what comes, then a count of
+/// the unchanged ones.
+fn set_diff(b: &[Value], a: &[Value], indent: usize, color: Color) -> String {
+    let pad = " ".repeat(indent);
+    let mut out = String::new();
+    let mut unchanged = 0;
+    for v in b {
+        if a.contains(v) {
+            unchanged += 1;
+        } else {
+            out.push_str(&element(Sym::Delete, v, indent, color));
+        }
+    }
+    for v in a.iter().filter(|v| !b.contains(v)) {
+        out.push_str(&element(Sym::Create, v, indent, color));
+    }
+    if unchanged > 0 {
+        out.push_str(&hidden_note(&format!("{pad}  "), unchanged, "element", color));
     }
     out
 }

@@ -188,7 +188,7 @@ fn mask(v: &Value, sensitive: bool, ty: Option<&TypeConstraint>) -> Json {
     }
     fn inner(t: Option<&TypeConstraint>) -> Option<&TypeConstraint> {
         match t {
-            Some(TypeConstraint::List(i) | TypeConstraint::Map(i)) => Some(&**i),
+            Some(TypeConstraint::List(i) | TypeConstraint::Set(i) | TypeConstraint::Map(i)) => Some(&**i),
             _ => None,
         }
     }
@@ -207,7 +207,7 @@ fn mask(v: &Value, sensitive: bool, ty: Option<&TypeConstraint>) -> Json {
                 .collect(),
         ),
         Value::Unknown => match ty {
-            Some(TypeConstraint::List(_) | TypeConstraint::Tuple(_)) => json!([]),
+            Some(TypeConstraint::List(_) | TypeConstraint::Set(_) | TypeConstraint::Tuple(_)) => json!([]),
             Some(TypeConstraint::Map(_) | TypeConstraint::Object(_)) => json!({}),
             _ => Json::Bool(false),
         },

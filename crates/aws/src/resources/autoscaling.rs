@@ -2,7 +2,7 @@
 //! in Terraform (default_tags do not apply). A create waits until the group
 //! has its desired number of healthy instances (`wait_for_capacity_timeout`).
 
-use super::common::{block_list, blocks, found, int, int_value};
+use super::common::{block_list, block_set, blocks, found, int, int_value, string_set};
 use crate::error::api;
 use crate::tags::{MARKER_ADDRESS, MARKER_LINEAGE};
 use crate::values::{b, id, obj, opt_str, req, s, strings};
@@ -187,7 +187,6 @@ impl ResourceType for AwsAutoscalingGroup {
         false
     }
     fn schema(&self) -> ResourceSchema {
-        let list = || T::List(Box::new(T::String));
         ResourceSchema::new(
             "An EC2 Auto Scaling group.",
             [
@@ -197,7 +196,7 @@ impl ResourceType for AwsAutoscalingGroup {
                 ("min_size", A::required(T::Number, "Fewest instances.")),
                 ("max_size", A::required(T::Number, "Most instances.")),
                 ("desired_capacity", A::optional_computed(T::Number, "Instances wanted now.")),
-                ("vpc_zone_identifier", A::required(list(), "Subnets to launch into.")),
+                ("vpc_zone_identifier", A::required(string_set(), "Subnets to launch into.")),
                 (
                     "launch_template",
                     A::required(
@@ -205,7 +204,7 @@ impl ResourceType for AwsAutoscalingGroup {
                         "The launch template (id or name) and version.",
                     ),
                 ),
-                ("target_group_arns", A::optional(list(), "Target groups instances register with.")),
+                ("target_group_arns", A::optional(string_set(), "Target groups instances register with.")),
                 ("health_check_type", A::optional(T::String, "EC2 or ELB.").default(Value::str("EC2"))),
                 (
                     "health_check_grace_period",
@@ -226,7 +225,7 @@ impl ResourceType for AwsAutoscalingGroup {
                 (
                     "tag",
                     A::optional(
-                        block_list(
+                        block_set(
                             &[("key", T::String), ("value", T::String), ("propagate_at_launch", T::Bool)],
                             &["key", "value"],
                         ),

@@ -1,7 +1,7 @@
 //! aws_codepipeline: stages of actions (source, build, deploy) with an S3
 //! artifact store. Its id is its name.
 
-use super::common::{block_list, blocks, found, int, int_value};
+use super::common::{block_list, block_set, blocks, found, int, int_value};
 use crate::error::api;
 use crate::tags::{self, Tags};
 use crate::values::{id, obj, req, s, strings};
@@ -197,7 +197,7 @@ impl ResourceType for AwsCodepipeline {
                 (
                     "artifact_store",
                     A::required(
-                        block_list(&[("type", T::String), ("location", T::String)], &["location", "type"]),
+                        block_set(&[("type", T::String), ("location", T::String)], &["location", "type"]),
                         "The S3 bucket for artifacts.",
                     ),
                 ),

@@ -94,6 +94,20 @@ pub fn block_list(
     ecspoc_core::config::types::TypeConstraint::List(Box::new(block_type(attrs, required)))
 }
 
+/// A set of blocks of that type (Terraform's `nesting_mode = "set"`).
+pub fn block_set(
+    attrs: &[(&str, ecspoc_core::config::types::TypeConstraint)],
+    required: &[&str],
+) -> ecspoc_core::config::types::TypeConstraint {
+    ecspoc_core::config::types::TypeConstraint::Set(Box::new(block_type(attrs, required)))
+}
+
+/// A set of strings (ids, names): Terraform's `["set", "string"]`.
+pub fn string_set() -> ecspoc_core::config::types::TypeConstraint {
+    use ecspoc_core::config::types::TypeConstraint as T;
+    T::Set(Box::new(T::String))
+}
+
 /// Fill a block's unset attributes with AWS's defaults, so a plan compares
 /// what AWS will report.
 pub fn fill_block_defaults(planned: &mut Value, key: &str, defaults: &[(&str, Value)]) {

@@ -2,7 +2,7 @@
 //! and whatever else a stack keeps in a table. Keyed by name; a create that
 //! meets its own table (marker tag) from an interrupted run adopts it.
 
-use super::common::{block_list, blocks, found, int, int_value};
+use super::common::{block_list, block_set, blocks, found, int, int_value};
 use crate::error::api;
 use crate::tags::{self, Tags};
 use crate::values::{b, id, obj, req, s};
@@ -184,7 +184,7 @@ impl ResourceType for AwsDynamodbTable {
                 (
                     "attribute",
                     A::required(
-                        block_list(&[("name", T::String), ("type", T::String)], &["name", "type"]),
+                        block_set(&[("name", T::String), ("type", T::String)], &["name", "type"]),
                         "Key attributes: name and type (S, N or B).",
                     )
                     .force_new(),

@@ -2,7 +2,7 @@
 //! and aws_ecs_cluster_capacity_providers. Cluster and capacity provider ids
 //! are ARNs (as in Terraform); both are imported by name.
 
-use super::common::{block_list, blocks, found, int, int_value};
+use super::common::{block_list, block_set, blocks, found, int, int_value, string_set};
 use crate::consistency::retry_while;
 use crate::error::api;
 use crate::tags::{self, Tags};
@@ -153,7 +153,7 @@ impl ResourceType for AwsEcsCluster {
                 (
                     "setting",
                     A::optional_computed(
-                        block_list(&[("name", T::String), ("value", T::String)], &["name", "value"]),
+                        block_set(&[("name", T::String), ("value", T::String)], &["name", "value"]),
                         "Cluster settings, e.g. { name = \"containerInsights\", value = \"enabled\" }.",
                     ),
                 ),
@@ -514,7 +514,7 @@ fn strategy(planned: &Value) -> Result<Vec<CapacityProviderStrategyItem>, Provid
 }
 
 pub fn strategy_type() -> T {
-    block_list(&[("capacity_provider", T::String), ("weight", T::Number), ("base", T::Number)], &["capacity_provider"])
+    block_set(&[("capacity_provider", T::String), ("weight", T::Number), ("base", T::Number)], &["capacity_provider"])
 }
 
 #[async_trait]
@@ -533,7 +533,7 @@ impl ResourceType for AwsEcsClusterCapacityProviders {
                 ("cluster_name", A::required(T::String, "The cluster's name.").force_new()),
                 (
                     "capacity_providers",
-                    A::optional(T::List(Box::new(T::String)), "Capacity provider names.").default(Value::List(vec![])),
+                    A::optional(string_set(), "Capacity provider names.").default(Value::List(vec![])),
                 ),
                 (
                     "default_capacity_provider_strategy",

@@ -3,7 +3,7 @@
 //! service moves to it in place. A service waits for a steady state when
 //! `wait_for_steady_state` is set, and drains to zero before it is deleted.
 
-use super::common::{block_list, blocks, found, int, int_value};
+use super::common::{block_list, block_set, blocks, found, int, int_value, string_set};
 use super::container_definitions as containers;
 use super::ec2util::waiter;
 use super::ecs::{ecs_tags, strategy_type, sync_tags, tag_map};
@@ -24,10 +24,6 @@ use ecspoc_core::value::Value;
 
 pub struct AwsEcsTaskDefinition;
 pub struct AwsEcsService;
-
-fn list() -> T {
-    T::List(Box::new(T::String))
-}
 
 // ---------------------------------------------------------------- task definition
 
@@ -111,7 +107,7 @@ impl ResourceType for AwsEcsTaskDefinition {
                 ),
                 (
                     "requires_compatibilities",
-                    A::optional(list(), "EC2, FARGATE or EXTERNAL.").force_new().default(Value::List(vec![])),
+                    A::optional(string_set(), "EC2, FARGATE or EXTERNAL.").force_new().default(Value::List(vec![])),
                 ),
                 ("cpu", A::optional(T::String, "Task-level CPU units.").force_new()),
                 ("memory", A::optional(T::String, "Task-level memory (MiB).").force_new()),
@@ -213,7 +209,7 @@ impl ResourceType for AwsEcsTaskDefinition {
 // ---------------------------------------------------------------- service
 
 fn load_balancer_type() -> T {
-    block_list(
+    block_set(
         &[
             ("target_group_arn", T::String),
             ("container_name", T::String),
@@ -504,7 +500,11 @@ impl ResourceType for AwsEcsService {
                     "network_configuration",
                     A::optional(
                         block_list(
-                            &[("subnets", list()), ("security_groups", list()), ("assign_public_ip", T::Bool)],
+                            &[
+                                ("subnets", string_set()),
+                                ("security_groups", string_set()),
+                                ("assign_public_ip", T::Bool),
+                            ],
                             &["subnets"],
                         ),
                         "awsvpc networking.",

@@ -240,7 +240,7 @@ impl ResourceType for AwsInstance {
                 ("ami", A::required(T::String, "The image.").force_new()),
                 ("instance_type", A::required(T::String, "e.g. t3.micro; a change stops and starts the instance.")),
                 ("subnet_id", A::optional_computed(T::String, "The subnet.").force_new()),
-                ("vpc_security_group_ids", A::optional_computed(T::List(Box::new(T::String)), "Security groups.")),
+                ("vpc_security_group_ids", A::optional_computed(super::common::string_set(), "Security groups.")),
                 ("key_name", A::optional(T::String, "An EC2 key pair.").force_new()),
                 ("iam_instance_profile", A::optional(T::String, "An instance profile name.")),
                 ("associate_public_ip_address", A::optional_computed(T::Bool, "Give it a public address.").force_new()),

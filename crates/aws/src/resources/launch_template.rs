@@ -153,7 +153,7 @@ impl ResourceType for AwsLaunchTemplate {
                         "The instance profile (name or arn).",
                     ),
                 ),
-                ("vpc_security_group_ids", A::optional(T::List(Box::new(T::String)), "Security groups.")),
+                ("vpc_security_group_ids", A::optional(super::common::string_set(), "Security groups.")),
                 (
                     "metadata_options",
                     A::optional(

@@ -1,7 +1,7 @@
 //! Elastic Load Balancing v2: aws_lb, aws_lb_target_group, aws_lb_listener
 //! and aws_lb_listener_rule. Ids are ARNs, as in Terraform.
 
-use super::common::{block_list, blocks, found, int, int_value};
+use super::common::{block_list, block_set, blocks, found, int, int_value, string_set};
 use super::ec2util::waiter;
 use crate::error::api;
 use crate::tags::{self, Tags};
@@ -24,10 +24,6 @@ pub struct AwsLb;
 pub struct AwsLbTargetGroup;
 pub struct AwsLbListener;
 pub struct AwsLbListenerRule;
-
-fn list() -> T {
-    T::List(Box::new(T::String))
-}
 
 fn elb_tags(t: &Tags) -> Vec<Tag> {
     t.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
@@ -251,8 +247,8 @@ impl ResourceType for AwsLb {
                     A::optional(T::String, "application or network.").force_new().default(Value::str("application")),
                 ),
                 ("ip_address_type", A::optional(T::String, "ipv4 or dualstack.").default(Value::str("ipv4"))),
-                ("subnets", A::required(list(), "Subnets, one per availability zone.")),
-                ("security_groups", A::optional_computed(list(), "Security groups.")),
+                ("subnets", A::required(string_set(), "Subnets, one per availability zone.")),
+                ("security_groups", A::optional_computed(string_set(), "Security groups.")),
                 (
                     "idle_timeout",
                     A::optional(T::Number, "Seconds a connection may be idle.").default(Value::Number(60.0)),
@@ -549,7 +545,7 @@ impl ResourceType for AwsLbTargetGroup {
                         .default(Value::str("300")),
                 ),
                 ("health_check", A::optional_computed(health_check_type(), "How targets are checked.")),
-                ("load_balancer_arns", A::computed(list(), "Load balancers sending to this group.")),
+                ("load_balancer_arns", A::computed(string_set(), "Load balancers sending to this group.")),
             ],
         )
     }
@@ -742,8 +738,8 @@ fn action_type() -> T {
 }
 
 fn condition_type() -> T {
-    let values = block_list(&[("values", list())], &["values"]);
-    block_list(&[("path_pattern", values.clone()), ("host_header", values)], &[])
+    let values = block_list(&[("values", string_set())], &["values"]);
+    block_set(&[("path_pattern", values.clone()), ("host_header", values)], &[])
 }
 
 fn actions(planned: &Value, key: &str) -> Vec<Action> {

@@ -1,7 +1,7 @@
 //! aws_s3_bucket_server_side_encryption_configuration: a bucket's default
 //! encryption (SSE-S3 or SSE-KMS), keyed by bucket name as Terraform's.
 
-use super::common::{block_list, blocks, found};
+use super::common::{block_list, block_set, blocks, found};
 use super::s3::{bucket_key, bucket_setting};
 use crate::error::api;
 use crate::values::{b, id, obj, opt_str, req, s};
@@ -58,7 +58,7 @@ impl ResourceType for AwsS3BucketServerSideEncryptionConfiguration {
                 (
                     "rule",
                     A::required(
-                        block_list(
+                        block_set(
                             &[("apply_server_side_encryption_by_default", by_default), ("bucket_key_enabled", T::Bool)],
                             &[],
                         ),

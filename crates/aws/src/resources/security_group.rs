@@ -21,14 +21,14 @@ pub struct AwsSecurityGroupRule {
 
 fn rule_type() -> T {
     let list = || T::List(Box::new(T::String));
-    T::List(Box::new(T::Object(
+    T::Set(Box::new(T::Object(
         [
             ("from_port", (T::Number, false)),
             ("to_port", (T::Number, false)),
             ("protocol", (T::String, false)),
             ("cidr_blocks", (list(), true)),
             ("ipv6_cidr_blocks", (list(), true)),
-            ("security_groups", (list(), true)),
+            ("security_groups", (super::common::string_set(), true)),
             ("prefix_list_ids", (list(), true)),
             ("self", (T::Bool, true)),
             ("description", (T::String, true)),

@@ -13,6 +13,10 @@ use std::path::PathBuf;
 pub struct Variable {
     pub name: String,
     pub ty: TypeConstraint,
+    /// A value from `-var` or `TF_VAR_` is the string given, not an
+    /// expression: Terraform's rule for variables of no type or of a
+    /// primitive type (`any` and collections are parsed).
+    pub input_is_literal: bool,
     pub default: Option<Expr>,
     pub description: String,
     pub sensitive: bool,
@@ -501,6 +505,7 @@ fn decode_variable(name: &str, span: &Span, body: &RawNode) -> Result<Variable, 
     let mut v = Variable {
         name: name.to_string(),
         ty: TypeConstraint::Any,
+        input_is_literal: true,
         default: None,
         description: String::new(),
         sensitive: false,
@@ -514,6 +519,8 @@ fn decode_variable(name: &str, span: &Span, body: &RawNode) -> Result<Variable, 
                 let s = expect_string(&val, "type")?;
                 let s = s.trim_start_matches("${").trim_end_matches('}');
                 v.ty = TypeConstraint::parse(s).map_err(|e| err("Invalid type specification", e, &val.span))?;
+                v.input_is_literal =
+                    matches!(v.ty, TypeConstraint::String | TypeConstraint::Number | TypeConstraint::Bool);
             }
             "default" => v.default = Some(Expr::from_raw(&val)?),
             "description" => v.description = expect_string(&val, "description")?,

@@ -444,6 +444,7 @@ static DYNAMIC_ATTRIBUTES: std::sync::RwLock<BTreeMap<String, Vec<String>>> = st
 /// Each type's nested blocks and maps, learned from the providers' schemas with the formats.
 static BLOCK_ATTRIBUTES: std::sync::RwLock<BTreeMap<String, Vec<String>>> = std::sync::RwLock::new(BTreeMap::new());
 static MAP_ATTRIBUTES: std::sync::RwLock<BTreeMap<String, Vec<String>>> = std::sync::RwLock::new(BTreeMap::new());
+static SET_ATTRIBUTES: std::sync::RwLock<BTreeMap<String, Vec<String>>> = std::sync::RwLock::new(BTreeMap::new());
 
 /// Learn how state files write these providers' dynamic values: before any
 /// state or saved plan is read (the binary does it first thing).
@@ -451,6 +452,7 @@ pub fn register_state_formats(providers: &crate::provider::ProviderSet) {
     for (registry, wanted) in [
         (&BLOCK_ATTRIBUTES, (|a| a.is_block()) as fn(&crate::provider::AttrSchema) -> bool),
         (&MAP_ATTRIBUTES, |a| matches!(a.ty, crate::config::types::TypeConstraint::Map(_))),
+        (&SET_ATTRIBUTES, |a| a.is_set()),
     ] {
         let Ok(mut m) = registry.write() else { continue };
         for p in providers.iter() {
@@ -483,6 +485,11 @@ pub fn register_state_formats(providers: &crate::provider::ProviderSet) {
 /// as the providers' schemas said when they were registered.
 pub fn block_attributes(type_: &str) -> Vec<String> {
     BLOCK_ATTRIBUTES.read().ok().and_then(|m| m.get(type_).cloned()).unwrap_or_default()
+}
+
+/// The attributes of a type that are sets (values or blocks): plans diff them as sets.
+pub fn set_attributes(type_: &str) -> Vec<String> {
+    SET_ATTRIBUTES.read().ok().and_then(|m| m.get(type_).cloned()).unwrap_or_default()
 }
 
 /// The attributes of a type that are maps (`tags`): plans quote their keys.
