@@ -333,14 +333,22 @@ fn blocks_by_address(text: &str) -> std::collections::BTreeMap<String, String> {
 /// A type leaves this list only with a reason; one whose blocks all agree
 /// and is not here fails the test too, so the list stays the measurement.
 const SAME_CREATE_TEXT: &[&str] = &[
+    "aws_cloudwatch_event_rule",
+    "aws_cloudwatch_event_target",
+    "aws_cloudwatch_log_group",
     "aws_ecr_repository",
     "aws_ecs_cluster",
     "aws_ecs_cluster_capacity_providers",
+    "aws_iam_instance_profile",
     "aws_iam_role_policy_attachment",
     "aws_internet_gateway",
+    "aws_key_pair",
+    "aws_route",
     "aws_route_table_association",
     "aws_s3_bucket_public_access_block",
+    "aws_security_group",
     "aws_sns_topic_policy",
+    "aws_sns_topic_subscription",
 ];
 
 #[test]
@@ -356,7 +364,8 @@ fn the_dev_create_plan_reads_as_terraforms() {
     let (theirs, mine) = (blocks_by_address(&theirs), blocks_by_address(&mine));
     assert_eq!(theirs.keys().collect::<Vec<_>>(), mine.keys().collect::<Vec<_>>(), "the same objects planned");
 
-    let type_of = |addr: &str| addr.split('.').rev().nth(1).unwrap_or("").to_string();
+    let instance_key = regex::Regex::new(r#"\[("[^"]*"|\d+)\]$"#).unwrap();
+    let type_of = |addr: &str| instance_key.replace(addr, "").rsplit('.').nth(1).unwrap_or("").to_string();
     let mut agree: std::collections::BTreeMap<String, bool> = std::collections::BTreeMap::new();
     let mut report = String::new();
     for (addr, text) in &theirs {
@@ -450,4 +459,79 @@ ingress = [
         };
         common::terraform::assert_same_plan(from, &t, &m);
     }
+}
+
+/// `name_prefix` (Terraform's way to let the provider make unique names, as
+/// create_before_destroy needs): the name is known after apply, made of the
+/// prefix and 26 hexadecimal digits as Terraform's provider makes it, so
+/// each tool reads the other's prefix back and plans no change.
+#[test]
+fn name_prefix_makes_names_each_tool_reads_back() {
+    let moto = Moto::dedicated();
+    let config = |who: &str| {
+        format!(
+            r#"
+[resource.aws_sns_topic.t]
+name_prefix = "{who}-topic-"
+
+[resource.aws_security_group.g]
+name_prefix = "{who}-sg-"
+description = "prefixed"
+
+[resource.aws_cloudwatch_log_group.l]
+name_prefix = "/{who}/logs-"
+"#
+        )
+    };
+    let ours = Workdir::new(&[("main.toml", &config("ours"))]).with_aws(&moto);
+    let plan = ours.ok(&["plan", "-no-color"]).stdout;
+    for line in ["+ name                   = (known after apply)", "+ name_prefix            = \"ours-sg-\""] {
+        assert!(plan.contains(line), "{line:?} in:\n{plan}");
+    }
+    ours.ok(&["apply", "-auto-approve"]);
+    let shape = regex::Regex::new(r"^(ours-topic-|ours-sg-|/ours/logs-)[0-9a-f]{26}$").unwrap();
+    for addr in ["aws_sns_topic.t", "aws_security_group.g", "aws_cloudwatch_log_group.l"] {
+        let name = common::state_attr(&ours, addr, "name");
+        assert!(shape.is_match(name.as_str().unwrap_or("")), "{addr}: {name}");
+    }
+    no_changes_from(&ours);
+
+    // Both names set is refused before anything is made.
+    ours.write("extra.toml", "[resource.aws_sns_topic.both]\nname = \"x\"\nname_prefix = \"y-\"\n");
+    let r = ours.run(&["plan"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("name conflicts with name_prefix"), "{}", r.stderr);
+    std::fs::remove_file(ours.file("extra.toml")).unwrap();
+
+    // Terraform on ecspoc's state, then ecspoc on Terraform's.
+    let json = |who: &str| {
+        let t: toml::Table = toml::from_str(&config(who)).unwrap();
+        let mut j = serde_json::to_value(&t).unwrap();
+        // ecspoc's marker tags ignored, as a team moving to Terraform would.
+        j["provider"] = serde_json::json!({"aws": {"skip_credentials_validation": true, "skip_requesting_account_id": true,
+            "skip_metadata_api_check": true, "ignore_tags": {"key_prefixes": ["ecspoc:"]}}});
+        j.to_string()
+    };
+    let theirs = Workdir::new(&[("main.tf.json", &json("ours"))]);
+    theirs.write("terraform.tfstate", &ours.read("terraform.tfstate"));
+    let tf = |w: &Workdir, args: &[&str]| {
+        let out = terraform_with(w.path(), args, &tf_env(&moto));
+        (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    assert_eq!(tf(&theirs, &["init", "-input=false", "-no-color"]).0, Some(0));
+    let (code, text) = tf(&theirs, &["plan", "-input=false", "-no-color", "-detailed-exitcode"]);
+    assert_eq!(code, Some(0), "Terraform plans changes on ecspoc's prefixed names:\n{text}");
+
+    let tf_made = Workdir::new(&[("main.tf.json", &json("tf"))]);
+    assert_eq!(tf(&tf_made, &["init", "-input=false", "-no-color"]).0, Some(0));
+    let (code, text) = tf(&tf_made, &["apply", "-auto-approve", "-input=false", "-no-color"]);
+    assert_eq!(code, Some(0), "{text}");
+    let ours_on_theirs = Workdir::new(&[("main.toml", &config("tf"))]).with_aws(&moto);
+    ours_on_theirs.write("terraform.tfstate", &tf_made.read("terraform.tfstate"));
+    no_changes_from(&ours_on_theirs);
+}
+
+fn no_changes_from(w: &Workdir) {
+    let r = w.run(&["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(r.code, 0, "changes planned:\n{}", r.all());
 }

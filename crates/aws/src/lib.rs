@@ -218,13 +218,26 @@ impl Provider for AwsProvider {
     fn api_retries(&self) -> BTreeMap<String, u64> {
         self.calls.retries()
     }
-    fn created_name(&self, type_: &str, planned: &Value) -> Option<String> {
+    /// The configured name, or `<name>_prefix` followed by a suffix derived
+    /// from the marker (Terraform's `name_prefix`).
+    fn created_name(&self, type_: &str, planned: &Value, marker: &Marker) -> Option<String> {
         let attr = self.resources.get(type_)?.name_attribute();
-        planned.get(attr).and_then(Value::as_str).map(String::from)
+        match planned.get(attr).and_then(Value::as_str) {
+            Some(name) => Some(name.to_string()),
+            None => {
+                let prefix = planned.get(&format!("{attr}_prefix")).and_then(Value::as_str)?;
+                Some(resources::common::prefixed_name(prefix, marker))
+            }
+        }
     }
     fn validate(&self, type_: &str, config: &Value) -> Vec<String> {
         let Some(r) = self.resources.get(type_) else { return Vec::new() };
         let mut out = rules::check(type_, config);
+        let name = r.name_attribute();
+        let set = |k: &str| config.get(k).is_some_and(|v| !v.is_null());
+        if set(name) && set(&format!("{name}_prefix")) {
+            out.push(format!("{name} conflicts with {name}_prefix: set one (the name, or a prefix to make it from)"));
+        }
         if r.taggable() {
             let defaults = self.configured_default_tags();
             let own: tags::Tags = config

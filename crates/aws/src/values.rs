@@ -14,6 +14,15 @@ pub fn b(v: &Value, k: &str) -> Option<bool> {
     v.get(k).and_then(Value::as_bool)
 }
 
+/// A time as Terraform's AWS provider writes it (RFC 3339, whole seconds).
+pub fn rfc3339(t: Option<&aws_smithy_types::DateTime>) -> Value {
+    t.and_then(|t| {
+        aws_smithy_types::DateTime::from_secs(t.secs()).fmt(aws_smithy_types::date_time::Format::DateTime).ok()
+    })
+    .map(Value::String)
+    .unwrap_or(Value::Null)
+}
+
 pub fn opt_str(x: Option<&str>) -> Value {
     x.map(Value::str).unwrap_or(Value::Null)
 }

@@ -735,6 +735,9 @@ fn propose(schema: &ResourceSchema, prior: Option<&Value>, config: &Value, ignor
             c
         } else if let Some(d) = &attr.default {
             d.clone()
+        } else if let Some(d) = &attr.api_default {
+            // Unset on create; afterwards, what the remote side reports when unset.
+            if prior.is_some() { d.clone() } else { Value::Null }
         } else if attr.computed {
             p.unwrap_or(Value::Unknown)
         } else {

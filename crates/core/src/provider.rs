@@ -19,6 +19,10 @@ pub struct AttrSchema {
     pub sensitive: bool,
     /// The value planned when the configuration leaves this attribute out.
     pub default: Option<Value>,
+    /// What the remote side reports when this attribute is left out: a
+    /// create plans it null (as Terraform's providers plan it); later plans
+    /// expect it, so a value changed by hand is set back.
+    pub api_default: Option<Value>,
     pub description: &'static str,
     /// A list of objects that is not a nested block in Terraform's schema
     /// (written `ingress = [{...}]`, as an attribute): see `is_block`.
@@ -35,6 +39,7 @@ impl AttrSchema {
             force_new: false,
             sensitive: false,
             default: None,
+            api_default: None,
             description,
             list_attribute: false,
         }
@@ -61,6 +66,11 @@ impl AttrSchema {
     }
     pub fn default(mut self, v: Value) -> Self {
         self.default = Some(v);
+        self
+    }
+    /// See `api_default`.
+    pub fn api_default(mut self, v: Value) -> Self {
+        self.api_default = Some(v);
         self
     }
     /// A list of objects Terraform's schema has as an attribute, not as
@@ -284,8 +294,10 @@ pub trait Provider: Send + Sync {
         BTreeMap::new()
     }
     /// The name an object is created under (recorded in its marker), when
-    /// the API keys objects by name.
-    fn created_name(&self, _type_: &str, planned: &Value) -> Option<String> {
+    /// the API keys objects by name: the configured one, or one the
+    /// provider generates from `marker` (unnamed yet), so that a retry after
+    /// a crash asks for the same name and finds the object it left.
+    fn created_name(&self, _type_: &str, planned: &Value, _marker: &Marker) -> Option<String> {
         planned.get("name").and_then(Value::as_str).map(String::from)
     }
     /// Find an object that carries `marker` but is missing from state.

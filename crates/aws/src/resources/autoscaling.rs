@@ -5,7 +5,7 @@
 use super::common::{block_list, block_set, blocks, found, int, int_value, string_set};
 use crate::error::api;
 use crate::tags::{MARKER_ADDRESS, MARKER_LINEAGE};
-use crate::values::{b, id, obj, opt_str, req, s, strings};
+use crate::values::{b, id, obj, opt_str, s, strings};
 use crate::{Ctx, ResourceType};
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{AutoScalingGroup, LaunchTemplateSpecification, Tag};
@@ -98,6 +98,7 @@ fn to_value(g: &AutoScalingGroup, prior: &Value, defaults: &crate::tags::Default
         ("id", opt_str(g.auto_scaling_group_name())),
         ("arn", opt_str(g.auto_scaling_group_arn())),
         ("name", opt_str(g.auto_scaling_group_name())),
+        ("name_prefix", super::common::prefix_of(g.auto_scaling_group_name())),
         ("min_size", int_value(g.min_size())),
         ("max_size", int_value(g.max_size())),
         ("desired_capacity", int_value(g.desired_capacity())),
@@ -192,7 +193,8 @@ impl ResourceType for AwsAutoscalingGroup {
             [
                 ("id", A::computed(T::String, "The group's name.")),
                 ("arn", A::computed(T::String, "The group's ARN.")),
-                ("name", A::required(T::String, "The group's name.").force_new()),
+                ("name", A::optional_computed(T::String, "The group's name; generated when left out.").force_new()),
+                ("name_prefix", super::common::name_prefix_schema()),
                 ("min_size", A::required(T::Number, "Fewest instances.")),
                 ("max_size", A::required(T::Number, "Most instances.")),
                 ("desired_capacity", A::optional_computed(T::Number, "Instances wanted now.")),
@@ -205,14 +207,14 @@ impl ResourceType for AwsAutoscalingGroup {
                     ),
                 ),
                 ("target_group_arns", A::optional(string_set(), "Target groups instances register with.")),
-                ("health_check_type", A::optional(T::String, "EC2 or ELB.").default(Value::str("EC2"))),
+                ("health_check_type", A::optional_computed(T::String, "EC2 or ELB (EC2 when left out).")),
                 (
                     "health_check_grace_period",
                     A::optional(T::Number, "Seconds before health checks count.").default(Value::Number(300.0)),
                 ),
                 (
                     "default_cooldown",
-                    A::optional(T::Number, "Seconds between scaling activities.").default(Value::Number(300.0)),
+                    A::optional_computed(T::Number, "Seconds between scaling activities (300 when left out)."),
                 ),
                 (
                     "protect_from_scale_in",
@@ -220,7 +222,7 @@ impl ResourceType for AwsAutoscalingGroup {
                 ),
                 (
                     "capacity_rebalance",
-                    A::optional(T::Bool, "Replace Spot instances at risk.").default(Value::Bool(false)),
+                    A::optional(T::Bool, "Replace Spot instances at risk.").api_default(Value::Bool(false)),
                 ),
                 (
                     "tag",
@@ -255,7 +257,7 @@ impl ResourceType for AwsAutoscalingGroup {
         }
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
-        let name = req(planned, "name")?;
+        let name = &super::common::name_or_generated(planned, marker);
         // Look first: a group of that name that is not ours is an error, never taken over.
         if let Some(g) = describe(ctx, vec![name.to_string()]).await?.first() {
             if !is_ours(g, marker) {

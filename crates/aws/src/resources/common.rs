@@ -16,12 +16,53 @@ macro_rules! once {
 }
 pub(crate) use once;
 
-/// The configured `name`, or one derived from the marker, so that a retry
-/// after a crash asks for the same name and finds the object it left.
+/// The configured `name`, or the one chosen for the marker (from
+/// `name_prefix`), or one derived from the marker, so that a retry after a
+/// crash asks for the same name and finds the object it left.
 pub fn name_or_generated(planned: &Value, marker: &Marker) -> String {
-    match planned.get("name").and_then(Value::as_str) {
-        Some(n) => n.to_string(),
-        None => generated_name(marker),
+    name_for_create(planned, "name", marker)
+}
+
+/// `name_or_generated` for an API whose name attribute is `attr` (`key_name`).
+pub fn name_for_create(planned: &Value, attr: &str, marker: &Marker) -> String {
+    match (planned.get(attr).and_then(Value::as_str), marker.name.as_deref()) {
+        (Some(n), _) | (None, Some(n)) => n.to_string(),
+        (None, None) => generated_name(marker),
+    }
+}
+
+/// `prefix` and 26 hexadecimal digits: the shape of the names Terraform's
+/// AWS provider makes from a `name_prefix`, so that either tool reads the
+/// prefix back from the name (`prefix_of`).
+pub fn prefixed_name(prefix: &str, marker: &Marker) -> String {
+    let digits = sha1_smol::Sha1::from(format!("{}/{}/{}", marker.lineage, marker.address, marker.create_id))
+        .digest()
+        .to_string();
+    format!("{prefix}{}", &digits[..UNIQUE_SUFFIX_LENGTH])
+}
+
+const UNIQUE_SUFFIX_LENGTH: usize = 26;
+
+/// The `name_prefix` argument (`key_name_prefix`, `bucket_prefix`).
+pub fn name_prefix_schema() -> ecspoc_core::provider::AttrSchema {
+    ecspoc_core::provider::AttrSchema::optional_computed(
+        ecspoc_core::config::types::TypeConstraint::String,
+        "A unique name is made from this prefix; conflicts with the name.",
+    )
+    .force_new()
+}
+
+/// The `name_prefix` a name was made from, if it ends in a generated
+/// suffix; null otherwise (as Terraform's AWS provider reads it back).
+pub fn prefix_of(name: Option<&str>) -> Value {
+    match name {
+        Some(n)
+            if n.len() > UNIQUE_SUFFIX_LENGTH
+                && n.as_bytes()[n.len() - UNIQUE_SUFFIX_LENGTH..].iter().all(u8::is_ascii_hexdigit) =>
+        {
+            Value::str(&n[..n.len() - UNIQUE_SUFFIX_LENGTH])
+        }
+        _ => Value::Null,
     }
 }
 
@@ -44,6 +85,17 @@ pub fn client_token(marker: &Marker) -> String {
 /// The name adoption looks for: the configured one, or the generated one.
 pub fn adoption_name(marker: &Marker) -> String {
     marker.name.clone().unwrap_or_else(|| generated_name(marker))
+}
+
+/// `v` with the setting `key` of `from` (the planned value or prior state),
+/// else `default`: settings of how the provider works, which AWS does not
+/// keep, stay in state as configured (Terraform's provider keeps them so).
+pub fn with_setting(mut v: Value, from: &Value, key: &str, default: Value) -> Value {
+    if let Value::Map(m) = &mut v {
+        let setting = from.get(key).filter(|s| !s.is_null() && !s.is_unknown()).cloned().unwrap_or(default);
+        m.insert(key.to_string(), setting);
+    }
+    v
 }
 
 /// `Ok(None)` when the read failed because the object does not exist.

@@ -103,7 +103,7 @@ impl ResourceType for AwsEcsTaskDefinition {
                 ),
                 (
                     "network_mode",
-                    A::optional(T::String, "bridge, host, awsvpc or none.").force_new().default(Value::str("bridge")),
+                    A::optional_computed(T::String, "bridge, host, awsvpc or none (bridge when left out).").force_new(),
                 ),
                 (
                     "requires_compatibilities",
@@ -526,7 +526,7 @@ impl ResourceType for AwsEcsService {
                 ),
                 (
                     "propagate_tags",
-                    A::optional(T::String, "NONE, SERVICE or TASK_DEFINITION.").default(Value::str("NONE")),
+                    A::optional(T::String, "NONE, SERVICE or TASK_DEFINITION.").api_default(Value::str("NONE")),
                 ),
                 (
                     "availability_zone_rebalancing",
@@ -537,7 +537,10 @@ impl ResourceType for AwsEcsService {
                     "wait_for_steady_state",
                     A::optional(T::Bool, "Wait until the deployment is steady.").default(Value::Bool(false)),
                 ),
-                ("force_new_deployment", A::optional(T::Bool, "Redeploy on every update.").default(Value::Bool(false))),
+                (
+                    "force_new_deployment",
+                    A::optional(T::Bool, "Redeploy on every update.").api_default(Value::Bool(false)),
+                ),
             ],
         )
     }

@@ -7,7 +7,7 @@ use super::common::{adoption_name, found};
 use crate::error::api;
 use crate::json_doc::{canonical, normalize_attr};
 use crate::tags::{self, Tags};
-use crate::values::{id, obj, opt_str, req, s};
+use crate::values::{b, id, obj, opt_str, req, s};
 use crate::{Ctx, ResourceType};
 use async_trait::async_trait;
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
@@ -63,6 +63,7 @@ async fn read_rule(ctx: &Ctx<'_>, bus: &str, name: &str) -> Result<Option<Value>
         ("id", Value::String(rule_id(bus, name))),
         ("arn", Value::str(arn)),
         ("name", Value::str(name)),
+        ("name_prefix", super::common::prefix_of(Some(name))),
         ("event_bus_name", Value::str(bus)),
         ("description", opt_str(r.description())),
         ("event_pattern", opt_str(r.event_pattern().map(|p| canonical(p).unwrap_or_else(|| p.to_string())).as_deref())),
@@ -72,6 +73,16 @@ async fn read_rule(ctx: &Ctx<'_>, bus: &str, name: &str) -> Result<Option<Value>
         ("tags", t),
         ("tags_all", all),
     ])))
+}
+
+/// `force_destroy`: how ecspoc deletes, not something AWS keeps.
+fn force_destroy_schema(description: &'static str) -> A {
+    A::optional(T::Bool, description).default(Value::Bool(false))
+}
+
+/// `v` with the `force_destroy` setting of `from` (planned or prior state).
+fn with_force_destroy(v: Value, from: &Value) -> Value {
+    super::common::with_setting(v, from, "force_destroy", Value::Bool(false))
 }
 
 async fn put_rule(ctx: &Ctx<'_>, planned: &Value, name: &str, tags: Option<Vec<Tag>>) -> Result<(), ProviderError> {
@@ -104,6 +115,7 @@ impl ResourceType for AwsCloudwatchEventRule {
                 ("id", A::computed(T::String, "NAME, or BUS/NAME off the default bus.")),
                 ("arn", A::computed(T::String, "The rule's ARN.")),
                 ("name", A::optional_computed(T::String, "The rule's name; generated when left out.").force_new()),
+                ("name_prefix", super::common::name_prefix_schema()),
                 (
                     "event_bus_name",
                     A::optional(T::String, "The event bus.").force_new().default(Value::str(DEFAULT_BUS)),
@@ -115,8 +127,9 @@ impl ResourceType for AwsCloudwatchEventRule {
                 (
                     "state",
                     A::optional(T::String, "ENABLED, DISABLED or ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS.")
-                        .default(Value::str("ENABLED")),
+                        .api_default(Value::str("ENABLED")),
                 ),
+                ("force_destroy", force_destroy_schema("Delete the rule even if another service manages it.")),
             ],
         )
     }
@@ -141,13 +154,14 @@ impl ResourceType for AwsCloudwatchEventRule {
         // PutRule creates or overwrites: a retry after a crash is harmless.
         put_rule(ctx, planned, &name, Some(event_tags(&t))).await?;
         let bus = s(planned, "event_bus_name").unwrap_or(DEFAULT_BUS);
-        crate::consistency::read_new(ctx, || read_rule(ctx, bus, &name))
+        let v = crate::consistency::read_new(ctx, || read_rule(ctx, bus, &name))
             .await?
-            .ok_or_else(|| ProviderError::new(format!("the new rule {name} could not be read back")))
+            .ok_or_else(|| ProviderError::new(format!("the new rule {name} could not be read back")))?;
+        Ok(with_force_destroy(v, planned))
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         let (bus, name) = rule_key(id(state)?);
-        read_rule(ctx, bus, name).await
+        Ok(read_rule(ctx, bus, name).await?.map(|v| with_force_destroy(v, state)))
     }
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let (bus, name) = rule_key(id(prior)?);
@@ -171,9 +185,10 @@ impl ResourceType for AwsCloudwatchEventRule {
                 .await
                 .map_err(|e| api("TagResource", e))?;
         }
-        read_rule(ctx, bus, name)
+        let v = read_rule(ctx, bus, name)
             .await?
-            .ok_or_else(|| ProviderError::new(format!("rule {name} disappeared during the update")))
+            .ok_or_else(|| ProviderError::new(format!("rule {name} disappeared during the update")))?;
+        Ok(with_force_destroy(v, planned))
     }
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
         let (bus, name) = rule_key(id(prior)?);
@@ -183,6 +198,7 @@ impl ResourceType for AwsCloudwatchEventRule {
                 .delete_rule()
                 .name(name)
                 .event_bus_name(bus)
+                .force(b(prior, "force_destroy").unwrap_or(false))
                 .send()
                 .await
                 .map_err(|e| api("DeleteRule", e)),
@@ -192,6 +208,7 @@ impl ResourceType for AwsCloudwatchEventRule {
     async fn adopt(&self, ctx: &Ctx<'_>, marker: &Marker) -> Result<Option<Value>, ProviderError> {
         let name = adoption_name(marker);
         let Some(v) = read_rule(ctx, DEFAULT_BUS, &name).await? else { return Ok(None) };
+        let v = with_force_destroy(v, &Value::Null);
         let remote = remote_tags(ctx, s(&v, "arn").unwrap_or_default()).await?;
         Ok(tags::has_marker(&remote, marker).then_some(v))
     }
@@ -234,6 +251,7 @@ impl ResourceType for AwsCloudwatchEventTarget {
                 ("input", A::optional(T::String, "Constant JSON sent instead of the event.")),
                 ("input_path", A::optional(T::String, "JSONPath of the part of the event to send.")),
                 ("role_arn", A::optional(T::String, "Role EventBridge uses to reach the target.")),
+                ("force_destroy", force_destroy_schema("Remove the target even from a rule another service manages.")),
             ],
         )
     }
@@ -269,7 +287,7 @@ impl ResourceType for AwsCloudwatchEventTarget {
                 .map_err(|e| api("ListTargetsByRule", e));
             let Some(page) = found(page)? else { return Ok(None) };
             if let Some(t) = page.targets().iter().find(|t| t.id() == target) {
-                return Ok(Some(obj(vec![
+                let v = obj(vec![
                     ("id", Value::String(format!("{rule}-{target}"))),
                     ("rule", Value::str(&rule)),
                     ("event_bus_name", Value::str(&bus)),
@@ -278,7 +296,8 @@ impl ResourceType for AwsCloudwatchEventTarget {
                     ("input", opt_str(t.input())),
                     ("input_path", opt_str(t.input_path())),
                     ("role_arn", opt_str(t.role_arn())),
-                ])));
+                ]);
+                return Ok(Some(with_force_destroy(v, state)));
             }
             token = page.next_token().map(String::from);
             if token.is_none() {
@@ -325,6 +344,7 @@ impl ResourceType for AwsCloudwatchEventTarget {
         crate::consistency::read_new(ctx, || self.read(ctx, planned))
             .await?
             .ok_or_else(|| ProviderError::new("the event target could not be read back"))
+            .map(|v| with_force_destroy(v, planned))
     }
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
         found(
@@ -333,6 +353,7 @@ impl ResourceType for AwsCloudwatchEventTarget {
                 .remove_targets()
                 .rule(req(prior, "rule")?)
                 .event_bus_name(s(prior, "event_bus_name").unwrap_or(DEFAULT_BUS))
+                .force(b(prior, "force_destroy").unwrap_or(false))
                 .ids(req(prior, "target_id")?)
                 .send()
                 .await

@@ -7,7 +7,7 @@ use super::common::{adoption_name, found, int, int_value, name_or_generated};
 use crate::error::api;
 use crate::json_doc::{canonical_policy, from_iam, normalize_attr};
 use crate::tags::{self, Tags};
-use crate::values::{id, obj, opt_str, req, s};
+use crate::values::{b, id, obj, opt_str, req, s};
 use crate::{Ctx, ResourceType};
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
@@ -98,6 +98,35 @@ fn validate_policy(config: &Value, key: &str) -> Vec<String> {
 
 // ---------------------------------------------------------------- role
 
+/// `v` with the role's `force_detach_policies` setting of `from`.
+fn with_force_detach(v: Value, from: &Value) -> Value {
+    super::common::with_setting(v, from, "force_detach_policies", Value::Bool(false))
+}
+
+/// What `force_detach_policies` does before a role is deleted: its managed
+/// policies detached, its inline ones deleted.
+async fn detach_all_policies(ctx: &Ctx<'_>, role: &str) -> Result<(), ProviderError> {
+    let iam = &ctx.clients.iam;
+    let mut attached = iam.list_attached_role_policies().role_name(role).into_paginator().send();
+    while let Some(page) = attached.next().await {
+        let Some(page) = found(page.map_err(|e| api("ListAttachedRolePolicies", e)))? else { return Ok(()) };
+        for p in page.attached_policies() {
+            let r =
+                iam.detach_role_policy().role_name(role).set_policy_arn(p.policy_arn().map(String::from)).send().await;
+            found(r.map_err(|e| api("DetachRolePolicy", e)))?;
+        }
+    }
+    let mut inline = iam.list_role_policies().role_name(role).into_paginator().send();
+    while let Some(page) = inline.next().await {
+        let Some(page) = found(page.map_err(|e| api("ListRolePolicies", e)))? else { return Ok(()) };
+        for name in page.policy_names() {
+            let r = iam.delete_role_policy().role_name(role).policy_name(name).send().await;
+            found(r.map_err(|e| api("DeleteRolePolicy", e)))?;
+        }
+    }
+    Ok(())
+}
+
 async fn read_role(ctx: &Ctx<'_>, name: &str) -> Result<Option<Value>, ProviderError> {
     let out = found(ctx.clients.iam.get_role().role_name(name).send().await.map_err(|e| api("GetRole", e)))?;
     let Some(role) = out.as_ref().and_then(|o| o.role()) else { return Ok(None) };
@@ -105,8 +134,10 @@ async fn read_role(ctx: &Ctx<'_>, name: &str) -> Result<Option<Value>, ProviderE
     Ok(Some(obj(vec![
         ("id", Value::str(role.role_name())),
         ("name", Value::str(role.role_name())),
+        ("name_prefix", super::common::prefix_of(Some(role.role_name()))),
         ("arn", Value::str(role.arn())),
         ("unique_id", Value::str(role.role_id())),
+        ("create_date", crate::values::rfc3339(Some(role.create_date()))),
         ("path", Value::str(role.path())),
         ("description", opt_str(role.description())),
         ("max_session_duration", int_value(role.max_session_duration())),
@@ -127,6 +158,7 @@ impl ResourceType for AwsIamRole {
             [
                 ("id", A::computed(T::String, "The role's name.")),
                 ("name", A::optional_computed(T::String, "The role's name; generated when left out.").force_new()),
+                ("name_prefix", super::common::name_prefix_schema()),
                 ("arn", A::computed(T::String, "The role's ARN.")),
                 ("unique_id", A::computed(T::String, "The stable id IAM gives the role.")),
                 ("path", A::optional(T::String, "The role's path.").force_new().default(Value::str("/"))),
@@ -136,6 +168,12 @@ impl ResourceType for AwsIamRole {
                     A::optional(T::Number, "Longest session, in seconds.").default(Value::Number(3600.0)),
                 ),
                 ("assume_role_policy", A::required(T::String, "Who may assume the role (a JSON policy).")),
+                ("create_date", A::computed(T::String, "When it was made (RFC 3339).")),
+                (
+                    "force_detach_policies",
+                    A::optional(T::Bool, "Detach and delete the role's policies before deleting it.")
+                        .default(Value::Bool(false)),
+                ),
             ],
         )
     }
@@ -167,15 +205,16 @@ impl ResourceType for AwsIamRole {
                 return Err(e);
             }
         }
-        settle(|| async {
+        let v = settle(|| async {
             read_role(ctx, &name).await?.ok_or_else(|| {
                 ProviderError::api("GetRole", Some("NoSuchEntity"), format!("role {name} not yet visible"))
             })
         })
-        .await
+        .await?;
+        Ok(with_force_detach(v, planned))
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
-        read_role(ctx, id(state)?).await
+        Ok(read_role(ctx, id(state)?).await?.map(|v| with_force_detach(v, state)))
     }
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let name = id(prior)?;
@@ -216,9 +255,10 @@ impl ResourceType for AwsIamRole {
                 .await
                 .map_err(|e| api("TagRole", e))?;
         }
-        read_role(ctx, name)
+        let v = read_role(ctx, name)
             .await?
-            .ok_or_else(|| ProviderError::new(format!("role {name} disappeared during the update")))
+            .ok_or_else(|| ProviderError::new(format!("role {name} disappeared during the update")))?;
+        Ok(with_force_detach(v, planned))
     }
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
         let name = id(prior)?;
@@ -240,6 +280,9 @@ impl ResourceType for AwsIamRole {
                     .map_err(|e| api("RemoveRoleFromInstanceProfile", e))?;
             }
         }
+        if b(prior, "force_detach_policies") == Some(true) {
+            detach_all_policies(ctx, name).await?;
+        }
         let r = crate::consistency::retry(
             ctx,
             crate::consistency::ROLE_IN_USE,
@@ -254,7 +297,7 @@ impl ResourceType for AwsIamRole {
         let name = adoption_name(marker);
         let out = found(ctx.clients.iam.get_role().role_name(&name).send().await.map_err(|e| api("GetRole", e)))?;
         match out.and_then(|o| o.role().map(|r| tags::has_marker(&tag_map(r.tags()), marker))) {
-            Some(true) => read_role(ctx, &name).await,
+            Some(true) => Ok(read_role(ctx, &name).await?.map(|v| with_force_detach(v, &Value::Null))),
             _ => Ok(None),
         }
     }
@@ -276,7 +319,8 @@ impl ResourceType for AwsIamRolePolicy {
             [
                 ("id", A::computed(T::String, "ROLE:NAME.")),
                 ("role", A::required(T::String, "The role's name.").force_new()),
-                ("name", A::required(T::String, "The policy's name.").force_new()),
+                ("name", A::optional_computed(T::String, "The policy's name; generated when left out.").force_new()),
+                ("name_prefix", super::common::name_prefix_schema()),
                 ("policy", A::required(T::String, "The policy document (JSON).")),
             ],
         )
@@ -290,9 +334,13 @@ impl ResourceType for AwsIamRolePolicy {
     fn validate(&self, config: &Value) -> Vec<String> {
         validate_policy(config, "policy")
     }
-    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, _marker: &Marker) -> Result<Value, ProviderError> {
+    async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         // PutRolePolicy overwrites: a retry after a crash is harmless.
-        self.update(ctx, planned, planned).await
+        let mut named = planned.clone();
+        if let Value::Map(m) = &mut named {
+            m.insert("name".into(), Value::String(name_or_generated(planned, marker)));
+        }
+        self.update(ctx, &named, &named).await
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
         let (role, name) =
@@ -312,6 +360,7 @@ impl ResourceType for AwsIamRolePolicy {
                 ("id", Value::String(format!("{role}:{name}"))),
                 ("role", Value::str(o.role_name())),
                 ("name", Value::str(o.policy_name())),
+                ("name_prefix", super::common::prefix_of(Some(o.policy_name()))),
                 ("policy", Value::String(from_iam(o.policy_document()))),
             ])
         }))
@@ -461,8 +510,10 @@ async fn read_profile(ctx: &Ctx<'_>, name: &str) -> Result<Option<Value>, Provid
     Ok(Some(obj(vec![
         ("id", Value::str(p.instance_profile_name())),
         ("name", Value::str(p.instance_profile_name())),
+        ("name_prefix", super::common::prefix_of(Some(p.instance_profile_name()))),
         ("arn", Value::str(p.arn())),
         ("unique_id", Value::str(p.instance_profile_id())),
+        ("create_date", crate::values::rfc3339(Some(p.create_date()))),
         ("path", Value::str(p.path())),
         ("role", opt_str(p.roles().first().map(|r| r.role_name()))),
         ("tags", t),
@@ -481,8 +532,10 @@ impl ResourceType for AwsIamInstanceProfile {
             [
                 ("id", A::computed(T::String, "The profile's name.")),
                 ("name", A::optional_computed(T::String, "The profile's name; generated when left out.").force_new()),
+                ("name_prefix", super::common::name_prefix_schema()),
                 ("arn", A::computed(T::String, "The profile's ARN.")),
                 ("unique_id", A::computed(T::String, "The stable id IAM gives the profile.")),
+                ("create_date", A::computed(T::String, "When it was made (RFC 3339).")),
                 ("path", A::optional(T::String, "The profile's path.").force_new().default(Value::str("/"))),
                 ("role", A::optional(T::String, "The role's name.")),
             ],
@@ -623,6 +676,7 @@ async fn read_policy(ctx: &Ctx<'_>, arn: &str) -> Result<Option<Value>, Provider
         ("id", Value::str(arn)),
         ("arn", Value::str(arn)),
         ("name", opt_str(p.policy_name())),
+        ("name_prefix", super::common::prefix_of(p.policy_name())),
         ("path", opt_str(p.path())),
         ("description", opt_str(p.description())),
         ("policy_id", opt_str(p.policy_id())),
@@ -644,6 +698,7 @@ impl ResourceType for AwsIamPolicy {
                 ("id", A::computed(T::String, "The policy's ARN.")),
                 ("arn", A::computed(T::String, "The policy's ARN.")),
                 ("name", A::optional_computed(T::String, "The policy's name; generated when left out.").force_new()),
+                ("name_prefix", super::common::name_prefix_schema()),
                 ("path", A::optional(T::String, "The policy's path.").force_new().default(Value::str("/"))),
                 ("description", A::optional(T::String, "What the policy is for.").force_new()),
                 ("policy_id", A::computed(T::String, "The stable id IAM gives the policy.")),

@@ -27,6 +27,7 @@ fn key_value(ctx: &Ctx<'_>, k: &KeyPairInfo, public_key: Option<&Value>) -> Valu
     obj(vec![
         ("id", Value::str(name)),
         ("key_name", Value::str(name)),
+        ("key_name_prefix", super::common::prefix_of(Some(name))),
         ("key_pair_id", opt_str(k.key_pair_id())),
         (
             "arn",
@@ -79,7 +80,8 @@ impl ResourceType for AwsKeyPair {
             "An SSH public key registered with EC2. Import id: the key name.",
             [
                 ("id", A::computed(T::String, "The key name.")),
-                ("key_name", A::required(T::String, "The key's name.").force_new()),
+                ("key_name", A::optional_computed(T::String, "The key's name; generated when left out.").force_new()),
+                ("key_name_prefix", super::common::name_prefix_schema()),
                 ("public_key", A::required(T::String, "The public key, OpenSSH format.").force_new()),
                 ("key_pair_id", A::computed(T::String, "The key pair's id.")),
                 ("arn", A::computed(T::String, "The key pair's ARN.")),
@@ -89,7 +91,7 @@ impl ResourceType for AwsKeyPair {
         )
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
-        let name = req(planned, "key_name")?;
+        let name = &super::common::name_for_create(planned, "key_name", marker);
         ctx.clients
             .ec2
             .import_key_pair()

@@ -5,7 +5,7 @@ use super::common::{block_list, blocks, found, int, int_value};
 use super::ec2util::{carries, filter, marker_filters, sync_tags};
 use crate::error::api;
 use crate::tags;
-use crate::values::{b, id, obj, opt_str, req, s, strings};
+use crate::values::{b, id, obj, opt_str, s, strings};
 use crate::{Ctx, ResourceType};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -83,6 +83,7 @@ fn to_value(ctx: &Ctx<'_>, lt: &LaunchTemplate, latest: Option<&LaunchTemplateVe
             )),
         ),
         ("name", opt_str(lt.launch_template_name())),
+        ("name_prefix", super::common::prefix_of(lt.launch_template_name())),
         ("description", opt_str(latest.and_then(|v| v.version_description()))),
         ("default_version", Value::Number(lt.default_version_number().unwrap_or(1) as f64)),
         ("latest_version", Value::Number(lt.latest_version_number().unwrap_or(1) as f64)),
@@ -134,7 +135,8 @@ impl ResourceType for AwsLaunchTemplate {
             [
                 ("id", A::computed(T::String, "The template's id, e.g. lt-0abc.")),
                 ("arn", A::computed(T::String, "The template's ARN.")),
-                ("name", A::required(T::String, "The template's name.").force_new()),
+                ("name", A::optional_computed(T::String, "The template's name; generated when left out.").force_new()),
+                ("name_prefix", super::common::name_prefix_schema()),
                 ("description", A::optional(T::String, "Description of the version.")),
                 ("default_version", A::computed(T::Number, "The default version.")),
                 ("latest_version", A::computed(T::Number, "The newest version.")),
@@ -192,7 +194,7 @@ impl ResourceType for AwsLaunchTemplate {
             .clients
             .ec2
             .create_launch_template()
-            .launch_template_name(req(planned, "name")?)
+            .launch_template_name(super::common::name_or_generated(planned, marker))
             .set_version_description(s(planned, "description").map(String::from))
             .launch_template_data(data(planned))
             .tag_specifications(tags::for_create(Rt::LaunchTemplate, planned, &ctx.settings.default_tags, marker))

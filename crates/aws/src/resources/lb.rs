@@ -159,6 +159,7 @@ async fn lb_value(ctx: &Ctx<'_>, lb: &LoadBalancer, tags: &HashMap<String, Tags>
         ("arn", Value::str(arn)),
         ("arn_suffix", suffix(arn, ":loadbalancer/")),
         ("name", opt_str(lb.load_balancer_name())),
+        ("name_prefix", super::common::prefix_of(lb.load_balancer_name())),
         ("dns_name", opt_str(lb.dns_name())),
         ("zone_id", opt_str(lb.canonical_hosted_zone_id())),
         ("vpc_id", opt_str(lb.vpc_id())),
@@ -232,7 +233,15 @@ impl ResourceType for AwsLb {
                 ("id", A::computed(T::String, "The load balancer's ARN.")),
                 ("arn", A::computed(T::String, "The load balancer's ARN.")),
                 ("arn_suffix", A::computed(T::String, "The ARN's tail, for CloudWatch metrics.")),
-                ("name", A::required(T::String, "The load balancer's name (at most 32 characters).").force_new()),
+                (
+                    "name",
+                    A::optional_computed(
+                        T::String,
+                        "The load balancer's name (at most 32 characters); generated when left out.",
+                    )
+                    .force_new(),
+                ),
+                ("name_prefix", super::common::name_prefix_schema()),
                 ("dns_name", A::computed(T::String, "The DNS name.")),
                 ("zone_id", A::computed(T::String, "The Route 53 zone of the DNS name.")),
                 ("vpc_id", A::computed(T::String, "The VPC.")),
@@ -267,7 +276,7 @@ impl ResourceType for AwsLb {
         sort_strings(planned, &["subnets", "security_groups"]);
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
-        let name = req(planned, "name")?;
+        let name = &super::common::name_or_generated(planned, marker);
         // Look first: a load balancer of that name that is not ours is an error, never taken over.
         if let Some(lb) =
             found(describe_lbs(ctx, None, Some(vec![name.to_string()])).await)?.unwrap_or_default().first()
@@ -461,6 +470,7 @@ async fn target_group_value(
         // targetgroup/NAME/ID: the resource part, after the ARN's last colon.
         ("arn_suffix", Value::str(arn.rsplit_once(':').map_or(arn, |(_, t)| t))),
         ("name", opt_str(tg.target_group_name())),
+        ("name_prefix", super::common::prefix_of(tg.target_group_name())),
         ("port", int_value(tg.port())),
         ("protocol", opt_str(tg.protocol().map(|p| p.as_str()))),
         ("vpc_id", opt_str(tg.vpc_id())),
@@ -531,7 +541,15 @@ impl ResourceType for AwsLbTargetGroup {
                 ("id", A::computed(T::String, "The target group's ARN.")),
                 ("arn", A::computed(T::String, "The target group's ARN.")),
                 ("arn_suffix", A::computed(T::String, "The ARN's tail, for CloudWatch metrics.")),
-                ("name", A::required(T::String, "The target group's name (at most 32 characters).").force_new()),
+                (
+                    "name",
+                    A::optional_computed(
+                        T::String,
+                        "The target group's name (at most 32 characters); generated when left out.",
+                    )
+                    .force_new(),
+                ),
+                ("name_prefix", super::common::name_prefix_schema()),
                 ("port", A::required(T::Number, "The port targets receive traffic on.").force_new()),
                 ("protocol", A::required(T::String, "HTTP, HTTPS, TCP...").force_new()),
                 ("vpc_id", A::required(T::String, "The VPC.").force_new()),
@@ -569,7 +587,7 @@ impl ResourceType for AwsLbTargetGroup {
         super::common::fill_block_defaults(planned, "health_check", &defaults);
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
-        let name = req(planned, "name")?;
+        let name = &super::common::name_or_generated(planned, marker);
         if let Some(tg) = describe_target_group(ctx, None, Some(name)).await? {
             let arn = tg.target_group_arn().unwrap_or_default();
             let remote = tags_of(ctx, &[arn.to_string()]).await?;

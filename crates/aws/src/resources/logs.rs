@@ -33,6 +33,7 @@ async fn to_value(ctx: &Ctx<'_>, g: &aws_sdk_cloudwatchlogs::types::LogGroup) ->
     Ok(obj(vec![
         ("id", Value::str(name)),
         ("name", Value::str(name)),
+        ("name_prefix", super::common::prefix_of(Some(name))),
         ("arn", Value::String(arn)),
         ("retention_in_days", int_value(Some(g.retention_in_days().unwrap_or(0)))),
         ("kms_key_id", opt_str(g.kms_key_id())),
@@ -95,19 +96,15 @@ impl ResourceType for AwsCloudwatchLogGroup {
             "A CloudWatch Logs log group.",
             [
                 ("id", A::computed(T::String, "The group's name.")),
-                ("name", A::required(T::String, "The group's name.").force_new()),
+                ("name", A::optional_computed(T::String, "The group's name; generated when left out.").force_new()),
+                ("name_prefix", super::common::name_prefix_schema()),
                 ("arn", A::computed(T::String, "The group's ARN.")),
                 (
                     "retention_in_days",
                     A::optional(T::Number, "Days to keep events; 0 keeps them forever.").default(Value::Number(0.0)),
                 ),
                 ("kms_key_id", A::optional(T::String, "KMS key that encrypts the group.")),
-                (
-                    "log_group_class",
-                    A::optional(T::String, "STANDARD or INFREQUENT_ACCESS.")
-                        .force_new()
-                        .default(Value::str("STANDARD")),
-                ),
+                ("log_group_class", A::optional_computed(T::String, "STANDARD or INFREQUENT_ACCESS.").force_new()),
                 (
                     "skip_destroy",
                     A::optional(T::Bool, "Keep the group when the resource is destroyed.").default(Value::Bool(false)),
@@ -125,7 +122,7 @@ impl ResourceType for AwsCloudwatchLogGroup {
         }
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
-        let name = req(planned, "name")?;
+        let name = &super::common::name_or_generated(planned, marker);
         let t = tags::create_map(planned, &ctx.settings.default_tags, marker);
         let r = ctx
             .clients

@@ -50,6 +50,7 @@ async fn read_bucket(ctx: &Ctx<'_>, bucket: &str, force_destroy: bool) -> Result
     Ok(Some(obj(vec![
         ("id", Value::str(bucket)),
         ("bucket", Value::str(bucket)),
+        ("bucket_prefix", super::common::prefix_of(Some(bucket))),
         ("arn", Value::String(format!("arn:{}:s3:::{bucket}", crate::partition::of_region(&ctx.settings.region).id))),
         ("bucket_domain_name", Value::String(format!("{bucket}.s3.amazonaws.com"))),
         ("bucket_regional_domain_name", Value::String(format!("{bucket}.s3.{region}.amazonaws.com"))),
@@ -101,6 +102,7 @@ impl ResourceType for AwsS3Bucket {
             [
                 ("id", A::computed(T::String, "The bucket's name.")),
                 ("bucket", A::optional_computed(T::String, "The bucket's name; generated when left out.").force_new()),
+                ("bucket_prefix", super::common::name_prefix_schema()),
                 ("arn", A::computed(T::String, "The bucket's ARN.")),
                 ("bucket_domain_name", A::computed(T::String, "bucket.s3.amazonaws.com.")),
                 ("bucket_regional_domain_name", A::computed(T::String, "bucket.s3.REGION.amazonaws.com.")),
@@ -117,7 +119,7 @@ impl ResourceType for AwsS3Bucket {
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let bucket = match s(planned, "bucket") {
             Some(b) => b.to_string(),
-            None => generated_name(marker),
+            None => marker.name.clone().unwrap_or_else(|| generated_name(marker)),
         };
         let mut create = ctx.clients.s3.create_bucket().bucket(&bucket);
         if ctx.settings.region != "us-east-1" {

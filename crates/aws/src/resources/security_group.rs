@@ -230,6 +230,7 @@ fn group_value(ctx: &Ctx<'_>, g: &SecurityGroup, revoke_on_delete: bool) -> Valu
             )),
         ),
         ("name", opt_str(g.group_name())),
+        ("name_prefix", super::common::prefix_of(g.group_name())),
         ("description", opt_str(g.description())),
         ("vpc_id", opt_str(g.vpc_id())),
         ("owner_id", opt_str(g.owner_id())),
@@ -343,7 +344,8 @@ impl ResourceType for AwsSecurityGroup {
             [
                 ("id", A::computed(T::String, "The group's id.")),
                 ("arn", A::computed(T::String, "The group's ARN.")),
-                ("name", A::optional_computed(T::String, "The group's name.").force_new()),
+                ("name", A::optional_computed(T::String, "The group's name; generated when left out.").force_new()),
+                ("name_prefix", super::common::name_prefix_schema()),
                 (
                     "description",
                     A::optional(T::String, "The group's description.")
@@ -382,6 +384,7 @@ impl ResourceType for AwsSecurityGroup {
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let ec2 = &ctx.clients.ec2;
         let name = s(planned, "name")
+            .or(marker.name.as_deref())
             .map(String::from)
             .unwrap_or_else(|| format!("terraform-{}", &super::common::client_token(marker)[..20]));
         let out = ec2

@@ -66,6 +66,7 @@ async fn read_topic(ctx: &Ctx<'_>, arn: &str) -> Result<Option<Value>, ProviderE
         ("id", Value::str(arn)),
         ("arn", Value::str(arn)),
         ("name", Value::str(name)),
+        ("name_prefix", super::common::prefix_of(Some(name))),
         ("display_name", Value::str(a.get("DisplayName").map(String::as_str).unwrap_or(""))),
         ("policy", canonical_or_raw(a.get("Policy"))),
         ("delivery_policy", canonical_or_raw(a.get("DeliveryPolicy"))),
@@ -96,7 +97,8 @@ impl ResourceType for AwsSnsTopic {
             [
                 ("id", A::computed(T::String, "The topic's ARN.")),
                 ("arn", A::computed(T::String, "The topic's ARN.")),
-                ("name", A::required(T::String, "The topic's name.").force_new()),
+                ("name", A::optional_computed(T::String, "The topic's name; generated when left out.").force_new()),
+                ("name_prefix", super::common::name_prefix_schema()),
                 (
                     "display_name",
                     A::optional(T::String, "Shown as the sender of SMS and email.").default(Value::str("")),
@@ -123,7 +125,7 @@ impl ResourceType for AwsSnsTopic {
             .clients
             .sns
             .create_topic()
-            .name(req(planned, "name")?)
+            .name(super::common::name_or_generated(planned, marker))
             .set_attributes(Some(attrs))
             .set_tags(Some(sns_tags(&t)))
             .send()
@@ -273,6 +275,14 @@ impl ResourceType for AwsSnsTopicSubscription {
                     A::optional(T::Bool, "Deliver the message as published.").default(Value::Bool(false)),
                 ),
                 ("filter_policy", A::optional(T::String, "Which messages to deliver (JSON).")),
+                (
+                    "filter_policy_scope",
+                    A::optional_computed(T::String, "What the filter policy reads: MessageAttributes or MessageBody."),
+                ),
+                (
+                    "confirmation_was_authenticated",
+                    A::computed(T::Bool, "The subscription was confirmed with authentication."),
+                ),
                 ("pending_confirmation", A::computed(T::Bool, "The endpoint has not confirmed yet (email, http/s).")),
                 ("owner_id", A::computed(T::String, "The owning account.")),
                 // Settings of Terraform's provider only (AWS knows nothing of
@@ -303,6 +313,9 @@ impl ResourceType for AwsSnsTopicSubscription {
         }
         if let Some(f) = s(planned, "filter_policy") {
             attrs.insert("FilterPolicy".to_string(), f.to_string());
+        }
+        if let Some(scope) = s(planned, "filter_policy_scope") {
+            attrs.insert("FilterPolicyScope".to_string(), scope.to_string());
         }
         // Subscribe is idempotent for the same topic, protocol and endpoint.
         let out = ctx
@@ -354,6 +367,8 @@ impl ResourceType for AwsSnsTopicSubscription {
                 "filter_policy",
                 opt_str(get("FilterPolicy").filter(|f| !f.is_empty()).and_then(crate::json_doc::canonical).as_deref()),
             ),
+            ("filter_policy_scope", opt_str(get("FilterPolicyScope"))),
+            ("confirmation_was_authenticated", Value::Bool(get("ConfirmationWasAuthenticated") == Some("true"))),
             ("pending_confirmation", Value::Bool(get("PendingConfirmation") == Some("true"))),
             ("owner_id", opt_str(get("Owner"))),
             // Not AWS's: as they were (or as configured, after a create).
@@ -389,6 +404,17 @@ impl ResourceType for AwsSnsTopicSubscription {
                 .subscription_arn(arn)
                 .attribute_name("FilterPolicy")
                 .attribute_value(s(planned, "filter_policy").unwrap_or(""))
+                .send()
+                .await
+                .map_err(|e| api("SetSubscriptionAttributes", e))?;
+        }
+        if let Some(scope) = s(planned, "filter_policy_scope")
+            .filter(|_| planned.get("filter_policy_scope") != prior.get("filter_policy_scope"))
+        {
+            sns.set_subscription_attributes()
+                .subscription_arn(arn)
+                .attribute_name("FilterPolicyScope")
+                .attribute_value(scope)
                 .send()
                 .await
                 .map_err(|e| api("SetSubscriptionAttributes", e))?;

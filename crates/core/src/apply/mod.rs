@@ -689,12 +689,13 @@ async fn execute(ctx: &Ctx, provider: &dyn Provider, type_: &str, op: &Op) -> Re
         ..Instance::new(attrs, provider.source(), op.each.clone(), Vec::new())
     };
     let create = || async {
-        let marker = Marker {
+        let mut marker = Marker {
             address: op.addr.to_string(),
             lineage: lock(&ctx.state).lineage.clone(),
-            name: provider.created_name(type_, &op.planned),
+            name: None,
             create_id: uuid::Uuid::new_v4().simple().to_string(),
         };
+        marker.name = provider.created_name(type_, &op.planned, &marker);
         if provider.adopts_by_marker(type_) {
             record(Record::Intent { addr: op.addr.clone(), marker: marker.clone() }).await?;
             // Until the object is recorded, its intent stays: the next run looks for it by marker.
