@@ -1042,3 +1042,41 @@ name = "/ecspoc-test/adopted"
     w.ok(&["destroy", "-auto-approve"]);
     assert!(block(iam.get_role().role_name("adopted-role").send()).is_err());
 }
+
+/// `track_latest`: a revision registered outside ecspoc becomes the one in
+/// state when the resource tracks the family's latest; otherwise the
+/// revision ecspoc made stays.
+#[test]
+fn a_task_definition_tracking_the_latest_revision_follows_one_made_elsewhere() {
+    let moto = Moto::shared();
+    let defs = r#"[{"name":"web","image":"nginx:1","memory":128,"essential":true}]"#;
+    let config = |family: &str, track: bool| {
+        format!(
+            "{PROVIDER}\n[resource.aws_ecs_task_definition.t]\nfamily = \"{family}\"\ntrack_latest = {track}\ncontainer_definitions = '{defs}'\n"
+        )
+    };
+    let ecs = aws_sdk_ecs::Client::new(&moto.sdk());
+    let register_by_hand = |family: &str| {
+        let c = aws_sdk_ecs::types::ContainerDefinition::builder()
+            .name("web")
+            .image("nginx:1")
+            .memory(128)
+            .essential(true)
+            .build();
+        // With the provider's default tag, as a teammate's own tool would tag it.
+        let tag = aws_sdk_ecs::types::Tag::builder().key("Project").value("ecspoc-test").build();
+        block(ecs.register_task_definition().family(family).container_definitions(c).tags(tag).send())
+            .expect("register");
+    };
+    for (family, track, revision) in [("tracked-latest", true, 2.0), ("kept-own", false, 1.0)] {
+        let w = Workdir::new(&[("main.toml", &config(family, track))]).with_aws(moto);
+        w.ok(&["apply", "-auto-approve"]);
+        assert_eq!(state_attr(&w, "aws_ecs_task_definition.t", "revision"), 1.0, "{family}");
+        register_by_hand(family);
+        w.ok(&["apply", "-refresh-only", "-auto-approve"]);
+        assert_eq!(state_attr(&w, "aws_ecs_task_definition.t", "revision"), revision, "{family}");
+        assert_eq!(state_attr(&w, "aws_ecs_task_definition.t", "track_latest"), track, "{family}");
+        no_changes(&w);
+        w.ok(&["destroy", "-auto-approve"]);
+    }
+}

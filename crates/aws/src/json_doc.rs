@@ -3,8 +3,6 @@
 //! are brought to one canonical text, so re-ordered keys or other whitespace
 //! are no change, and a real change shows as a line diff.
 
-use ecspoc_core::value::Value;
-
 /// Keys sorted, no whitespace. `None` when `text` is not JSON.
 pub fn canonical(text: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(text).ok()?;
@@ -66,17 +64,6 @@ fn unwrap_single(x: &mut serde_json::Value) {
         if a.len() == 1 {
             *x = a[0].clone();
         }
-    }
-}
-
-/// Replace the string attribute `key` of `planned` by its canonical form
-/// (left alone when it is unknown or not JSON: validation reports that).
-pub fn normalize_attr(planned: &mut Value, key: &str, f: fn(&str) -> Option<String>) {
-    if let Value::Map(m) = planned
-        && let Some(Value::String(s)) = m.get(key)
-        && let Some(c) = f(s)
-    {
-        m.insert(key.to_string(), Value::String(c));
     }
 }
 

@@ -75,7 +75,18 @@ pub trait ResourceType: Send + Sync {
     }
     /// Put planned values in the form AWS reports them (e.g. rule sets sorted).
     fn normalize(&self, _planned: &mut Value) {}
+    /// Attributes holding JSON documents that AWS may spell differently
+    /// from the configuration (member order, IAM's sets, defaults filled
+    /// in), each with the form two spellings are compared in (given the
+    /// text and the whole object). Plans and state keep them as written,
+    /// as Terraform's provider does.
+    fn documents(&self) -> Vec<(&'static str, Meaning)> {
+        Vec::new()
+    }
 }
+
+/// A JSON document's canonical form, given its text and the object it is in.
+pub type Meaning = fn(&str, &Value) -> Option<String>;
 
 #[async_trait]
 pub trait DataSource: Send + Sync {
@@ -172,6 +183,24 @@ impl AwsProvider {
         Ok(Ctx { clients: &pair.0, settings: &pair.1, calls: &self.calls })
     }
 
+    /// `v` with each JSON document spelled as in `written` (the configured
+    /// or stored value) where the two mean the same.
+    fn spelled_as(&self, type_: &str, mut v: Value, written: &Value) -> Value {
+        let Some(r) = self.resources.get(type_) else { return v };
+        for (attr, meaning) in r.documents() {
+            let (Some(new), Some(old)) =
+                (v.get(attr).and_then(Value::as_str), written.get(attr).and_then(Value::as_str))
+            else {
+                continue;
+            };
+            let same = new != old && meaning(new, &v).is_some_and(|m| meaning(old, written).as_ref() == Some(&m));
+            if same && let Value::Map(m) = &mut v {
+                m.insert(attr.to_string(), Value::str(old));
+            }
+        }
+        v
+    }
+
     /// What AWS answered, its sets in Terraform's order (as state keeps them).
     fn in_set_order(&self, type_: &str, v: Value) -> Value {
         match self.schema.resources.get(type_) {
@@ -264,6 +293,9 @@ impl Provider for AwsProvider {
         if let Some(schema) = self.schema.resources.get(req.type_) {
             planned = schema.in_set_order(&schema.with_partly_unknown_sets_unknown(&planned));
         }
+        if let Some(prior) = req.prior {
+            planned = self.spelled_as(req.type_, planned, prior);
+        }
         if self.resources.get(req.type_).is_some_and(|r| r.taggable()) {
             // tags_all is known at plan time when default_tags are literal.
             let defaults = self.configured_default_tags();
@@ -277,7 +309,8 @@ impl Provider for AwsProvider {
     }
     async fn read(&self, type_: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
         let ctx = self.ctx().await?;
-        Ok(self.resource(type_)?.read(&ctx, state).await?.map(|v| self.in_set_order(type_, v)))
+        let read = self.resource(type_)?.read(&ctx, state).await?;
+        Ok(read.map(|v| self.spelled_as(type_, self.in_set_order(type_, v), state)))
     }
     async fn read_many(&self, type_: &str, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
         let ctx = match self.ctx().await {
@@ -289,18 +322,23 @@ impl Provider for AwsProvider {
                 .read_many(&ctx, states)
                 .await
                 .into_iter()
-                .map(|read| read.map(|v| v.map(|v| self.in_set_order(type_, v))))
+                .zip(states)
+                .map(|(read, state)| {
+                    read.map(|v| v.map(|v| self.spelled_as(type_, self.in_set_order(type_, v), state)))
+                })
                 .collect(),
             Err(e) => states.iter().map(|_| Err(e.clone())).collect(),
         }
     }
     async fn create(&self, type_: &str, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let ctx = self.ctx().await?;
-        Ok(self.in_set_order(type_, self.resource(type_)?.create(&ctx, planned, marker).await?))
+        let created = self.resource(type_)?.create(&ctx, planned, marker).await?;
+        Ok(self.spelled_as(type_, self.in_set_order(type_, created), planned))
     }
     async fn update(&self, type_: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let ctx = self.ctx().await?;
-        Ok(self.in_set_order(type_, self.resource(type_)?.update(&ctx, prior, planned).await?))
+        let updated = self.resource(type_)?.update(&ctx, prior, planned).await?;
+        Ok(self.spelled_as(type_, self.in_set_order(type_, updated), planned))
     }
     async fn delete(&self, type_: &str, prior: &Value) -> Result<(), ProviderError> {
         let ctx = self.ctx().await?;

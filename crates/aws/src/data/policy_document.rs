@@ -40,9 +40,10 @@ fn statement_type() -> T {
     )
 }
 
-/// One value as a string, several as a sorted list (as Terraform's sets).
+/// One value as a string, several as a list in reverse order: the JSON
+/// Terraform's AWS provider writes for these sets, byte for byte.
 fn one_or_many(mut items: Vec<String>) -> Json {
-    items.sort();
+    items.sort_by(|a, b| b.cmp(a));
     items.dedup();
     if items.len() == 1 {
         Json::String(items.remove(0))
@@ -193,7 +194,7 @@ mod tests {
         let config =
             obj(vec![("statement", Value::List(vec![stmt(&["logs:PutLogEvents", "logs:CreateLogStream"], None)]))]);
         let doc: Json = serde_json::from_str(&build(&config).expect("build")).expect("json");
-        assert_eq!(doc["Statement"][0]["Action"], serde_json::json!(["logs:CreateLogStream", "logs:PutLogEvents"]));
+        assert_eq!(doc["Statement"][0]["Action"], serde_json::json!(["logs:PutLogEvents", "logs:CreateLogStream"]));
         let bad = obj(vec![("statement", Value::List(vec![obj(vec![("effect", Value::str("allow"))])]))]);
         assert!(build(&bad).is_err_and(|e| e.message.contains("\"allow\"")));
     }

@@ -67,9 +67,15 @@ async fn read_task_definition(ctx: &Ctx<'_>, key: &str, skip_destroy: bool) -> R
         ("cpu", opt_str(td.cpu())),
         ("memory", opt_str(td.memory())),
         ("skip_destroy", Value::Bool(skip_destroy)),
+        ("enable_fault_injection", Value::Bool(td.enable_fault_injection().unwrap_or(false))),
         ("tags", t),
         ("tags_all", all),
     ])))
+}
+
+/// `v` with the `track_latest` setting of `from` (planned or prior state).
+fn with_track_latest(v: Value, from: &Value) -> Value {
+    super::common::with_setting(v, from, "track_latest", Value::Bool(false))
 }
 
 #[async_trait]
@@ -115,6 +121,15 @@ impl ResourceType for AwsEcsTaskDefinition {
                     "skip_destroy",
                     A::optional(T::Bool, "Keep the revision registered when destroyed.").default(Value::Bool(false)),
                 ),
+                (
+                    "enable_fault_injection",
+                    A::optional_computed(T::Bool, "Let tasks accept AWS Fault Injection Service requests.").force_new(),
+                ),
+                (
+                    "track_latest",
+                    A::optional(T::Bool, "Follow the family's latest active revision, even one made elsewhere.")
+                        .default(Value::Bool(false)),
+                ),
             ],
         )
     }
@@ -124,18 +139,8 @@ impl ResourceType for AwsEcsTaskDefinition {
             _ => Vec::new(),
         }
     }
-    fn normalize(&self, planned: &mut Value) {
-        let vpc = awsvpc(planned);
-        if let Value::Map(m) = planned {
-            if let Some(Value::String(text)) = m.get("container_definitions")
-                && let Some(c) = containers::canonical(text, vpc)
-            {
-                m.insert("container_definitions".into(), Value::String(c));
-            }
-            if let Some(Value::List(items)) = m.get_mut("requires_compatibilities") {
-                items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-            }
-        }
+    fn documents(&self) -> Vec<(&'static str, crate::Meaning)> {
+        vec![("container_definitions", |text, task| containers::canonical(text, awsvpc(task)))]
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let defs = containers::to_sdk_all(req(planned, "container_definitions")?).map_err(ProviderError::new)?;
@@ -154,6 +159,7 @@ impl ResourceType for AwsEcsTaskDefinition {
             ))
             .set_cpu(s(planned, "cpu").map(String::from))
             .set_memory(s(planned, "memory").map(String::from))
+            .set_enable_fault_injection(b(planned, "enable_fault_injection"))
             .set_tags(Some(ecs_tags(&t)))
             .customize()
             .config_override(super::common::once!(aws_sdk_ecs))
@@ -166,20 +172,28 @@ impl ResourceType for AwsEcsTaskDefinition {
             .ok_or_else(|| ProviderError::new("RegisterTaskDefinition returned no ARN"))?;
         read_task_definition(ctx, arn, b(planned, "skip_destroy").unwrap_or(false))
             .await?
+            .map(|v| with_track_latest(v, planned))
             .ok_or_else(|| ProviderError::new(format!("the new task definition {arn} could not be read back")))
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
-        let key = s(state, "arn").unwrap_or(id(state)?);
-        read_task_definition(ctx, key, b(state, "skip_destroy").unwrap_or(false)).await
+        // Tracking the latest revision: the family alone names the latest active one.
+        let key = match (b(state, "track_latest"), s(state, "family"), s(state, "arn")) {
+            (Some(true), Some(family), _) => family,
+            (_, _, Some(arn)) => arn,
+            _ => id(state)?,
+        };
+        let read = read_task_definition(ctx, key, b(state, "skip_destroy").unwrap_or(false)).await?;
+        Ok(read.map(|v| with_track_latest(v, state)))
     }
     async fn import(&self, ctx: &Ctx<'_>, id: &str) -> Result<Option<Value>, ProviderError> {
-        read_task_definition(ctx, id, false).await
+        Ok(read_task_definition(ctx, id, false).await?.map(|v| with_track_latest(v, &Value::Null)))
     }
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let arn = req(prior, "arn")?;
         sync_tags(ctx, arn, prior, planned).await?;
         read_task_definition(ctx, arn, b(planned, "skip_destroy").unwrap_or(false))
             .await?
+            .map(|v| with_track_latest(v, planned))
             .ok_or_else(|| ProviderError::new(format!("task definition {arn} disappeared during the update")))
     }
     async fn delete(&self, ctx: &Ctx<'_>, prior: &Value) -> Result<(), ProviderError> {
@@ -193,6 +207,7 @@ impl ResourceType for AwsEcsTaskDefinition {
         // The newest revision of the family, if this run registered it.
         let Some(family) = &marker.name else { return Ok(None) };
         let Some(v) = read_task_definition(ctx, family, false).await? else { return Ok(None) };
+        let v = with_track_latest(v, &Value::Null);
         let arn = s(&v, "arn").unwrap_or_default();
         let out = ctx
             .clients

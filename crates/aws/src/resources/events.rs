@@ -5,7 +5,7 @@
 
 use super::common::{adoption_name, found};
 use crate::error::api;
-use crate::json_doc::{canonical, normalize_attr};
+use crate::json_doc::canonical;
 use crate::tags::{self, Tags};
 use crate::values::{b, id, obj, opt_str, req, s};
 use crate::{Ctx, ResourceType};
@@ -133,8 +133,8 @@ impl ResourceType for AwsCloudwatchEventRule {
             ],
         )
     }
-    fn normalize(&self, planned: &mut Value) {
-        normalize_attr(planned, "event_pattern", canonical);
+    fn documents(&self) -> Vec<(&'static str, crate::Meaning)> {
+        vec![("event_pattern", |text, _| canonical(text))]
     }
     fn validate(&self, config: &Value) -> Vec<String> {
         let mut errs = Vec::new();

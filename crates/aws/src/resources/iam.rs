@@ -5,7 +5,7 @@
 
 use super::common::{adoption_name, found, int, int_value, name_or_generated};
 use crate::error::api;
-use crate::json_doc::{canonical_policy, from_iam, normalize_attr};
+use crate::json_doc::{canonical_policy, from_iam};
 use crate::tags::{self, Tags};
 use crate::values::{b, id, obj, opt_str, req, s};
 use crate::{Ctx, ResourceType};
@@ -177,8 +177,8 @@ impl ResourceType for AwsIamRole {
             ],
         )
     }
-    fn normalize(&self, planned: &mut Value) {
-        normalize_attr(planned, "assume_role_policy", canonical_policy);
+    fn documents(&self) -> Vec<(&'static str, crate::Meaning)> {
+        vec![("assume_role_policy", |text, _| canonical_policy(text))]
     }
     fn validate(&self, config: &Value) -> Vec<String> {
         validate_policy(config, "assume_role_policy")
@@ -328,8 +328,8 @@ impl ResourceType for AwsIamRolePolicy {
     fn warnings(&self, planned: &Value) -> Vec<String> {
         broad_grants(planned, "policy")
     }
-    fn normalize(&self, planned: &mut Value) {
-        normalize_attr(planned, "policy", canonical_policy);
+    fn documents(&self) -> Vec<(&'static str, crate::Meaning)> {
+        vec![("policy", |text, _| canonical_policy(text))]
     }
     fn validate(&self, config: &Value) -> Vec<String> {
         validate_policy(config, "policy")
@@ -709,8 +709,8 @@ impl ResourceType for AwsIamPolicy {
     fn warnings(&self, planned: &Value) -> Vec<String> {
         broad_grants(planned, "policy")
     }
-    fn normalize(&self, planned: &mut Value) {
-        normalize_attr(planned, "policy", canonical_policy);
+    fn documents(&self) -> Vec<(&'static str, crate::Meaning)> {
+        vec![("policy", |text, _| canonical_policy(text))]
     }
     fn validate(&self, config: &Value) -> Vec<String> {
         validate_policy(config, "policy")

@@ -4,7 +4,7 @@
 
 use super::common::found;
 use crate::error::api;
-use crate::json_doc::{canonical_policy, normalize_attr};
+use crate::json_doc::canonical_policy;
 use crate::tags::{self, Tags};
 use crate::values::{b, id, obj, opt_str, req, s};
 use crate::{Ctx, ResourceType};
@@ -111,9 +111,8 @@ impl ResourceType for AwsSnsTopic {
             ],
         )
     }
-    fn normalize(&self, planned: &mut Value) {
-        normalize_attr(planned, "policy", canonical_policy);
-        normalize_attr(planned, "delivery_policy", canonical_policy);
+    fn documents(&self) -> Vec<(&'static str, crate::Meaning)> {
+        vec![("policy", |text, _| canonical_policy(text)), ("delivery_policy", |text, _| canonical_policy(text))]
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let t = tags::create_map(planned, &ctx.settings.default_tags, marker);
@@ -219,8 +218,8 @@ impl ResourceType for AwsSnsTopicPolicy {
             ],
         )
     }
-    fn normalize(&self, planned: &mut Value) {
-        normalize_attr(planned, "policy", canonical_policy);
+    fn documents(&self) -> Vec<(&'static str, crate::Meaning)> {
+        vec![("policy", |text, _| canonical_policy(text))]
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, _marker: &Marker) -> Result<Value, ProviderError> {
         let key = obj(vec![("id", Value::str(req(planned, "arn")?))]);
@@ -303,8 +302,8 @@ impl ResourceType for AwsSnsTopicSubscription {
             ],
         )
     }
-    fn normalize(&self, planned: &mut Value) {
-        normalize_attr(planned, "filter_policy", crate::json_doc::canonical);
+    fn documents(&self) -> Vec<(&'static str, crate::Meaning)> {
+        vec![("filter_policy", |text, _| crate::json_doc::canonical(text))]
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, _marker: &Marker) -> Result<Value, ProviderError> {
         let mut attrs = HashMap::new();

@@ -290,10 +290,12 @@ async fn refresh(ctx: &Ctx, addr: &ResourceAddr) -> Result<Vec<(InstanceAddr, In
     for ((a, inst), result) in stored.into_iter().zip(results) {
         match result {
             Ok(Some(attrs)) => {
-                let configurable_changed = schema
-                    .attributes
-                    .iter()
-                    .any(|(k, at)| set_by_config(k, at) && !same_as_stored(attrs.get(k), inst.attributes.get(k)));
+                // In refresh-only mode every change is shown (and saved), as
+                // Terraform shows it: a new revision number is worth recording.
+                let every_change = ctx.opts.mode == PlanMode::RefreshOnly;
+                let configurable_changed = schema.attributes.iter().any(|(k, at)| {
+                    (every_change || set_by_config(k, at)) && !same_as_stored(attrs.get(k), inst.attributes.get(k))
+                });
                 // What another tool stored that this provider does not model stays as it was.
                 let attrs = crate::state::keep_unmodeled(&inst.attributes, attrs, schema);
                 if configurable_changed {
