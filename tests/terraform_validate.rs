@@ -314,3 +314,56 @@ fn same_types(path: &str, ours: &serde_json::Value, theirs: &serde_json::Value, 
         same_types(&format!("{path}.{name}"), &b["block"], &their["block"], wrong);
     }
 }
+
+/// `output -json` (all, and one) and `validate -json` are Terraform's
+/// documents: the same configuration, applied by each tool, gives the same
+/// JSON; an invalid one the same verdict and counts, each diagnostic with
+/// Terraform's fields.
+#[test]
+fn output_and_validate_json_are_terraforms_documents() {
+    let toml_text = r#"
+[resource.terraform_data.d]
+input = "x"
+
+[output.s]
+value = "a"
+[output.l]
+value = ["a", 1]
+[output.m]
+value = { k = "v" }
+[output.secret]
+value = "shh"
+sensitive = true
+"#;
+    let json = |t: &str| serde_json::to_string(&toml::from_str::<toml::Table>(t).expect("TOML")).expect("JSON");
+    let ours = common::Workdir::new(&[("main.toml", toml_text)]);
+    let theirs = common::Workdir::new(&[("main.tf.json", &json(toml_text))]);
+    terraform_ok(theirs.path(), &["init", "-input=false", "-no-color"]);
+    let parsed = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_else(|e| panic!("{e}: {s}"));
+    assert_eq!(
+        parsed(&ours.ok(&["validate", "-json"]).stdout),
+        parsed(&terraform_ok(theirs.path(), &["validate", "-json"]))
+    );
+    ours.ok(&["apply", "-auto-approve"]);
+    terraform_ok(theirs.path(), &["apply", "-auto-approve", "-no-color", "-input=false"]);
+    for args in [vec!["output", "-json"], vec!["output", "-json", "l"], vec!["output", "-json", "secret"]] {
+        assert_eq!(parsed(&ours.ok(&args).stdout), parsed(&terraform_ok(theirs.path(), &args)), "{args:?}");
+    }
+
+    let bad = "[resource.terraform_data.d]\ninputx = \"x\"\n";
+    ours.write("main.toml", bad);
+    theirs.write("main.tf.json", &json(bad));
+    let mine = ours.run(&["validate", "-json"]);
+    assert_eq!(mine.code, 1, "{}", mine.all());
+    let out = terraform(theirs.path(), &["validate", "-json"]);
+    let (mine, theirs) = (parsed(&mine.stdout), parsed(&String::from_utf8_lossy(&out.stdout)));
+    for k in ["format_version", "valid", "error_count", "warning_count"] {
+        assert_eq!(mine[k], theirs[k], "{k}: {mine} / {theirs}");
+    }
+    for d in mine["diagnostics"].as_array().expect("diagnostics") {
+        for field in ["severity", "summary", "detail"] {
+            assert!(d[field].is_string(), "{field} in {d}");
+        }
+        assert_eq!(d["range"]["start"]["line"], 2, "{d}");
+    }
+}

@@ -9,20 +9,8 @@ use ecspoc_core::state::Instance;
 use ecspoc_core::state::journal::Record;
 
 pub async fn validate(args: CommonArgs) -> CliResult<i32> {
-    let ui = Ui::new(&args);
     // Loading checks arguments against schemas, references, types and cycles.
-    let result = session::load_engine().map(|_| ());
-    match (&result, ui.json) {
-        (Ok(()), true) => ui.line(&serde_json::json!({"format_version": "1.0", "valid": true, "error_count": 0, "warning_count": 0, "diagnostics": []}).to_string()),
-        (Ok(()), false) => ui.line("Success! The configuration is valid."),
-        (Err(CliError::Diagnostics(d)), true) => {
-            let diags: Vec<serde_json::Value> = d.0.iter().map(|x| serde_json::from_str::<serde_json::Value>(&ecspoc_render::ui::diagnostic(x)).map(|v| v["diagnostic"].clone()).unwrap_or_default()).collect();
-            ui.line(&serde_json::json!({"format_version": "1.0", "valid": false, "error_count": d.0.len(), "warning_count": 0, "diagnostics": diags}).to_string());
-            return Ok(1);
-        }
-        _ => {}
-    }
-    result.map(|_| 0)
+    crate::views::inspection(Ui::new(&args)).validated(session::load_engine().map(|_| ()))
 }
 
 pub async fn graph(args: GraphArgs) -> CliResult<i32> {
@@ -41,96 +29,8 @@ pub async fn graph(args: GraphArgs) -> CliResult<i32> {
     Ok(0)
 }
 
-/// A resource type's schema as `terraform providers schema -json` writes
-/// it: nested blocks under `block_types`, each with its own attributes.
-fn schema_block(s: &ecspoc_core::provider::ResourceSchema) -> serde_json::Value {
-    use ecspoc_core::config::types::TypeConstraint as T;
-    let (blocks, plain): (Vec<_>, Vec<_>) = s.attributes.iter().partition(|(_, a)| a.is_block());
-    let mut block = nested_block(blocks.iter().map(|(n, a)| (n.to_string(), &a.ty)).collect());
-    block["attributes"] = plain
-        .iter()
-        .map(|(n, a)| {
-            let described = serde_json::json!({
-                "type": a.ty.to_json(), "description": a.description, "required": a.required, "optional": a.optional,
-                "computed": a.computed, "sensitive": a.sensitive, "force_new": a.force_new,
-            });
-            (n.to_string(), described)
-        })
-        .collect::<serde_json::Map<_, _>>()
-        .into();
-    block["description"] = s.description.into();
-    return block;
-
-    /// Blocks' own attributes; their lists and sets of objects are blocks again.
-    fn nested_block(blocks: Vec<(String, &T)>) -> serde_json::Value {
-        let mut types = serde_json::Map::new();
-        for (name, ty) in blocks {
-            let (T::List(inner) | T::Set(inner)) = ty else { continue };
-            let T::Object(fields) = &**inner else { continue };
-            let is_block = |t: &T| matches!(t, T::List(i) | T::Set(i) if matches!(**i, T::Object(_)));
-            let mut block = nested_block(
-                fields.iter().filter(|(_, (t, _))| is_block(t)).map(|(n, (t, _))| (n.clone(), t)).collect(),
-            );
-            block["attributes"] = fields
-                .iter()
-                .filter(|(_, (t, _))| !is_block(t))
-                .map(|(n, (t, optional))| {
-                    (n.clone(), serde_json::json!({"type": t.to_json(), "required": !optional, "optional": optional}))
-                })
-                .collect::<serde_json::Map<_, _>>()
-                .into();
-            let nesting = if matches!(ty, T::Set(_)) { "set" } else { "list" };
-            types.insert(name, serde_json::json!({"nesting_mode": nesting, "block": block}));
-        }
-        serde_json::json!({ "block_types": types })
-    }
-}
-
 pub async fn providers(args: CommonArgs) -> CliResult<i32> {
-    let ui = Ui::new(&args);
-    let set = session::providers();
-    if ui.json {
-        let mut doc = serde_json::Map::new();
-        for p in set.iter() {
-            let attrs = |s: &ecspoc_core::provider::ResourceSchema| serde_json::json!({"version": s.version, "block": schema_block(s), });
-            doc.insert(
-                p.source().to_string(),
-                serde_json::json!({
-                    "resource_schemas": p.schema().resources.iter().map(|(t, s)| (t.to_string(), attrs(s))).collect::<serde_json::Map<_, _>>(),
-                    "data_source_schemas": p.schema().data_sources.iter().map(|(t, s)| (t.to_string(), attrs(s))).collect::<serde_json::Map<_, _>>(),
-                }),
-            );
-        }
-        ui.line(&serde_json::json!({"format_version": "1.0", "provider_schemas": doc}).to_string());
-        return Ok(0);
-    }
-    for p in set.iter() {
-        ui.line(&format!("provider[{}] (concurrency {})", p.source(), p.concurrency()));
-        for (kind, types) in [("resource", &p.schema().resources), ("data", &p.schema().data_sources)] {
-            for (t, s) in types {
-                ui.line(&format!("  {kind} {t}: {}", s.description));
-                for (n, a) in &s.attributes {
-                    let mut flags = Vec::new();
-                    if a.required {
-                        flags.push("required");
-                    }
-                    if a.optional {
-                        flags.push("optional");
-                    }
-                    if a.computed {
-                        flags.push("computed");
-                    }
-                    if a.force_new {
-                        flags.push("forces replacement");
-                    }
-                    if a.sensitive {
-                        flags.push("sensitive");
-                    }
-                    ui.line(&format!("    {n} ({}): {}", flags.join(", "), a.description));
-                }
-            }
-        }
-    }
+    crate::views::inspection(Ui::new(&args)).providers(&session::providers());
     Ok(0)
 }
 

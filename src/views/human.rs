@@ -1,10 +1,12 @@
 //! The human view: Terraform's text, coloured on a terminal.
 
-use super::OperationView;
-use crate::session::Ui;
+use super::{InspectView, OperationView};
+use crate::session::{CliError, CliResult, Ui};
 use ecspoc_core::events::Event;
 use ecspoc_core::plan::Plan;
+use ecspoc_core::provider::ProviderSet;
 use ecspoc_core::state::OutputValue;
+use ecspoc_core::state::State;
 use ecspoc_render::human;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -90,5 +92,67 @@ impl OperationView for HumanView {
             retries.values().sum::<u64>(),
             detail.join(", ")
         );
+    }
+}
+
+impl InspectView for HumanView {
+    fn plan(&self, plan: &Plan) -> CliResult<()> {
+        self.ui.out(&human::render_plan(plan, self.ui.color));
+        Ok(())
+    }
+    fn state(&self, state: &State, _: &ProviderSet) {
+        if state.is_empty() {
+            self.ui.line("The state file is empty. No resources are represented.");
+            return;
+        }
+        for (addr, inst) in &state.instances {
+            self.ui.out(&crate::commands::state::render_instance(addr, inst));
+            self.ui.line("");
+        }
+        if !state.outputs.is_empty() {
+            self.ui.line("\nOutputs:\n");
+            self.ui.out(&human::render_outputs(&state.outputs));
+        }
+    }
+    fn output(&self, output: &OutputValue) {
+        self.ui.line(&human::hcl_like(&output.value, 0));
+    }
+    fn outputs(&self, outputs: &BTreeMap<String, OutputValue>) {
+        if outputs.is_empty() {
+            self.ui.error(&CliError::Message(
+                "No outputs found\n\nThe state file either has no outputs defined, or all the defined outputs are empty."
+                    .into(),
+            ));
+            return;
+        }
+        self.ui.out(&human::render_outputs(outputs));
+    }
+    fn validated(&self, result: CliResult<()>) -> CliResult<i32> {
+        result?;
+        self.ui.line("Success! The configuration is valid.");
+        Ok(0)
+    }
+    fn providers(&self, providers: &ProviderSet) {
+        for p in providers.iter() {
+            self.ui.line(&format!("provider[{}] (concurrency {})", p.source(), p.concurrency()));
+            for (kind, types) in [("resource", &p.schema().resources), ("data", &p.schema().data_sources)] {
+                for (t, s) in types {
+                    self.ui.line(&format!("  {kind} {t}: {}", s.description));
+                    for (n, a) in &s.attributes {
+                        let flags: Vec<&str> = [
+                            (a.required, "required"),
+                            (a.optional, "optional"),
+                            (a.computed, "computed"),
+                            (a.force_new, "forces replacement"),
+                            (a.sensitive, "sensitive"),
+                        ]
+                        .into_iter()
+                        .filter_map(|(on, name)| on.then_some(name))
+                        .collect();
+                        self.ui.line(&format!("    {n} ({}): {}", flags.join(", "), a.description));
+                    }
+                }
+            }
+        }
     }
 }

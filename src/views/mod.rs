@@ -1,8 +1,10 @@
-//! How `plan`, `apply` and `destroy` speak, chosen once per command: a
-//! view per output format behind one interface (as OpenTofu's command
-//! views are), so commands say what happened and never test a `-json` flag.
+//! How commands speak, chosen once per command: a view per output format
+//! behind one interface (as OpenTofu's command views are), so commands say
+//! what happened and never test a `-json` flag. `OperationView` serves
+//! `plan`, `apply` and `destroy`; `InspectView` the commands that show.
 
 mod human;
+mod inspect;
 mod json;
 
 use crate::session::Ui;
@@ -14,6 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use human::HumanView;
+pub use inspect::InspectView;
 pub use json::JsonView;
 
 /// What an operation reports, in the order it happens.
@@ -45,6 +48,11 @@ pub trait OperationView: Send + Sync {
 /// The view `-json` asks for, or the human one.
 pub fn operation(ui: Ui) -> Arc<dyn OperationView> {
     if ui.json { Arc::new(JsonView { ui }) } else { Arc::new(HumanView { ui }) }
+}
+
+/// The inspection commands' view `-json` asks for, or the human one.
+pub fn inspection(ui: Ui) -> Box<dyn InspectView> {
+    if ui.json { Box::new(JsonView { ui }) } else { Box::new(HumanView { ui }) }
 }
 
 /// The engine's progress reported through a view.
