@@ -537,3 +537,100 @@ fn no_changes_from(w: &Workdir) {
     let r = w.run(&["plan", "-detailed-exitcode", "-no-color"]);
     assert_eq!(r.code, 0, "changes planned:\n{}", r.all());
 }
+
+/// A change inside a block that the object cannot take in place: a
+/// capacity provider moved to another Auto Scaling group is replaced, the
+/// block's attribute marked `# forces replacement`, as Terraform marks it;
+/// plan JSON names the path inside the block.
+#[test]
+fn a_replacement_forced_inside_a_block_is_marked_there() {
+    let moto = Moto::dedicated();
+    let config = |prefix: &str| {
+        format!(
+            r#"
+[variable.which]
+default = "a"
+
+[resource.aws_vpc.v]
+cidr_block = "10.7.0.0/16"
+
+[resource.aws_subnet.s]
+vpc_id = "${{aws_vpc.v.id}}"
+cidr_block = "10.7.1.0/24"
+availability_zone = "us-east-1a"
+
+[resource.aws_launch_template.lt]
+name = "{prefix}-lt"
+image_id = "ami-12c6146b"
+instance_type = "t3.micro"
+
+[resource.aws_autoscaling_group.a]
+name = "{prefix}-a"
+min_size = 0
+max_size = 1
+vpc_zone_identifier = ["${{aws_subnet.s.id}}"]
+launch_template = {{ id = "${{aws_launch_template.lt.id}}" }}
+
+[resource.aws_autoscaling_group.b]
+name = "{prefix}-b"
+min_size = 0
+max_size = 1
+vpc_zone_identifier = ["${{aws_subnet.s.id}}"]
+launch_template = {{ id = "${{aws_launch_template.lt.id}}" }}
+
+[resource.aws_ecs_capacity_provider.p]
+name = "{prefix}"
+auto_scaling_group_provider = {{ auto_scaling_group_arn = "${{var.which == \"a\" ? aws_autoscaling_group.a.arn : aws_autoscaling_group.b.arn}}" }}
+"#
+        )
+    };
+    let ours = Workdir::new(&[("main.toml", &config("ours"))]).with_aws(&moto);
+    ours.ok(&["apply", "-auto-approve"]);
+    let mine = ours.run(&["plan", "-no-color", "-var", "which=b", "-out=p.tfplan"]);
+    assert_eq!(mine.code, 0, "{}", mine.all());
+
+    let t: toml::Table = toml::from_str(&config("tf")).unwrap();
+    let mut j = serde_json::to_value(&t).unwrap();
+    j["provider"] = serde_json::json!({"aws": {"skip_credentials_validation": true, "skip_requesting_account_id": true,
+        "skip_metadata_api_check": true, "ignore_tags": {"key_prefixes": ["ecspoc:"]}}});
+    let theirs = Workdir::new(&[("main.tf.json", &j.to_string())]);
+    let tf = |args: &[&str]| {
+        let out = terraform_with(theirs.path(), args, &tf_env(&moto));
+        assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    tf(&["init", "-input=false", "-no-color"]);
+    tf(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    let theirs_text = tf(&["plan", "-no-color", "-input=false", "-var", "which=b"]);
+
+    // The lines both tools must print alike (ids and ARNs differ between the two applies).
+    let ids = regex::Regex::new(r#""arn:aws:[^"]*""#).unwrap();
+    let wanted = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| {
+                l.contains("must be replaced")
+                    || l.contains("-/+ resource")
+                    || l.contains("auto_scaling_group_arn")
+                    || l.contains("~ auto_scaling_group_provider {")
+                    || l.starts_with("Plan:")
+            })
+            .map(|l| ids.replace_all(l.trim_end(), "ARN").split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    assert_eq!(wanted(&mine.stdout), wanted(&theirs_text), "ecspoc:\n{}\nTerraform:\n{theirs_text}", mine.stdout);
+    assert!(mine.stdout.contains("# forces replacement"), "{}", mine.stdout);
+
+    let shown: serde_json::Value =
+        serde_json::from_str(&ours.ok(&["show", "-json", "p.tfplan"]).stdout).expect("plan JSON");
+    let change = shown["resource_changes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["address"] == "aws_ecs_capacity_provider.p"))
+        .expect("the capacity provider's change");
+    assert_eq!(
+        change["change"]["replace_paths"],
+        serde_json::json!([["auto_scaling_group_provider", 0, "auto_scaling_group_arn"]])
+    );
+    ours.ok(&["apply", "-auto-approve", "-var", "which=b"]);
+    let r = ours.run(&["plan", "-detailed-exitcode", "-var", "which=b"]);
+    assert_eq!(r.code, 0, "the replacement converged:\n{}", r.all());
+}

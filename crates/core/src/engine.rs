@@ -795,6 +795,22 @@ pub fn plan_instance(i: InstanceInputs<'_>) -> Result<InstancePlan, crate::provi
         })
         .map(|k| k.to_string())
         .collect();
+    // Inside blocks: the path Terraform names, `block.INDEX.attribute`.
+    for k in &changed {
+        let within = i.schema.attributes.get(*k).map_or(&[][..], |a| a.force_new_within);
+        let items = |v: Option<&Value>| match v {
+            Some(Value::List(items)) => items.clone(),
+            _ => Vec::new(),
+        };
+        let (before, after) = (items(prior.attributes.get(k)), items(resp.planned.get(k)));
+        for (n, (b, a)) in before.iter().zip(&after).enumerate() {
+            for name in within {
+                if b.get(name) != a.get(name) {
+                    replace_paths.push(format!("{k}.{n}.{name}"));
+                }
+            }
+        }
+    }
     replace_paths.sort();
     let reason = if prior.tainted {
         Some(ActionReason::ReplaceBecauseTainted)

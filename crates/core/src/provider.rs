@@ -27,6 +27,9 @@ pub struct AttrSchema {
     /// A list of objects that is not a nested block in Terraform's schema
     /// (written `ingress = [{...}]`, as an attribute): see `is_block`.
     pub list_attribute: bool,
+    /// Attributes inside this block whose change cannot be made in place:
+    /// the object is replaced (`auto_scaling_group_provider.auto_scaling_group_arn`).
+    pub force_new_within: &'static [&'static str],
 }
 
 impl AttrSchema {
@@ -42,6 +45,7 @@ impl AttrSchema {
             api_default: None,
             description,
             list_attribute: false,
+            force_new_within: &[],
         }
     }
     pub fn required(ty: TypeConstraint, description: &'static str) -> Self {
@@ -71,6 +75,11 @@ impl AttrSchema {
     /// See `api_default`.
     pub fn api_default(mut self, v: Value) -> Self {
         self.api_default = Some(v);
+        self
+    }
+    /// See `force_new_within`.
+    pub fn force_new_within(mut self, names: &'static [&'static str]) -> Self {
+        self.force_new_within = names;
         self
     }
     /// A list of objects Terraform's schema has as an attribute, not as

@@ -334,7 +334,9 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
                 (Some(b), Some(a)) if b == a => unchanged_blocks += 1,
                 (Some(b), Some(a)) => {
                     group.push_str(&format!("      {} {name} {{\n", Sym::Update.paint(color)));
-                    group.push_str(&collection_diff(b, a, 10, true, color));
+                    let forced: Vec<&str> =
+                        c.replace_paths.iter().filter_map(|p| p.strip_prefix(&format!("{name}.{i}."))).collect();
+                    group.push_str(&marked_forces(&collection_diff(b, a, 10, true, color), &forced, 10, color));
                     group.push_str("        }\n");
                 }
                 (Some(b), None) => group.push_str(&nested_block(Sym::Delete, name, b, 6, color)),
@@ -352,6 +354,41 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
         out.push_str(&hidden_note("        ", unchanged_blocks, "block", color));
     }
     out.push_str("    }\n");
+    out
+}
+
+/// `diff` (a block's rows at `indent`) with Terraform's `# forces
+/// replacement` after the first line of each attribute named in `forced`.
+fn marked_forces(diff: &str, forced: &[&str], indent: usize, color: Color) -> String {
+    let pad = " ".repeat(indent);
+    let marker = color.paint("31", " # forces replacement");
+    diff.lines()
+        .map(|line| {
+            let starts_forced = line.strip_prefix(&pad).is_some_and(|rest| {
+                let rest = strip_escapes(rest);
+                let name = rest.get(2..).unwrap_or("").split([' ', '=']).next().unwrap_or("");
+                !rest.starts_with(' ') && forced.contains(&name)
+            });
+            if starts_forced { format!("{line}{marker}\n") } else { format!("{line}\n") }
+        })
+        .collect()
+}
+
+/// A line without its colour codes.
+fn strip_escapes(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
     out
 }
 

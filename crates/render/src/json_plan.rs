@@ -255,7 +255,11 @@ pub fn resource_change(c: &ResourceChange, shapes: Shapes<'_>) -> Json {
         "after_sensitive": sensitive_mask(c.after.as_ref(), &c.sensitive, shapes.schema(&c.addr)),
     });
     if !c.replace_paths.is_empty() {
-        change["replace_paths"] = Json::Array(c.replace_paths.iter().map(|p| json!([p])).collect());
+        // `block.0.attribute` is the path ["block", 0, "attribute"].
+        let path = |p: &String| -> Json {
+            p.split('.').map(|step| step.parse::<u64>().map(Json::from).unwrap_or_else(|_| json!(step))).collect()
+        };
+        change["replace_paths"] = Json::Array(c.replace_paths.iter().map(path).collect());
     }
     m.insert("change".into(), change);
     if let Some(r) = c.reason {

@@ -379,8 +379,9 @@ impl ResourceType for AwsEcsCapacityProvider {
                             ],
                             &["auto_scaling_group_arn"],
                         ),
-                        "The Auto Scaling group and how ECS scales it.",
-                    ),
+                        "The Auto Scaling group (another one replaces the capacity provider) and how ECS scales it.",
+                    )
+                    .force_new_within(&["auto_scaling_group_arn"]),
                 ),
             ],
         )
