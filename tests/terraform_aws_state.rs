@@ -351,6 +351,7 @@ const SAME_CREATE_TEXT: &[&str] = &[
     "aws_security_group",
     "aws_sns_topic_policy",
     "aws_sns_topic_subscription",
+    "aws_subnet",
 ];
 
 #[test]

@@ -7,7 +7,7 @@ use crate::values::{b, id, obj, opt_str, req, s};
 use crate::{Ctx, ResourceType};
 use async_trait::async_trait;
 use aws_sdk_ec2::client::Waiters;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Rt, Subnet};
+use aws_sdk_ec2::types::{AttributeBooleanValue, HostnameType, ResourceType as Rt, Subnet};
 use ecspoc_core::config::types::TypeConstraint as T;
 use ecspoc_core::provider::{AttrSchema as A, Marker, ProviderError, ResourceSchema};
 use ecspoc_core::value::Value;
@@ -17,6 +17,7 @@ pub struct AwsSubnet;
 
 fn to_value(ctx: &Ctx<'_>, sn: &Subnet) -> Value {
     let (tags_value, tags_all) = tags::attributes(sn.tags(), &ctx.settings.default_tags);
+    let dns = sn.private_dns_name_options_on_launch();
     obj(vec![
         ("id", opt_str(sn.subnet_id())),
         ("arn", opt_str(sn.subnet_arn())),
@@ -25,21 +26,58 @@ fn to_value(ctx: &Ctx<'_>, sn: &Subnet) -> Value {
         ("availability_zone", opt_str(sn.availability_zone())),
         ("availability_zone_id", opt_str(sn.availability_zone_id())),
         ("map_public_ip_on_launch", Value::Bool(sn.map_public_ip_on_launch().unwrap_or(false))),
+        ("assign_ipv6_address_on_creation", Value::Bool(sn.assign_ipv6_address_on_creation().unwrap_or(false))),
+        ("enable_dns64", Value::Bool(sn.enable_dns64().unwrap_or(false))),
+        (
+            "enable_resource_name_dns_a_record_on_launch",
+            Value::Bool(dns.and_then(|d| d.enable_resource_name_dns_a_record()).unwrap_or(false)),
+        ),
+        (
+            "enable_resource_name_dns_aaaa_record_on_launch",
+            Value::Bool(dns.and_then(|d| d.enable_resource_name_dns_aaaa_record()).unwrap_or(false)),
+        ),
+        ("private_dns_hostname_type_on_launch", opt_str(dns.and_then(|d| d.hostname_type()).map(|h| h.as_str()))),
+        ("ipv6_native", Value::Bool(sn.ipv6_native().unwrap_or(false))),
+        (
+            "ipv6_cidr_block_association_id",
+            opt_str(sn.ipv6_cidr_block_association_set().first().and_then(|a| a.association_id())),
+        ),
         ("owner_id", opt_str(sn.owner_id())),
         ("tags", tags_value),
         ("tags_all", tags_all),
     ])
 }
 
-async fn set_public_ip(ctx: &Ctx<'_>, sid: &str, on: bool) -> Result<(), ProviderError> {
-    ctx.clients
-        .ec2
-        .modify_subnet_attribute()
-        .subnet_id(sid)
-        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
-        .send()
-        .await
-        .map_err(|e| api("ModifySubnetAttribute", e))?;
+/// What ModifySubnetAttribute sets, one attribute a call; false (or unset)
+/// is what a new subnet has.
+const MODIFIABLE: [&str; 6] = [
+    "map_public_ip_on_launch",
+    "assign_ipv6_address_on_creation",
+    "enable_dns64",
+    "enable_resource_name_dns_a_record_on_launch",
+    "enable_resource_name_dns_aaaa_record_on_launch",
+    "private_dns_hostname_type_on_launch",
+];
+
+async fn modify(ctx: &Ctx<'_>, sid: &str, attr: &str, v: &Value) -> Result<(), ProviderError> {
+    let on = |b: bool| AttributeBooleanValue::builder().value(b).build();
+    let call = ctx.clients.ec2.modify_subnet_attribute().subnet_id(sid);
+    let call = match (attr, v) {
+        ("map_public_ip_on_launch", Value::Bool(b)) => call.map_public_ip_on_launch(on(*b)),
+        ("assign_ipv6_address_on_creation", Value::Bool(b)) => call.assign_ipv6_address_on_creation(on(*b)),
+        ("enable_dns64", Value::Bool(b)) => call.enable_dns64(on(*b)),
+        ("enable_resource_name_dns_a_record_on_launch", Value::Bool(b)) => {
+            call.enable_resource_name_dns_a_record_on_launch(on(*b))
+        }
+        ("enable_resource_name_dns_aaaa_record_on_launch", Value::Bool(b)) => {
+            call.enable_resource_name_dns_aaaa_record_on_launch(on(*b))
+        }
+        ("private_dns_hostname_type_on_launch", Value::String(h)) => {
+            call.private_dns_hostname_type_on_launch(HostnameType::from(h.as_str()))
+        }
+        _ => return Ok(()),
+    };
+    call.send().await.map_err(|e| api("ModifySubnetAttribute", e))?;
     Ok(())
 }
 
@@ -62,6 +100,28 @@ impl ResourceType for AwsSubnet {
                     "map_public_ip_on_launch",
                     A::optional(T::Bool, "Give instances a public IP.").default(Value::Bool(false)),
                 ),
+                (
+                    "assign_ipv6_address_on_creation",
+                    A::optional(T::Bool, "Give network interfaces an IPv6 address.").default(Value::Bool(false)),
+                ),
+                ("enable_dns64", A::optional(T::Bool, "DNS64 for IPv6-only subnets.").default(Value::Bool(false))),
+                (
+                    "enable_resource_name_dns_a_record_on_launch",
+                    A::optional(T::Bool, "A records for instances' resource names.").default(Value::Bool(false)),
+                ),
+                (
+                    "enable_resource_name_dns_aaaa_record_on_launch",
+                    A::optional(T::Bool, "AAAA records for instances' resource names.").default(Value::Bool(false)),
+                ),
+                (
+                    "private_dns_hostname_type_on_launch",
+                    A::optional_computed(T::String, "ip-name or resource-name: how instances are named."),
+                ),
+                (
+                    "ipv6_native",
+                    A::optional(T::Bool, "IPv6 only, no IPv4 range.").force_new().default(Value::Bool(false)),
+                ),
+                ("ipv6_cidr_block_association_id", A::computed(T::String, "The IPv6 range's association.")),
                 ("owner_id", A::computed(T::String, "The owning account.")),
             ],
         )
@@ -74,6 +134,7 @@ impl ResourceType for AwsSubnet {
             .vpc_id(req(planned, "vpc_id")?)
             .cidr_block(req(planned, "cidr_block")?)
             .set_availability_zone(s(planned, "availability_zone").map(String::from))
+            .set_ipv6_native(b(planned, "ipv6_native").filter(|on| *on))
             .tag_specifications(tags::for_create(Rt::Subnet, planned, &ctx.settings.default_tags, marker))
             .customize()
             .config_override(super::common::once!(aws_sdk_ec2))
@@ -90,8 +151,11 @@ impl ResourceType for AwsSubnet {
             .wait(ctx.settings.max_wait)
             .await
             .map_err(|e| waiter("SubnetAvailable", e))?;
-        if b(planned, "map_public_ip_on_launch") == Some(true) {
-            set_public_ip(ctx, &sid, true).await?;
+        for attr in MODIFIABLE {
+            // Only what differs from a new subnet's settings.
+            if let Some(v @ (Value::Bool(true) | Value::String(_))) = planned.get(attr) {
+                modify(ctx, &sid, attr, v).await?;
+            }
         }
         let new_key = obj(vec![("id", Value::String(sid.clone()))]);
         crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
@@ -139,10 +203,12 @@ impl ResourceType for AwsSubnet {
 
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let sid = id(prior)?;
-        if let Some(want) = b(planned, "map_public_ip_on_launch")
-            && b(prior, "map_public_ip_on_launch") != Some(want)
-        {
-            set_public_ip(ctx, sid, want).await?;
+        for attr in MODIFIABLE {
+            if let Some(want) = planned.get(attr).filter(|v| !v.is_null() && !v.is_unknown())
+                && prior.get(attr) != Some(want)
+            {
+                modify(ctx, sid, attr, want).await?;
+            }
         }
         sync_tags(ctx, sid, prior, planned).await?;
         self.read(ctx, prior)
