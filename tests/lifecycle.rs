@@ -92,9 +92,14 @@ fn drift_is_shown_and_repaired() {
     let w = Workdir::new(&[("main.toml", "[resource.local_file.f]\nfilename = \"f.txt\"\ncontent = \"wanted\"\n")]);
     w.ok(&["apply", "-auto-approve"]);
     w.write("f.txt", "changed by hand");
+    // Shown by a refresh-only plan; a normal plan shows it once, as the change
+    // that undoes it (nothing else reads the file), as Terraform does.
+    let drift = w.run(&["plan", "-refresh-only", "-detailed-exitcode"]);
+    assert_eq!(drift.code, 2, "{}", drift.all());
+    assert!(drift.stdout.contains("Objects have changed outside of ecspoc"), "{}", drift.stdout);
     let plan = w.run(&["plan", "-detailed-exitcode"]);
     assert_eq!(plan.code, 2);
-    assert!(plan.stdout.contains("Objects have changed outside of ecspoc"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("Objects have changed outside of ecspoc"), "{}", plan.stdout);
     w.ok(&["apply", "-auto-approve"]);
     assert_eq!(w.read("f.txt"), "wanted");
     assert_eq!(w.run(&["plan", "-detailed-exitcode"]).code, 0);

@@ -152,9 +152,10 @@ region = "us-east-1"
 cidr_block = "10.91.0.0/16"
 tags = {{ Name = "comment" }}
 
+# The group reads the VPC's tags: as it changes, drift there matters.
 [resource.aws_security_group.ssh]
 name = "comment-ssh"
-description = "ssh"
+description = "ssh in ${{aws_vpc.main.tags.Name}}"
 vpc_id = "${{aws_vpc.main.id}}"
 ingress = [{{ from_port = 22, to_port = 22, protocol = "tcp", cidr_blocks = ["{cidr}"], ipv6_cidr_blocks = [], prefix_list_ids = [], security_groups = [], self = false, description = "ssh" }}]
 

@@ -6,7 +6,7 @@
 //! Terraform's provider crashes; the tests' proxy answers as AWS does (none).
 
 mod common;
-use common::moto::Moto;
+use common::moto::{Moto, block};
 use common::terraform::{convert_tree, terraform_with};
 use common::{Run, Workdir};
 use std::collections::BTreeSet;
@@ -131,12 +131,14 @@ fn ecspoc_plans_no_change_on_the_aws_state_terraform_wrote() {
         ("aws_eip", "association_id"),
         ("aws_eip", "network_interface"),
         ("aws_eip", "private_ip"),
+        ("aws_eip", "private_dns"),
         ("aws_instance", "public_ip"),
         ("aws_instance", "public_dns"),
         ("aws_lb_target_group", "load_balancer_arns"),
         ("aws_sns_topic", "policy"),
         // Terraform ran with skip_requesting_account_id: its ARNs lack the account.
         ("aws_instance", "arn"),
+        ("aws_eip", "arn"),
         ("aws_launch_template", "arn"),
         // The emulator returns no log group class; AWS answers STANDARD, which ecspoc fills in.
         ("aws_cloudwatch_log_group", "log_group_class"),
@@ -340,18 +342,22 @@ const SAME_CREATE_TEXT: &[&str] = &[
     "aws_ecs_cluster",
     "aws_ecs_cluster_capacity_providers",
     "aws_ecs_task_definition",
+    "aws_eip",
     "aws_iam_instance_profile",
     "aws_iam_role_policy",
     "aws_iam_role_policy_attachment",
     "aws_internet_gateway",
     "aws_key_pair",
+    "aws_nat_gateway",
     "aws_route",
     "aws_route_table_association",
     "aws_s3_bucket_public_access_block",
     "aws_security_group",
+    "aws_sns_topic",
     "aws_sns_topic_policy",
     "aws_sns_topic_subscription",
     "aws_subnet",
+    "aws_vpc",
 ];
 
 #[test]
@@ -634,4 +640,92 @@ auto_scaling_group_provider = {{ auto_scaling_group_arn = "${{var.which == \"a\"
     ours.ok(&["apply", "-auto-approve", "-var", "which=b"]);
     let r = ours.run(&["plan", "-detailed-exitcode", "-var", "which=b"]);
     assert_eq!(r.code, 0, "the replacement converged:\n{}", r.all());
+}
+
+/// Drift as Terraform shows it: objects changed by hand (a log group's
+/// retention, a topic's display name) are noted under "Objects have changed
+/// outside of ...", then planned back, both sections line for line with
+/// Terraform's own plan of the same configuration and the same changes.
+#[test]
+fn drift_reads_as_terraforms() {
+    let moto = Moto::dedicated();
+    let config = |who: &str| {
+        format!(
+            r#"
+[resource.aws_cloudwatch_log_group.l]
+name = "/drift/{who}"
+retention_in_days = 14
+
+# The topic reads the log group's retention: as the topic changes, drift
+# there is relevant to this plan.
+[resource.aws_sns_topic.t]
+name = "drift-{who}"
+display_name = "kept ${{aws_cloudwatch_log_group.l.retention_in_days}} days"
+"#
+        )
+    };
+    let drift = |who: &str| {
+        let sdk = moto.sdk();
+        block(
+            aws_sdk_cloudwatchlogs::Client::new(&sdk)
+                .put_retention_policy()
+                .log_group_name(format!("/drift/{who}"))
+                .retention_in_days(1)
+                .send(),
+        )
+        .expect("retention");
+        block(
+            aws_sdk_sns::Client::new(&sdk)
+                .set_topic_attributes()
+                .topic_arn(format!("arn:aws:sns:us-east-1:123456789012:drift-{who}"))
+                .attribute_name("DisplayName")
+                .attribute_value("by hand")
+                .send(),
+        )
+        .expect("display name");
+    };
+    let ours = Workdir::new(&[("main.toml", &config("ours"))]).with_aws(&moto);
+    ours.ok(&["apply", "-auto-approve"]);
+    drift("ours");
+    let mine = ours.run(&["plan", "-no-color"]);
+    assert_eq!(mine.code, 0, "{}", mine.all());
+
+    let t: toml::Table = toml::from_str(&config("tf")).unwrap();
+    let mut j = serde_json::to_value(&t).unwrap();
+    j["provider"] = serde_json::json!({"aws": {"skip_credentials_validation": true, "skip_requesting_account_id": true,
+        "skip_metadata_api_check": true, "ignore_tags": {"key_prefixes": ["ecspoc:"]}}});
+    let theirs = Workdir::new(&[("main.tf.json", &j.to_string())]);
+    let tf = |args: &[&str]| {
+        let out = terraform_with(theirs.path(), args, &tf_env(&moto));
+        assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    tf(&["init", "-input=false", "-no-color"]);
+    tf(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    drift("tf");
+    let theirs_text = tf(&["plan", "-no-color", "-input=false"]);
+
+    // Names and ids differ between the two applies. Terraform's provider
+    // stores "" and {} for strings and tags left unset (its plugin SDK's
+    // zero values), ecspoc stores null: `tags = {}` rows and the hidden
+    // counts they make differ, nothing else.
+    let same_names = |text: &str| {
+        let text = text.replace("drift-tf", "drift-ours").replace("/drift/tf", "/drift/ours");
+        let arn = regex::Regex::new(r"arn:aws:[a-z]+:us-east-1:\d*:").unwrap();
+        let text = common::terraform::comparable_with_drift(&arn.replace_all(&text, "arn:"));
+        let hidden = regex::Regex::new(r"^\s*# \(\d+ unchanged attributes? hidden\)$").unwrap();
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| !hidden.is_match(l) && l.trim_start() != "tags = {}" && !l.trim_start().starts_with("tags "))
+            .collect();
+        // Names align to the widest one, hidden ones included: compare rows without the padding.
+        rows.iter().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
+    };
+    common::terraform::assert_same_plan("drift", &same_names(&theirs_text), &same_names(&mine.stdout));
+    // The topic reads the retention: that drift is noted. The topic's own is
+    // not (nothing changing reads it); the plan shows it once, as the change.
+    for text in [&mine.stdout, &theirs_text] {
+        assert!(text.contains("# aws_cloudwatch_log_group.l has changed"), "{text}");
+        assert!(!text.contains("# aws_sns_topic.t has changed"), "{text}");
+    }
 }

@@ -188,6 +188,12 @@ pub fn expect_changes(r: &Run, what: &[&str]) {
     }
 }
 
+/// Drift a refresh-only plan shows (a normal plan shows only drift that
+/// something changing reads, as Terraform does).
+pub fn expect_drift(w: &Workdir, what: &[&str]) {
+    expect_changes(&w.run(&["plan", "-refresh-only", "-detailed-exitcode"]), what);
+}
+
 pub fn no_changes(w: &Workdir) {
     let r = w.run(&["plan", "-detailed-exitcode"]);
     assert_eq!(r.code, 0, "expected no changes:\n{}", r.all());

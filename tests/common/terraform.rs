@@ -119,6 +119,23 @@ pub fn comparable(text: &str) -> String {
     out.join("\n")
 }
 
+/// `comparable`, preceded by the drift notes ("Objects have changed
+/// outside of ...") up to the rule that closes them.
+pub fn comparable_with_drift(text: &str) -> String {
+    let drift: Vec<String> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Note: Objects have changed outside"))
+        .take_while(|l| !l.starts_with('─'))
+        .map(|l| l.replace("Terraform", "TOOL").replace("terraform apply", "TOOL apply").replace("ecspoc", "TOOL"))
+        .collect();
+    // The plan proper follows the rule that closes the drift notes.
+    let rest = match text.find("Note: Objects have changed outside") {
+        Some(at) => text[at..].split_once('─').map(|(_, r)| r.trim_start_matches('─')).unwrap_or(""),
+        None => text,
+    };
+    format!("{}\n{}", drift.join("\n").trim_end(), comparable(rest))
+}
+
 /// A coloured text with its ANSI styles written as marks where they change
 /// (`<1;31>destroyed<>`), so two tools' colours compare however each spells
 /// its escape codes; the style of spaces is not compared.

@@ -33,6 +33,32 @@ pub struct Ctx<'a> {
     pub settings: &'a Settings,
     /// Where retries are counted.
     pub calls: &'a CallCounter,
+    /// The account the credentials belong to, asked for once when needed.
+    account: &'a OnceCell<String>,
+}
+
+impl Ctx<'_> {
+    /// The account the credentials belong to (STS GetCallerIdentity, once
+    /// per run): ARNs AWS does not return are built with it, as Terraform's
+    /// provider builds them.
+    pub async fn account_id(&self) -> Result<&str, ProviderError> {
+        let account = self
+            .account
+            .get_or_try_init(|| async {
+                let out = self
+                    .clients
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| error::api("GetCallerIdentity", e))?;
+                out.account()
+                    .map(String::from)
+                    .ok_or_else(|| ProviderError::new("GetCallerIdentity returned no account"))
+            })
+            .await?;
+        Ok(account.as_str())
+    }
 }
 
 #[async_trait]
@@ -102,6 +128,7 @@ pub struct AwsProvider {
     settings: std::sync::Mutex<Option<Value>>,
     clients: OnceCell<(Clients, Settings)>,
     calls: CallCounter,
+    account: OnceCell<String>,
 }
 
 impl Default for AwsProvider {
@@ -157,6 +184,7 @@ impl AwsProvider {
             settings: std::sync::Mutex::new(None),
             clients: OnceCell::new(),
             calls: CallCounter::default(),
+            account: OnceCell::new(),
         }
     }
 
@@ -180,7 +208,7 @@ impl AwsProvider {
                 config::build(&cfg, &self.calls).await
             })
             .await?;
-        Ok(Ctx { clients: &pair.0, settings: &pair.1, calls: &self.calls })
+        Ok(Ctx { clients: &pair.0, settings: &pair.1, calls: &self.calls, account: &self.account })
     }
 
     /// `v` with each JSON document spelled as in `written` (the configured

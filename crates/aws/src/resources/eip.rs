@@ -7,7 +7,7 @@ use crate::values::{id, obj, opt_str, req, s};
 use crate::{Ctx, ResourceType};
 use async_trait::async_trait;
 use aws_sdk_ec2::client::Waiters;
-use aws_sdk_ec2::types::{Address, DomainType, NatGateway, NatGatewayState, ResourceType as Rt};
+use aws_sdk_ec2::types::{Address, AddressAttributeName, DomainType, NatGateway, NatGatewayState, ResourceType as Rt};
 use ecspoc_core::config::types::TypeConstraint as T;
 use ecspoc_core::provider::{AttrSchema as A, Marker, ProviderError, ResourceSchema};
 use ecspoc_core::value::Value;
@@ -16,20 +16,80 @@ pub struct AwsEip;
 pub struct AwsEipAssociation;
 pub struct AwsNatGateway;
 
-fn eip_value(ctx: &Ctx<'_>, a: &Address) -> Value {
+/// What one address reads as; `account` and `ptr` (its reverse DNS
+/// record) come from calls beside DescribeAddresses.
+fn eip_value(ctx: &Ctx<'_>, a: &Address, account: &str, ptr: Option<&str>) -> Value {
     let (tags_value, tags_all) = tags::attributes(a.tags(), &ctx.settings.default_tags);
+    let region = &ctx.settings.region;
+    let partition = crate::partition::of_region(region);
+    let alloc = a.allocation_id().unwrap_or_default();
+    let dashed = |ip: &str| ip.replace('.', "-");
+    // The names EC2 gives addresses, as Terraform's provider derives them.
+    let (private_zone, public_zone) = match region.as_str() {
+        "us-east-1" => ("ec2.internal".to_string(), format!("compute-1.{}", partition.dns_suffix)),
+        r => (format!("{r}.compute.internal"), format!("{r}.compute.{}", partition.dns_suffix)),
+    };
     obj(vec![
         ("id", opt_str(a.allocation_id())),
         ("allocation_id", opt_str(a.allocation_id())),
+        ("arn", Value::String(format!("arn:{}:ec2:{region}:{account}:elastic-ip/{alloc}", partition.id))),
         ("domain", opt_str(a.domain().map(|d| d.as_str()))),
+        ("vpc", Value::Bool(a.domain().is_some_and(|d| *d == DomainType::Vpc))),
         ("public_ip", opt_str(a.public_ip())),
+        ("public_dns", opt_str(a.public_ip().map(|ip| format!("ec2-{}.{public_zone}", dashed(ip))).as_deref())),
         ("private_ip", opt_str(a.private_ip_address())),
+        (
+            "private_dns",
+            opt_str(a.private_ip_address().map(|ip| format!("ip-{}.{private_zone}", dashed(ip))).as_deref()),
+        ),
         ("association_id", opt_str(a.association_id())),
         ("instance", opt_str(a.instance_id())),
         ("network_interface", opt_str(a.network_interface_id())),
+        ("carrier_ip", opt_str(a.carrier_ip())),
+        ("customer_owned_ip", opt_str(a.customer_owned_ip())),
+        ("customer_owned_ipv4_pool", opt_str(a.customer_owned_ipv4_pool())),
+        ("network_border_group", opt_str(a.network_border_group())),
+        ("public_ipv4_pool", opt_str(a.public_ipv4_pool())),
+        ("ptr_record", opt_str(ptr)),
         ("tags", tags_value),
         ("tags_all", tags_all),
     ])
+}
+
+/// The values of addresses by allocation id: one DescribeAddressesAttribute
+/// call for their reverse DNS records, the account asked for once.
+async fn eip_values(ctx: &Ctx<'_>, addresses: &[Address]) -> Result<Vec<(String, Value)>, ProviderError> {
+    let ids: Vec<String> = addresses.iter().filter_map(|a| a.allocation_id().map(String::from)).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let account = ctx.account_id().await?.to_string();
+    let records = ctx
+        .clients
+        .ec2
+        .describe_addresses_attribute()
+        .set_allocation_ids(Some(ids))
+        .attribute(AddressAttributeName::DomainName)
+        .send()
+        .await
+        .map_err(|e| api("DescribeAddressesAttribute", e))?;
+    let ptr = |alloc: &str| {
+        records.addresses().iter().find(|r| r.allocation_id() == Some(alloc)).and_then(|r| r.ptr_record())
+    };
+    Ok(addresses
+        .iter()
+        .map(|a| {
+            let alloc = a.allocation_id().unwrap_or_default();
+            (alloc.to_string(), eip_value(ctx, a, &account, ptr(alloc)))
+        })
+        .collect())
+}
+
+async fn eip_value_of(ctx: &Ctx<'_>, a: Option<Address>) -> Result<Option<Value>, ProviderError> {
+    Ok(match a {
+        Some(a) => eip_values(ctx, &[a]).await?.pop().map(|(_, v)| v),
+        None => None,
+    })
 }
 
 async fn describe_eip(ctx: &Ctx<'_>, alloc: &str) -> Result<Option<Address>, ProviderError> {
@@ -71,6 +131,20 @@ impl ResourceType for AwsEip {
                 ("association_id", A::computed(T::String, "The current association.")),
                 ("instance", A::optional_computed(T::String, "An instance to associate with.")),
                 ("network_interface", A::computed(T::String, "The associated network interface.")),
+                ("arn", A::computed(T::String, "The address's ARN.")),
+                ("vpc", A::optional_computed(T::Bool, "In a VPC (deprecated: domain says it).")),
+                ("public_dns", A::computed(T::String, "The public DNS name EC2 gives the address.")),
+                ("private_dns", A::computed(T::String, "The private DNS name of its private address.")),
+                ("carrier_ip", A::computed(T::String, "A Wavelength Zone's carrier address, if any.")),
+                ("customer_owned_ip", A::computed(T::String, "An Outpost's customer-owned address, if any.")),
+                ("customer_owned_ipv4_pool", A::optional(T::String, "An Outpost's customer-owned pool.").force_new()),
+                (
+                    "network_border_group",
+                    A::optional_computed(T::String, "Where AWS advertises the address.").force_new(),
+                ),
+                ("public_ipv4_pool", A::optional_computed(T::String, "The pool the address comes from.").force_new()),
+                ("ipam_pool_id", A::optional_computed(T::String, "The IPAM pool to allocate from.").force_new()),
+                ("ptr_record", A::computed(T::String, "The address's reverse DNS record.")),
             ],
         )
     }
@@ -80,6 +154,10 @@ impl ResourceType for AwsEip {
             .ec2
             .allocate_address()
             .domain(DomainType::from(s(planned, "domain").unwrap_or("vpc")))
+            .set_network_border_group(s(planned, "network_border_group").map(String::from))
+            .set_public_ipv4_pool(s(planned, "public_ipv4_pool").map(String::from))
+            .set_customer_owned_ipv4_pool(s(planned, "customer_owned_ipv4_pool").map(String::from))
+            .set_ipam_pool_id(s(planned, "ipam_pool_id").map(String::from))
             .tag_specifications(tags::for_create(Rt::ElasticIp, planned, &ctx.settings.default_tags, marker))
             .customize()
             .config_override(super::common::once!(aws_sdk_ec2))
@@ -103,10 +181,13 @@ impl ResourceType for AwsEip {
         let a = crate::consistency::read_new(ctx, || describe_eip(ctx, &alloc))
             .await?
             .ok_or_else(|| ProviderError::new(format!("the new address {alloc} could not be read back")))?;
-        Ok(eip_value(ctx, &a))
+        let v = eip_value_of(ctx, Some(a)).await?.unwrap_or_default();
+        Ok(super::common::with_setting(v, planned, "ipam_pool_id", Value::Null))
     }
     async fn read(&self, ctx: &Ctx<'_>, state: &Value) -> Result<Option<Value>, ProviderError> {
-        Ok(describe_eip(ctx, id(state)?).await?.map(|a| eip_value(ctx, &a)))
+        let v = eip_value_of(ctx, describe_eip(ctx, id(state)?).await?).await?;
+        // AWS does not say which IPAM pool an address came from: as created.
+        Ok(v.map(|v| super::common::with_setting(v, state, "ipam_pool_id", Value::Null)))
     }
     async fn read_many(&self, ctx: &Ctx<'_>, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
         batched(
@@ -120,14 +201,17 @@ impl ResourceType for AwsEip {
                     .send()
                     .await
                     .map_err(|e| api("DescribeAddresses", e))?;
-                Ok(o.addresses()
-                    .iter()
-                    .map(|x| (x.allocation_id().unwrap_or_default().to_string(), eip_value(ctx, x)))
-                    .collect())
+                Ok(eip_values(ctx, o.addresses()).await?.into_iter().collect())
             },
             |s| async move { self.read(ctx, &s).await },
         )
         .await
+        .into_iter()
+        .zip(states)
+        .map(|(read, state)| {
+            read.map(|v| v.map(|v| super::common::with_setting(v, state, "ipam_pool_id", Value::Null)))
+        })
+        .collect()
     }
 
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
@@ -175,7 +259,7 @@ impl ResourceType for AwsEip {
             .send()
             .await
             .map_err(|e| api("DescribeAddresses", e))?;
-        Ok(o.addresses().iter().find(|a| carries(a.tags(), marker)).map(|a| eip_value(ctx, a)))
+        eip_value_of(ctx, o.addresses().iter().find(|a| carries(a.tags(), marker)).cloned()).await
     }
 }
 
@@ -246,7 +330,14 @@ impl ResourceType for AwsEipAssociation {
 
 fn nat_value(ctx: &Ctx<'_>, n: &NatGateway) -> Value {
     let (tags_value, tags_all) = tags::attributes(n.tags(), &ctx.settings.default_tags);
-    let addr = n.nat_gateway_addresses().first();
+    // The primary address; the others are secondary private addresses.
+    let addresses = n.nat_gateway_addresses();
+    let addr = addresses.iter().find(|a| a.is_primary() != Some(false));
+    let secondary: Vec<Value> = addresses
+        .iter()
+        .filter(|a| a.is_primary() == Some(false))
+        .filter_map(|a| a.private_ip().map(Value::str))
+        .collect();
     obj(vec![
         ("id", opt_str(n.nat_gateway_id())),
         ("subnet_id", opt_str(n.subnet_id())),
@@ -255,6 +346,9 @@ fn nat_value(ctx: &Ctx<'_>, n: &NatGateway) -> Value {
         ("network_interface_id", opt_str(addr.and_then(|a| a.network_interface_id()))),
         ("private_ip", opt_str(addr.and_then(|a| a.private_ip()))),
         ("public_ip", opt_str(addr.and_then(|a| a.public_ip()))),
+        ("association_id", opt_str(addr.and_then(|a| a.association_id()))),
+        ("secondary_private_ip_address_count", Value::Number(secondary.len() as f64)),
+        ("secondary_private_ip_addresses", Value::List(secondary)),
         ("tags", tags_value),
         ("tags_all", tags_all),
     ])
@@ -300,6 +394,20 @@ impl ResourceType for AwsNatGateway {
                 ("network_interface_id", A::computed(T::String, "Its network interface.")),
                 ("private_ip", A::computed(T::String, "Its private address.")),
                 ("public_ip", A::computed(T::String, "Its public address.")),
+                ("association_id", A::computed(T::String, "The association of its Elastic IP.")),
+                (
+                    "secondary_private_ip_address_count",
+                    A::optional_computed(T::Number, "How many secondary private addresses (private gateways).")
+                        .force_new(),
+                ),
+                (
+                    "secondary_private_ip_addresses",
+                    A::optional_computed(
+                        super::common::string_set(),
+                        "Secondary private addresses (private gateways).",
+                    )
+                    .force_new(),
+                ),
             ],
         )
     }
@@ -312,6 +420,13 @@ impl ResourceType for AwsNatGateway {
             .connectivity_type(aws_sdk_ec2::types::ConnectivityType::from(
                 s(planned, "connectivity_type").unwrap_or("public"),
             ))
+            .set_secondary_private_ip_address_count(super::common::int(planned, "secondary_private_ip_address_count"))
+            .set_secondary_private_ip_addresses(match planned.get("secondary_private_ip_addresses") {
+                Some(Value::List(ips)) if !ips.is_empty() => {
+                    Some(ips.iter().filter_map(Value::as_str).map(String::from).collect())
+                }
+                _ => None,
+            })
             .client_token(super::common::client_token(marker))
             .tag_specifications(tags::for_create(Rt::Natgateway, planned, &ctx.settings.default_tags, marker))
             .send()

@@ -62,6 +62,7 @@ async fn read_topic(ctx: &Ctx<'_>, arn: &str) -> Result<Option<Value>, ProviderE
     let remote: Tags = tagged.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
     let (t, all) = tags::attributes_from_map(&remote, &ctx.settings.default_tags);
     let name = arn.rsplit(':').next().unwrap_or_default();
+    let get = |k: &str| a.get(k).map(String::as_str).filter(|v| !v.is_empty());
     Ok(Some(obj(vec![
         ("id", Value::str(arn)),
         ("arn", Value::str(arn)),
@@ -72,6 +73,15 @@ async fn read_topic(ctx: &Ctx<'_>, arn: &str) -> Result<Option<Value>, ProviderE
         ("delivery_policy", canonical_or_raw(a.get("DeliveryPolicy"))),
         ("kms_master_key_id", opt_str(a.get("KmsMasterKeyId").map(String::as_str).filter(|k| !k.is_empty()))),
         ("fifo_topic", Value::Bool(a.get("FifoTopic").is_some_and(|f| f == "true"))),
+        ("content_based_deduplication", Value::Bool(get("ContentBasedDeduplication") == Some("true"))),
+        ("fifo_throughput_scope", opt_str(get("FifoThroughputScope"))),
+        (
+            "signature_version",
+            get("SignatureVersion").and_then(|v| v.parse::<f64>().ok()).map_or(Value::Null, Value::Number),
+        ),
+        ("tracing_config", opt_str(get("TracingConfig"))),
+        ("archive_policy", canonical_or_raw(a.get("ArchivePolicy"))),
+        ("beginning_archive_time", opt_str(get("BeginningArchiveTime"))),
         ("owner", opt_str(a.get("Owner").map(String::as_str))),
         ("tags", t),
         ("tags_all", all),
@@ -84,7 +94,21 @@ const TOPIC_SETTINGS: &[(&str, &str)] = &[
     ("policy", "Policy"),
     ("delivery_policy", "DeliveryPolicy"),
     ("kms_master_key_id", "KmsMasterKeyId"),
+    ("content_based_deduplication", "ContentBasedDeduplication"),
+    ("fifo_throughput_scope", "FifoThroughputScope"),
+    ("signature_version", "SignatureVersion"),
+    ("tracing_config", "TracingConfig"),
+    ("archive_policy", "ArchivePolicy"),
 ];
+
+/// A topic setting as SetTopicAttributes takes it ("" unsets), if known.
+fn setting_text(planned: &Value, attr: &str) -> Option<String> {
+    match planned.get(attr) {
+        None | Some(Value::Null) => Some(String::new()),
+        Some(v) if v.is_unknown() => None,
+        Some(v) => v.to_template_string(),
+    }
+}
 
 #[async_trait]
 impl ResourceType for AwsSnsTopic {
@@ -107,12 +131,25 @@ impl ResourceType for AwsSnsTopic {
                 ("delivery_policy", A::optional(T::String, "Retry policy for HTTP/S endpoints (JSON).")),
                 ("kms_master_key_id", A::optional(T::String, "KMS key for server-side encryption.")),
                 ("fifo_topic", A::optional(T::Bool, "A FIFO topic.").force_new().default(Value::Bool(false))),
+                (
+                    "content_based_deduplication",
+                    A::optional(T::Bool, "FIFO: deduplicate by the message's body.").default(Value::Bool(false)),
+                ),
+                ("fifo_throughput_scope", A::optional_computed(T::String, "FIFO: Topic or MessageGroup.")),
+                ("signature_version", A::optional_computed(T::Number, "1 (SHA1) or 2 (SHA256) for signed messages.")),
+                ("tracing_config", A::optional_computed(T::String, "PassThrough or Active (X-Ray).")),
+                ("archive_policy", A::optional(T::String, "FIFO: how long messages are archived (JSON).")),
+                ("beginning_archive_time", A::computed(T::String, "The earliest time messages can be replayed from.")),
                 ("owner", A::computed(T::String, "The owning account.")),
             ],
         )
     }
     fn documents(&self) -> Vec<(&'static str, crate::Meaning)> {
-        vec![("policy", |text, _| canonical_policy(text)), ("delivery_policy", |text, _| canonical_policy(text))]
+        vec![
+            ("policy", |text, _| canonical_policy(text)),
+            ("delivery_policy", |text, _| canonical_policy(text)),
+            ("archive_policy", |text, _| canonical_policy(text)),
+        ]
     }
     async fn create(&self, ctx: &Ctx<'_>, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let t = tags::create_map(planned, &ctx.settings.default_tags, marker);
@@ -132,8 +169,9 @@ impl ResourceType for AwsSnsTopic {
             .map_err(|e| api("CreateTopic", e))?;
         let arn = out.topic_arn().ok_or_else(|| ProviderError::new("CreateTopic returned no ARN"))?.to_string();
         for (attr, name) in TOPIC_SETTINGS {
-            if let Some(v) = s(planned, attr).filter(|v| !v.is_empty()) {
-                set_attribute(ctx, &arn, name, v).await?;
+            // What differs from a new topic's settings (false is one of them).
+            if let Some(v) = setting_text(planned, attr).filter(|v| !v.is_empty() && v != "false") {
+                set_attribute(ctx, &arn, name, &v).await?;
             }
         }
         crate::consistency::read_new(ctx, || read_topic(ctx, &arn))
@@ -146,8 +184,10 @@ impl ResourceType for AwsSnsTopic {
     async fn update(&self, ctx: &Ctx<'_>, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let arn = id(prior)?;
         for (attr, name) in TOPIC_SETTINGS {
-            if planned.get(attr) != prior.get(attr) && !planned.get(attr).is_some_and(Value::is_unknown) {
-                set_attribute(ctx, arn, name, s(planned, attr).unwrap_or("")).await?;
+            if planned.get(attr) != prior.get(attr)
+                && let Some(v) = setting_text(planned, attr)
+            {
+                set_attribute(ctx, arn, name, &v).await?;
             }
         }
         let change = tags::change(prior, planned, &ctx.settings.default_tags);

@@ -111,6 +111,11 @@ async fn to_value_with(ctx: &Ctx<'_>, v: &Vpc, found: Defaults) -> Result<Value,
     let (tags_value, tags_all) = tags::attributes(v.tags(), &ctx.settings.default_tags);
     let (main_rt, default_sg, default_acl) = found;
     let owner = v.owner_id().unwrap_or_default();
+    // The IPv6 range in use, as Terraform's provider reads it.
+    let ipv6 = v
+        .ipv6_cidr_block_association_set()
+        .iter()
+        .find(|a| a.ipv6_cidr_block_state().and_then(|s| s.state()).is_some_and(|s| s.as_str() == "associated"));
     Ok(obj(vec![
         ("id", Value::str(vid)),
         (
@@ -125,6 +130,13 @@ async fn to_value_with(ctx: &Ctx<'_>, v: &Vpc, found: Defaults) -> Result<Value,
         ("instance_tenancy", opt_str(v.instance_tenancy().map(|t| t.as_str()))),
         ("enable_dns_support", Value::Bool(dns_attribute(ctx, vid, VpcAttributeName::EnableDnsSupport).await?)),
         ("enable_dns_hostnames", Value::Bool(dns_attribute(ctx, vid, VpcAttributeName::EnableDnsHostnames).await?)),
+        (
+            "enable_network_address_usage_metrics",
+            Value::Bool(dns_attribute(ctx, vid, VpcAttributeName::EnableNetworkAddressUsageMetrics).await?),
+        ),
+        ("ipv6_association_id", opt_str(ipv6.and_then(|a| a.association_id()))),
+        ("ipv6_cidr_block", opt_str(ipv6.and_then(|a| a.ipv6_cidr_block()))),
+        ("ipv6_cidr_block_network_border_group", opt_str(ipv6.and_then(|a| a.network_border_group()))),
         ("dhcp_options_id", opt_str(v.dhcp_options_id())),
         ("owner_id", opt_str(v.owner_id())),
         ("main_route_table_id", opt_str(main_rt.as_deref())),
@@ -160,6 +172,13 @@ impl ResourceType for AwsVpc {
                     "enable_dns_hostnames",
                     A::optional(T::Bool, "DNS hostnames for instances.").default(Value::Bool(false)),
                 ),
+                (
+                    "enable_network_address_usage_metrics",
+                    A::optional_computed(T::Bool, "Network Address Usage metrics for the VPC."),
+                ),
+                ("ipv6_association_id", A::computed(T::String, "The association of its IPv6 range, if any.")),
+                ("ipv6_cidr_block", A::computed(T::String, "Its IPv6 range, if any.")),
+                ("ipv6_cidr_block_network_border_group", A::computed(T::String, "Where its IPv6 range is advertised.")),
                 ("dhcp_options_id", A::computed(T::String, "The DHCP options set.")),
                 ("owner_id", A::computed(T::String, "The owning account.")),
                 ("main_route_table_id", A::computed(T::String, "The main route table.")),
@@ -197,6 +216,9 @@ impl ResourceType for AwsVpc {
         }
         if b(planned, "enable_dns_hostnames") == Some(true) {
             set_dns_attribute(ctx, &vid, VpcAttributeName::EnableDnsHostnames, true).await?;
+        }
+        if b(planned, "enable_network_address_usage_metrics") == Some(true) {
+            set_dns_attribute(ctx, &vid, VpcAttributeName::EnableNetworkAddressUsageMetrics, true).await?;
         }
         let new_key = obj(vec![("id", Value::String(vid.clone()))]);
         crate::consistency::read_new(ctx, || self.read(ctx, &new_key))
@@ -248,6 +270,7 @@ impl ResourceType for AwsVpc {
         for (attr, name) in [
             (VpcAttributeName::EnableDnsSupport, "enable_dns_support"),
             (VpcAttributeName::EnableDnsHostnames, "enable_dns_hostnames"),
+            (VpcAttributeName::EnableNetworkAddressUsageMetrics, "enable_network_address_usage_metrics"),
         ] {
             if let Some(want) = b(planned, name)
                 && b(prior, name) != Some(want)

@@ -3,6 +3,7 @@
 
 pub mod file;
 pub mod planner;
+pub mod relevance;
 
 use crate::addr::InstanceAddr;
 use crate::diag::Diagnostic;

@@ -833,18 +833,6 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
     }
     acc.changes.sort_by_cached_key(|c| (super::sort_key(&c.addr), c.deposed.clone()));
     acc.changes.dedup_by(|a, b| a.addr == b.addr && a.deposed == b.deposed);
-    // Only drift that matters to this plan is shown, as Terraform does: of
-    // objects that change, or that something which changes depends on.
-    let relevant: BTreeSet<ResourceAddr> = acc
-        .changes
-        .iter()
-        .filter(|c| !c.is_noop())
-        .flat_map(|c| std::iter::once(c.addr.resource.config_addr()).chain(c.dependencies.iter().cloned()))
-        .collect();
-    if opts.mode != PlanMode::RefreshOnly {
-        acc.drift.retain(|d| relevant.contains(&d.addr.resource.config_addr()));
-    }
-    acc.drift.sort_by_cached_key(|c| super::sort_key(&c.addr));
     let mut outputs = Vec::new();
     let root_outputs = &engine.config.root().outputs;
     if opts.mode != PlanMode::Destroy {
@@ -869,6 +857,16 @@ fn finish(ctx: Arc<Ctx>) -> Result<Plan, Diagnostics> {
         }
     }
     outputs.sort_by(|a, b| a.name.cmp(&b.name));
+    // Only drift that matters to this plan is shown, as Terraform shows it:
+    // changes to attributes that a changing resource or output reads.
+    if opts.mode != PlanMode::RefreshOnly {
+        let changing: Vec<ResourceAddr> =
+            acc.changes.iter().filter(|c| !c.is_noop()).map(|c| c.addr.resource.clone()).collect();
+        let outputs_changing = outputs.iter().filter(|o| o.action() != Action::NoOp).map(|o| o.name.as_str());
+        let relevant = super::relevance::relevant_attributes(&engine.config, &changing, outputs_changing);
+        acc.drift.retain_mut(|d| relevant.keep_relevant(d));
+    }
+    acc.drift.sort_by_cached_key(|c| super::sort_key(&c.addr));
     let variables = engine
         .config
         .root()
