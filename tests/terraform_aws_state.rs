@@ -315,7 +315,8 @@ fn blocks_by_address(text: &str) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
     let mut current: Option<(String, Vec<&str>)> = None;
     for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("  # ") {
+        // `  # (config refers to values not yet known)` is a reason line of the block above.
+        if let Some(rest) = line.strip_prefix("  # ").filter(|r| !r.starts_with('(')) {
             let addr = rest.split(' ').next().unwrap_or("").to_string();
             current = Some((addr, vec![line]));
             continue;
@@ -344,6 +345,7 @@ const SAME_CREATE_TEXT: &[&str] = &[
     "aws_ecs_task_definition",
     "aws_eip",
     "aws_iam_instance_profile",
+    "aws_iam_policy_document",
     "aws_iam_role_policy",
     "aws_iam_role_policy_attachment",
     "aws_internet_gateway",

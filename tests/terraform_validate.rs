@@ -246,15 +246,23 @@ fn every_aws_type_has_the_providers_schema_version_and_only_its_attributes() {
     terraform_ok(dir.path(), &["init", "-input=false", "-no-color", "-backend=false"]);
     let theirs: serde_json::Value =
         serde_json::from_str(&terraform_ok(dir.path(), &["providers", "schema", "-json"])).expect("schema JSON");
-    let theirs = &theirs["provider_schemas"]["registry.terraform.io/hashicorp/aws"]["resource_schemas"];
+    let theirs = &theirs["provider_schemas"]["registry.terraform.io/hashicorp/aws"];
     let w = common::Workdir::new(&[("main.toml", "")]);
     let ours: serde_json::Value = serde_json::from_str(&w.ok(&["providers", "-json"]).stdout).expect("JSON");
     let ours = ours["provider_schemas"]
         .as_object()
-        .and_then(|m| m.iter().find(|(k, _)| k.ends_with("hashicorp/aws")).map(|(_, v)| v["resource_schemas"].clone()))
+        .and_then(|m| m.iter().find(|(k, _)| k.ends_with("hashicorp/aws")).map(|(_, v)| v.clone()))
         .expect("the aws provider's schemas");
     let mut wrong = Vec::new();
-    for (type_, schema) in ours.as_object().expect("types") {
+    // Data sources: names and types (their schema versions are not kept in state).
+    for (type_, schema) in ours["data_source_schemas"].as_object().expect("data sources") {
+        match theirs["data_source_schemas"].get(type_) {
+            Some(t) => same_types(&format!("data.{type_}"), &schema["block"], &t["block"], &mut wrong),
+            None => wrong.push(format!("data.{type_}: no such data source in the provider")),
+        }
+    }
+    let theirs = &theirs["resource_schemas"];
+    for (type_, schema) in ours["resource_schemas"].as_object().expect("types") {
         let Some(t) = theirs.get(type_) else {
             wrong.push(format!("{type_}: no such type in the provider"));
             continue;

@@ -232,14 +232,16 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
     let before = c.before.as_ref().and_then(Value::as_map).unwrap_or(&empty);
     let after = c.after.as_ref().and_then(Value::as_map).unwrap_or(&empty);
     // Nested blocks come after the attributes, as blocks.
-    let blocks = ecspoc_core::state::block_attributes(&r.type_);
+    // Registered by type; a data source's as `data.TYPE`.
+    let schema_key = if r.mode == Mode::Data { format!("data.{}", r.type_) } else { r.type_.clone() };
+    let blocks = ecspoc_core::state::block_attributes(&schema_key);
     let names: BTreeSet<&String> = before.keys().chain(after.keys()).filter(|n| !blocks.contains(n)).collect();
     // Values of no fixed type: their maps are objects, and Terraform's
     // renderer marks no replacement on them (the header says it).
     let dynamic = ecspoc_core::state::dynamic_attributes(&r.type_);
     let mut rows: Vec<Row> = Vec::new();
     let mut hidden = 0;
-    let maps = ecspoc_core::state::map_attributes(&r.type_);
+    let maps = ecspoc_core::state::map_attributes(&schema_key);
     for name in names {
         // A map's keys are quoted, an object's are not, as Terraform writes them.
         let shown = |v: Option<&Value>| {
@@ -278,7 +280,7 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
             }
         }
     }
-    let sets = ecspoc_core::state::set_attributes(&r.type_);
+    let sets = ecspoc_core::state::set_attributes(&schema_key);
     for row in rows.iter_mut() {
         row.objects = dynamic.contains(&row.name);
         row.set = sets.contains(&row.name);

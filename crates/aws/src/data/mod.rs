@@ -218,8 +218,9 @@ impl DataSource for Ami {
         "aws_ami"
     }
     fn schema(&self) -> ResourceSchema {
-        let filter_type = T::List(Box::new(T::Object(
-            [("name".to_string(), (T::String, false)), ("values".to_string(), (T::List(Box::new(T::String)), false))]
+        // A set of filter blocks, each with a set of values, as in Terraform's provider.
+        let filter_type = T::Set(Box::new(T::Object(
+            [("name".to_string(), (T::String, false)), ("values".to_string(), (T::Set(Box::new(T::String)), false))]
                 .into_iter()
                 .collect(),
         )));

@@ -1,7 +1,7 @@
 //! data.aws_iam_policy_document: an IAM policy built from `statement`
 //! blocks, printed as Terraform prints it, with no AWS call.
 
-use crate::resources::common::{block_list, blocks};
+use crate::resources::common::{block_list, block_set, blocks, string_set};
 use crate::values::{s, strings};
 use crate::{Ctx, DataSource};
 use async_trait::async_trait;
@@ -16,21 +16,23 @@ fn list() -> T {
     T::List(Box::new(T::String))
 }
 
+/// The statement block, typed as Terraform's provider types it (its lists of
+/// actions, resources and principals are sets).
 fn statement_type() -> T {
-    let principals = block_list(&[("type", T::String), ("identifiers", list())], &["type", "identifiers"]);
+    let principals = block_set(&[("type", T::String), ("identifiers", string_set())], &["type", "identifiers"]);
     block_list(
         &[
             ("sid", T::String),
             ("effect", T::String),
-            ("actions", list()),
-            ("not_actions", list()),
-            ("resources", list()),
-            ("not_resources", list()),
+            ("actions", string_set()),
+            ("not_actions", string_set()),
+            ("resources", string_set()),
+            ("not_resources", string_set()),
             ("principals", principals.clone()),
             ("not_principals", principals),
             (
                 "condition",
-                block_list(
+                block_set(
                     &[("test", T::String), ("variable", T::String), ("values", list())],
                     &["test", "variable", "values"],
                 ),

@@ -456,11 +456,14 @@ pub fn register_state_formats(providers: &crate::provider::ProviderSet) {
     ] {
         let Ok(mut m) = registry.write() else { continue };
         for p in providers.iter() {
-            for (type_, schema) in &p.schema().resources {
+            // Data sources under `data.TYPE` (a type may be both, with other attributes).
+            let resources = p.schema().resources.iter().map(|(t, s)| (t.to_string(), s));
+            let data = p.schema().data_sources.iter().map(|(t, s)| (format!("data.{t}"), s));
+            for (type_, schema) in resources.chain(data) {
                 let names: Vec<String> =
                     schema.attributes.iter().filter(|(_, a)| wanted(a)).map(|(n, _)| n.to_string()).collect();
                 if !names.is_empty() {
-                    m.insert(type_.to_string(), names);
+                    m.insert(type_, names);
                 }
             }
         }
@@ -482,7 +485,8 @@ pub fn register_state_formats(providers: &crate::provider::ProviderSet) {
 }
 
 /// The attributes of a type that are nested blocks (`health_check { ... }`),
-/// as the providers' schemas said when they were registered.
+/// as the providers' schemas said when they were registered (a data
+/// source's type as `data.TYPE`; so for maps and sets).
 pub fn block_attributes(type_: &str) -> Vec<String> {
     BLOCK_ATTRIBUTES.read().ok().and_then(|m| m.get(type_).cloned()).unwrap_or_default()
 }
