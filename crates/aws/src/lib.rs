@@ -211,6 +211,25 @@ impl AwsProvider {
         Ok(Ctx { clients: &pair.0, settings: &pair.1, calls: &self.calls, account: &self.account })
     }
 
+    /// An object found without a prior state (imported, adopted): sets in
+    /// Terraform's order, and every attribute of the schema present, null
+    /// where AWS said nothing, so the plan that follows compares it with the
+    /// configuration instead of taking an absent value for one not yet known.
+    fn as_found(&self, type_: &str, found: Value) -> Value {
+        let Some(schema) = self.schema.resources.get(type_) else { return found };
+        let Value::Map(mut m) = schema.in_set_order(&found) else { return found };
+        for name in schema.attributes.keys() {
+            m.entry(name.to_string()).or_insert(Value::Null);
+        }
+        Value::Map(m)
+    }
+
+    /// What AWS answered as state keeps it: sets in Terraform's order, JSON
+    /// documents spelled as in `written` (planned or stored) where they mean the same.
+    fn as_kept(&self, type_: &str, answered: Value, written: &Value) -> Value {
+        self.spelled_as(type_, self.in_set_order(type_, answered), written)
+    }
+
     /// `v` with each JSON document spelled as in `written` (the configured
     /// or stored value) where the two mean the same.
     fn spelled_as(&self, type_: &str, mut v: Value, written: &Value) -> Value {
@@ -338,7 +357,7 @@ impl Provider for AwsProvider {
     async fn read(&self, type_: &str, state: &Value) -> Result<Option<Value>, ProviderError> {
         let ctx = self.ctx().await?;
         let read = self.resource(type_)?.read(&ctx, state).await?;
-        Ok(read.map(|v| self.spelled_as(type_, self.in_set_order(type_, v), state)))
+        Ok(read.map(|v| self.as_kept(type_, v, state)))
     }
     async fn read_many(&self, type_: &str, states: &[Value]) -> Vec<Result<Option<Value>, ProviderError>> {
         let ctx = match self.ctx().await {
@@ -351,9 +370,7 @@ impl Provider for AwsProvider {
                 .await
                 .into_iter()
                 .zip(states)
-                .map(|(read, state)| {
-                    read.map(|v| v.map(|v| self.spelled_as(type_, self.in_set_order(type_, v), state)))
-                })
+                .map(|(read, state)| read.map(|v| v.map(|v| self.as_kept(type_, v, state))))
                 .collect(),
             Err(e) => states.iter().map(|_| Err(e.clone())).collect(),
         }
@@ -361,12 +378,12 @@ impl Provider for AwsProvider {
     async fn create(&self, type_: &str, planned: &Value, marker: &Marker) -> Result<Value, ProviderError> {
         let ctx = self.ctx().await?;
         let created = self.resource(type_)?.create(&ctx, planned, marker).await?;
-        Ok(self.spelled_as(type_, self.in_set_order(type_, created), planned))
+        Ok(self.as_kept(type_, created, planned))
     }
     async fn update(&self, type_: &str, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
         let ctx = self.ctx().await?;
         let updated = self.resource(type_)?.update(&ctx, prior, planned).await?;
-        Ok(self.spelled_as(type_, self.in_set_order(type_, updated), planned))
+        Ok(self.as_kept(type_, updated, planned))
     }
     async fn delete(&self, type_: &str, prior: &Value) -> Result<(), ProviderError> {
         let ctx = self.ctx().await?;
@@ -374,7 +391,7 @@ impl Provider for AwsProvider {
     }
     async fn import(&self, type_: &str, id: &str) -> Result<Option<Value>, ProviderError> {
         let ctx = self.ctx().await?;
-        Ok(self.resource(type_)?.import(&ctx, id).await?.map(|v| self.in_set_order(type_, v)))
+        Ok(self.resource(type_)?.import(&ctx, id).await?.map(|v| self.as_found(type_, v)))
     }
     async fn read_data(&self, type_: &str, config: &Value) -> Result<Value, ProviderError> {
         let ctx = self.ctx().await?;
@@ -386,7 +403,7 @@ impl Provider for AwsProvider {
     }
     async fn adopt(&self, type_: &str, marker: &Marker) -> Result<Option<Value>, ProviderError> {
         let ctx = self.ctx().await?;
-        Ok(self.resource(type_)?.adopt(&ctx, marker).await?.map(|v| self.in_set_order(type_, v)))
+        Ok(self.resource(type_)?.adopt(&ctx, marker).await?.map(|v| self.as_found(type_, v)))
     }
     /// Every AWS create may leave an object behind a lost answer or a crash.
     fn adopts_by_marker(&self, _type_: &str) -> bool {

@@ -317,7 +317,8 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
                 action_symbol(c.action, color).trim_start()
             ));
         }
-        if sets.contains(name) && c.before.is_some() && !unknown {
+        let as_set = sets.contains(name) && c.before.is_some() && !unknown;
+        if as_set {
             // A set of blocks: what goes, then what comes; never paired.
             for b in bl.iter().filter(|b| !al.contains(b)) {
                 group.push_str(&nested_block(Sym::Delete, name, b, 6, color));
@@ -327,10 +328,8 @@ pub fn render_change(c: &ResourceChange, color: Color) -> String {
             }
             unchanged_blocks += bl.iter().filter(|b| al.contains(b)).count();
         }
-        for i in 0..bl.len().max(al.len()) {
-            if sets.contains(name) && c.before.is_some() && !unknown {
-                break;
-            }
+        // A list of blocks: by position.
+        for i in (0..bl.len().max(al.len())).filter(|_| !as_set) {
             let (b, a) = (bl.get(i).filter(|_| c.before.is_some()), al.get(i).filter(|_| !unknown));
             match (b, a) {
                 (Some(b), Some(a)) if b == a => unchanged_blocks += 1,
