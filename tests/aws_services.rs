@@ -1080,3 +1080,29 @@ fn a_task_definition_tracking_the_latest_revision_follows_one_made_elsewhere() {
         w.ok(&["destroy", "-auto-approve"]);
     }
 }
+
+/// A state written before ecspoc modelled some attributes (here
+/// `name_prefix`, which forces replacement, and `create_date`), planned
+/// without refreshing: nothing to change, nothing replaced; a refresh-only
+/// apply fills them in.
+#[test]
+fn attributes_newer_than_the_state_change_nothing() {
+    let moto = Moto::shared();
+    let config = format!(
+        "{PROVIDER}\n[resource.aws_iam_role.r]\nname = \"older-state\"\nassume_role_policy = '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":{{\"Service\":\"ecs-tasks.amazonaws.com\"}},\"Action\":\"sts:AssumeRole\"}}]}}'\n"
+    );
+    let w = Workdir::new(&[("main.toml", &config)]).with_aws(moto);
+    w.ok(&["apply", "-auto-approve"]);
+    let mut state = w.state();
+    let attrs = state["resources"][0]["instances"][0]["attributes"].as_object_mut().expect("attributes");
+    for gone in ["name_prefix", "create_date"] {
+        attrs.remove(gone);
+    }
+    w.write("terraform.tfstate", &serde_json::to_string_pretty(&state).expect("JSON"));
+    let r = w.run(&["plan", "-refresh=false", "-detailed-exitcode"]);
+    assert_eq!(r.code, 0, "a state older than the schema plans no change:\n{}", r.all());
+    no_changes(&w);
+    w.ok(&["apply", "-refresh-only", "-auto-approve"]);
+    assert!(state_attr(&w, "aws_iam_role.r", "create_date").is_string(), "filled in by the refresh");
+    w.ok(&["destroy", "-auto-approve"]);
+}

@@ -739,7 +739,12 @@ fn propose(schema: &ResourceSchema, prior: Option<&Value>, config: &Value, ignor
             // Unset on create; afterwards, what the remote side reports when unset.
             if prior.is_some() { d.clone() } else { Value::Null }
         } else if attr.computed {
-            p.unwrap_or(Value::Unknown)
+            match (prior, p) {
+                // A state written before the schema had this attribute
+                // (read with -refresh=false): unset, not a change to make.
+                (Some(_), None) => Value::Null,
+                (_, p) => p.unwrap_or(Value::Unknown),
+            }
         } else {
             Value::Null
         };
