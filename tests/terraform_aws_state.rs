@@ -135,6 +135,8 @@ fn ecspoc_plans_no_change_on_the_aws_state_terraform_wrote() {
         ("aws_instance", "public_ip"),
         ("aws_instance", "public_dns"),
         ("aws_lb_target_group", "load_balancer_arns"),
+        // (and the default routes added to a table after it was stored)
+        ("aws_route_table", "route"),
         ("aws_sns_topic", "policy"),
         // Terraform ran with skip_requesting_account_id: its ARNs lack the account.
         ("aws_instance", "arn"),
@@ -352,6 +354,7 @@ const SAME_CREATE_TEXT: &[&str] = &[
     "aws_key_pair",
     "aws_nat_gateway",
     "aws_route",
+    "aws_route_table",
     "aws_route_table_association",
     "aws_s3_bucket_public_access_block",
     "aws_security_group",

@@ -48,9 +48,63 @@ fn table_value(ctx: &Ctx<'_>, t: &RouteTable) -> Value {
         ),
         ("vpc_id", opt_str(t.vpc_id())),
         ("owner_id", opt_str(t.owner_id())),
+        ("route", Value::List(t.routes().iter().filter_map(inline_route).collect())),
+        (
+            "propagating_vgws",
+            Value::List(t.propagating_vgws().iter().filter_map(|g| g.gateway_id()).map(Value::str).collect()),
+        ),
         ("tags", tags_value),
         ("tags_all", tags_all),
     ])
+}
+
+/// A route as Terraform's provider lists it in a table's `route`: every one
+/// but the local route and those propagated from a virtual private gateway.
+fn inline_route(r: &Route) -> Option<Value> {
+    let origin = r.origin().map(|o| o.as_str());
+    if r.gateway_id() == Some("local") || origin == Some("EnableVgwRoutePropagation") {
+        return None;
+    }
+    // A gateway endpoint's id is its own attribute.
+    let (gateway, endpoint) = match r.gateway_id() {
+        Some(g) if g.starts_with("vpce-") => (None, Some(g)),
+        g => (g, None),
+    };
+    Some(obj(vec![
+        ("carrier_gateway_id", opt_str(r.carrier_gateway_id())),
+        ("cidr_block", opt_str(r.destination_cidr_block())),
+        ("core_network_arn", opt_str(r.core_network_arn())),
+        ("destination_prefix_list_id", opt_str(r.destination_prefix_list_id())),
+        ("egress_only_gateway_id", opt_str(r.egress_only_internet_gateway_id())),
+        ("gateway_id", opt_str(gateway)),
+        ("ipv6_cidr_block", opt_str(r.destination_ipv6_cidr_block())),
+        ("local_gateway_id", opt_str(r.local_gateway_id())),
+        ("nat_gateway_id", opt_str(r.nat_gateway_id())),
+        ("network_interface_id", opt_str(r.network_interface_id())),
+        ("transit_gateway_id", opt_str(r.transit_gateway_id())),
+        ("vpc_endpoint_id", opt_str(endpoint)),
+        ("vpc_peering_connection_id", opt_str(r.vpc_peering_connection_id())),
+    ]))
+}
+
+/// The type of `route`: a set of route objects, an attribute in Terraform's schema.
+fn route_set() -> T {
+    let fields = [
+        "carrier_gateway_id",
+        "cidr_block",
+        "core_network_arn",
+        "destination_prefix_list_id",
+        "egress_only_gateway_id",
+        "gateway_id",
+        "ipv6_cidr_block",
+        "local_gateway_id",
+        "nat_gateway_id",
+        "network_interface_id",
+        "transit_gateway_id",
+        "vpc_endpoint_id",
+        "vpc_peering_connection_id",
+    ];
+    T::Set(Box::new(T::Object(fields.iter().map(|f| (f.to_string(), (T::String, true))).collect())))
 }
 
 #[async_trait]
@@ -66,6 +120,15 @@ impl ResourceType for AwsRouteTable {
                 ("arn", A::computed(T::String, "The route table's ARN.")),
                 ("vpc_id", A::required(T::String, "The VPC.").force_new()),
                 ("owner_id", A::computed(T::String, "The owning account.")),
+                (
+                    "route",
+                    A::computed(route_set(), "Its routes (aws_route resources'), but the local and propagated ones.")
+                        .list_attribute(),
+                ),
+                (
+                    "propagating_vgws",
+                    A::computed(super::common::string_set(), "Virtual private gateways propagating routes."),
+                ),
             ],
         )
     }
