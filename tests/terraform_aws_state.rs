@@ -8,7 +8,7 @@
 mod common;
 use common::moto::{Moto, block};
 use common::terraform::{convert_tree, terraform_with};
-use common::{Run, Workdir};
+use common::{Run, Workdir, no_changes};
 use std::collections::BTreeSet;
 
 const TARGETS: [&str; 6] = [
@@ -34,14 +34,44 @@ fn terraform_dev(from: &Workdir) -> Workdir {
     let main = tf.file("environments/dev/main.tf.json");
     let mut j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&main).unwrap()).unwrap();
     let aws = &mut j["provider"]["aws"];
-    for k in
-        ["skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check", "s3_use_path_style"]
-    {
-        aws[k] = true.into();
+    for (k, v) in emulator_settings() {
+        aws[k] = v;
     }
-    aws["ignore_tags"] = serde_json::json!({ "key_prefixes": ["ecspoc:"] });
+    aws["s3_use_path_style"] = true.into();
     std::fs::write(&main, serde_json::to_string_pretty(&j).unwrap()).unwrap();
     tf
+}
+
+/// What Terraform's AWS provider needs to run on the emulator, and ecspoc's
+/// marker tags ignored (what a team moving to Terraform writes).
+fn emulator_settings() -> serde_json::Map<String, serde_json::Value> {
+    let settings = serde_json::json!({
+        "skip_credentials_validation": true, "skip_requesting_account_id": true, "skip_metadata_api_check": true,
+        "ignore_tags": {"key_prefixes": ["ecspoc:"]},
+    });
+    settings.as_object().cloned().unwrap_or_default()
+}
+
+/// A configuration in ecspoc's TOML, as Terraform's JSON syntax in a folder
+/// of its own, the provider set up by `emulator_settings`.
+fn terraform_twin(toml_text: &str) -> Workdir {
+    let t: toml::Table = toml::from_str(toml_text).expect("TOML");
+    let mut j = serde_json::to_value(&t).expect("JSON");
+    j["provider"] = serde_json::json!({ "aws": emulator_settings() });
+    Workdir::new(&[("main.tf.json", &j.to_string())])
+}
+
+/// `terraform ARGS` in `dir` on the emulator: its exit code and all it printed.
+fn terraform_at(dir: &std::path::Path, moto: &Moto, args: &[&str]) -> (Option<i32>, String) {
+    let out = terraform_with(dir, args, &tf_env(moto));
+    (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// `terraform ARGS` in `w` on the emulator, which must succeed: its standard output.
+fn terraform_ok_at(w: &Workdir, moto: &Moto, args: &[&str]) -> String {
+    let out = terraform_with(w.path(), args, &tf_env(moto));
+    assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn tf_env(moto: &Moto) -> Vec<(String, String)> {
@@ -51,8 +81,7 @@ fn tf_env(moto: &Moto) -> Vec<(String, String)> {
 }
 
 fn terraform(tf: &Workdir, moto: &Moto, args: &[&str]) -> (Option<i32>, String) {
-    let out = terraform_with(&tf.file("environments/dev"), args, &tf_env(moto));
-    (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    terraform_at(&tf.file("environments/dev"), moto, args)
 }
 
 /// `# ADDR will be ...` and `# ADDR has changed` lines of a plan, by resource
@@ -442,23 +471,11 @@ ingress = [
     let mine = ours.run(&plan_args);
     assert_eq!(mine.code, 0, "{}", mine.all());
 
-    let mut j: serde_json::Value = serde_json::from_str(&{
-        let t: toml::Table = toml::from_str(config).unwrap();
-        serde_json::to_string(&t).unwrap()
-    })
-    .unwrap();
-    j["resource"]["aws_ecs_cluster"]["c"]["name"] = "sets-tf".into();
-    j["resource"]["aws_security_group"]["g"]["name"] = "sets-tf".into();
-    j["provider"] = serde_json::json!({"aws": {"skip_credentials_validation": true, "skip_requesting_account_id": true, "skip_metadata_api_check": true}});
-    let theirs = Workdir::new(&[("main.tf.json", &j.to_string())]);
-    let tf = |args: &[&str]| {
-        let out = terraform_with(theirs.path(), args, &tf_env(&moto));
-        assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    tf(&["init", "-input=false", "-no-color"]);
-    tf(&["apply", "-auto-approve", "-input=false", "-no-color"]);
-    let theirs = tf(&plan_args);
+    // Terraform's objects under names of their own.
+    let twin = terraform_twin(&config.replace("name = \"sets\"", "name = \"sets-tf\""));
+    terraform_ok_at(&twin, &moto, &["init", "-input=false", "-no-color"]);
+    terraform_ok_at(&twin, &moto, &["apply", "-auto-approve", "-input=false", "-no-color"]);
+    let theirs = terraform_ok_at(&twin, &moto, &plan_args);
     for (from, close) in [("- setting {", "}"), ("~ ingress", "]")] {
         let (t, m) = (section(&theirs, from, close), section(&mine.stdout, from, close));
         assert!(!t.is_empty(), "no {from:?} in Terraform's plan:\n{theirs}");
@@ -508,7 +525,7 @@ name_prefix = "/{who}/logs-"
         let name = common::state_attr(&ours, addr, "name");
         assert!(shape.is_match(name.as_str().unwrap_or("")), "{addr}: {name}");
     }
-    no_changes_from(&ours);
+    no_changes(&ours);
 
     // Both names set is refused before anything is made.
     ours.write("extra.toml", "[resource.aws_sns_topic.both]\nname = \"x\"\nname_prefix = \"y-\"\n");
@@ -518,36 +535,18 @@ name_prefix = "/{who}/logs-"
     std::fs::remove_file(ours.file("extra.toml")).unwrap();
 
     // Terraform on ecspoc's state, then ecspoc on Terraform's.
-    let json = |who: &str| {
-        let t: toml::Table = toml::from_str(&config(who)).unwrap();
-        let mut j = serde_json::to_value(&t).unwrap();
-        // ecspoc's marker tags ignored, as a team moving to Terraform would.
-        j["provider"] = serde_json::json!({"aws": {"skip_credentials_validation": true, "skip_requesting_account_id": true,
-            "skip_metadata_api_check": true, "ignore_tags": {"key_prefixes": ["ecspoc:"]}}});
-        j.to_string()
-    };
-    let theirs = Workdir::new(&[("main.tf.json", &json("ours"))]);
+    let theirs = terraform_twin(&config("ours"));
     theirs.write("terraform.tfstate", &ours.read("terraform.tfstate"));
-    let tf = |w: &Workdir, args: &[&str]| {
-        let out = terraform_with(w.path(), args, &tf_env(&moto));
-        (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-    };
-    assert_eq!(tf(&theirs, &["init", "-input=false", "-no-color"]).0, Some(0));
-    let (code, text) = tf(&theirs, &["plan", "-input=false", "-no-color", "-detailed-exitcode"]);
+    terraform_ok_at(&theirs, &moto, &["init", "-input=false", "-no-color"]);
+    let (code, text) = terraform_at(theirs.path(), &moto, &["plan", "-input=false", "-no-color", "-detailed-exitcode"]);
     assert_eq!(code, Some(0), "Terraform plans changes on ecspoc's prefixed names:\n{text}");
 
-    let tf_made = Workdir::new(&[("main.tf.json", &json("tf"))]);
-    assert_eq!(tf(&tf_made, &["init", "-input=false", "-no-color"]).0, Some(0));
-    let (code, text) = tf(&tf_made, &["apply", "-auto-approve", "-input=false", "-no-color"]);
-    assert_eq!(code, Some(0), "{text}");
+    let tf_made = terraform_twin(&config("tf"));
+    terraform_ok_at(&tf_made, &moto, &["init", "-input=false", "-no-color"]);
+    terraform_ok_at(&tf_made, &moto, &["apply", "-auto-approve", "-input=false", "-no-color"]);
     let ours_on_theirs = Workdir::new(&[("main.toml", &config("tf"))]).with_aws(&moto);
     ours_on_theirs.write("terraform.tfstate", &tf_made.read("terraform.tfstate"));
-    no_changes_from(&ours_on_theirs);
-}
-
-fn no_changes_from(w: &Workdir) {
-    let r = w.run(&["plan", "-detailed-exitcode", "-no-color"]);
-    assert_eq!(r.code, 0, "changes planned:\n{}", r.all());
+    no_changes(&ours_on_theirs);
 }
 
 /// A change inside a block that the object cannot take in place: a
@@ -601,16 +600,8 @@ auto_scaling_group_provider = {{ auto_scaling_group_arn = "${{var.which == \"a\"
     let mine = ours.run(&["plan", "-no-color", "-var", "which=b", "-out=p.tfplan"]);
     assert_eq!(mine.code, 0, "{}", mine.all());
 
-    let t: toml::Table = toml::from_str(&config("tf")).unwrap();
-    let mut j = serde_json::to_value(&t).unwrap();
-    j["provider"] = serde_json::json!({"aws": {"skip_credentials_validation": true, "skip_requesting_account_id": true,
-        "skip_metadata_api_check": true, "ignore_tags": {"key_prefixes": ["ecspoc:"]}}});
-    let theirs = Workdir::new(&[("main.tf.json", &j.to_string())]);
-    let tf = |args: &[&str]| {
-        let out = terraform_with(theirs.path(), args, &tf_env(&moto));
-        assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let theirs = terraform_twin(&config("tf"));
+    let tf = |args: &[&str]| terraform_ok_at(&theirs, &moto, args);
     tf(&["init", "-input=false", "-no-color"]);
     tf(&["apply", "-auto-approve", "-input=false", "-no-color"]);
     let theirs_text = tf(&["plan", "-no-color", "-input=false", "-var", "which=b"]);
@@ -695,16 +686,8 @@ display_name = "kept ${{aws_cloudwatch_log_group.l.retention_in_days}} days"
     let mine = ours.run(&["plan", "-no-color"]);
     assert_eq!(mine.code, 0, "{}", mine.all());
 
-    let t: toml::Table = toml::from_str(&config("tf")).unwrap();
-    let mut j = serde_json::to_value(&t).unwrap();
-    j["provider"] = serde_json::json!({"aws": {"skip_credentials_validation": true, "skip_requesting_account_id": true,
-        "skip_metadata_api_check": true, "ignore_tags": {"key_prefixes": ["ecspoc:"]}}});
-    let theirs = Workdir::new(&[("main.tf.json", &j.to_string())]);
-    let tf = |args: &[&str]| {
-        let out = terraform_with(theirs.path(), args, &tf_env(&moto));
-        assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let theirs = terraform_twin(&config("tf"));
+    let tf = |args: &[&str]| terraform_ok_at(&theirs, &moto, args);
     tf(&["init", "-input=false", "-no-color"]);
     tf(&["apply", "-auto-approve", "-input=false", "-no-color"]);
     drift("tf");

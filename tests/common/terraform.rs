@@ -89,7 +89,7 @@ pub fn comparable(text: &str) -> String {
     let mut skipping_warning = false;
     let marks = regex::Regex::new(r"<[0-9;]*>").unwrap();
     for line in text.lines() {
-        let line = line.replace("Terraform", "TOOL").replace("terraform apply", "TOOL apply").replace("ecspoc", "TOOL");
+        let line = tool_neutral(line);
         // Decided on the text alone, marks of `styles` aside.
         let plain = marks.replace_all(&line, "").to_string();
         // (A plan of moves alone has no legend.)
@@ -119,6 +119,11 @@ pub fn comparable(text: &str) -> String {
     out.join("\n")
 }
 
+/// A line with the tool's name, whichever tool printed it, as `TOOL`.
+fn tool_neutral(line: &str) -> String {
+    line.replace("Terraform", "TOOL").replace("terraform apply", "TOOL apply").replace("ecspoc", "TOOL")
+}
+
 /// `comparable`, preceded by the drift notes ("Objects have changed
 /// outside of ...") up to the rule that closes them.
 pub fn comparable_with_drift(text: &str) -> String {
@@ -126,7 +131,7 @@ pub fn comparable_with_drift(text: &str) -> String {
         .lines()
         .skip_while(|l| !l.starts_with("Note: Objects have changed outside"))
         .take_while(|l| !l.starts_with('─'))
-        .map(|l| l.replace("Terraform", "TOOL").replace("terraform apply", "TOOL apply").replace("ecspoc", "TOOL"))
+        .map(tool_neutral)
         .collect();
     // The plan proper follows the rule that closes the drift notes.
     let rest = match text.find("Note: Objects have changed outside") {
