@@ -211,19 +211,6 @@ impl AwsProvider {
         Ok(Ctx { clients: &pair.0, settings: &pair.1, calls: &self.calls, account: &self.account })
     }
 
-    /// An object found without a prior state (imported, adopted): sets in
-    /// Terraform's order, and every attribute of the schema present, null
-    /// where AWS said nothing, so the plan that follows compares it with the
-    /// configuration instead of taking an absent value for one not yet known.
-    fn as_found(&self, type_: &str, found: Value) -> Value {
-        let Some(schema) = self.schema.resources.get(type_) else { return found };
-        let Value::Map(mut m) = schema.in_set_order(&found) else { return found };
-        for name in schema.attributes.keys() {
-            m.entry(name.to_string()).or_insert(Value::Null);
-        }
-        Value::Map(m)
-    }
-
     /// What AWS answered as state keeps it: sets in Terraform's order, JSON
     /// documents spelled as in `written` (planned or stored) where they mean the same.
     fn as_kept(&self, type_: &str, answered: Value, written: &Value) -> Value {
@@ -391,7 +378,7 @@ impl Provider for AwsProvider {
     }
     async fn import(&self, type_: &str, id: &str) -> Result<Option<Value>, ProviderError> {
         let ctx = self.ctx().await?;
-        Ok(self.resource(type_)?.import(&ctx, id).await?.map(|v| self.as_found(type_, v)))
+        Ok(self.resource(type_)?.import(&ctx, id).await?.map(|v| self.in_set_order(type_, v)))
     }
     async fn read_data(&self, type_: &str, config: &Value) -> Result<Value, ProviderError> {
         let ctx = self.ctx().await?;
@@ -403,7 +390,7 @@ impl Provider for AwsProvider {
     }
     async fn adopt(&self, type_: &str, marker: &Marker) -> Result<Option<Value>, ProviderError> {
         let ctx = self.ctx().await?;
-        Ok(self.resource(type_)?.adopt(&ctx, marker).await?.map(|v| self.as_found(type_, v)))
+        Ok(self.resource(type_)?.adopt(&ctx, marker).await?.map(|v| self.in_set_order(type_, v)))
     }
     /// Every AWS create may leave an object behind a lost answer or a crash.
     fn adopts_by_marker(&self, _type_: &str) -> bool {

@@ -123,18 +123,7 @@ impl ResourceSchema {
     }
     /// An object of this type with absent nested blocks as `[]` (Terraform's JSON shape).
     pub fn with_absent_blocks_empty(&self, v: &Value) -> Value {
-        let Value::Map(m) = v else { return v.clone() };
-        Value::Map(
-            m.iter()
-                .map(|(k, item)| {
-                    let item = match self.attributes.get(k.as_str()) {
-                        Some(a) => a.ty.with_absent_blocks_empty(item),
-                        None => item.clone(),
-                    };
-                    (k.clone(), item)
-                })
-                .collect(),
-        )
+        self.each_attribute(v, |t, item| t.with_absent_blocks_empty(item))
     }
 
     /// `v` with each attribute's sets in Terraform's order (see `TypeConstraint::in_set_order`).

@@ -259,9 +259,7 @@ impl ResourceType for AwsEip {
             .send()
             .await
             .map_err(|e| api("DescribeAddresses", e))?;
-        let found = eip_value_of(ctx, o.addresses().iter().find(|a| carries(a.tags(), marker)).cloned()).await?;
-        // As read back: every attribute there, the pool as no configuration set it.
-        Ok(found.map(|v| super::common::with_setting(v, &Value::Null, "ipam_pool_id", Value::Null)))
+        eip_value_of(ctx, o.addresses().iter().find(|a| carries(a.tags(), marker)).cloned()).await
     }
 }
 

@@ -121,18 +121,21 @@ impl TypeConstraint {
             {
                 Value::List(Vec::new())
             }
+            _ => self.each_nested(v, &|t, item| t.with_absent_blocks_empty(item)),
+        }
+    }
+
+    /// `v` with `f` applied to each element of a list or set and each
+    /// attribute of an object, given its own type; anything else as it is.
+    /// The descent every walk over a typed value shares.
+    fn each_nested(&self, v: &Value, f: &dyn Fn(&TypeConstraint, &Value) -> Value) -> Value {
+        match (self, v) {
             (TypeConstraint::List(inner) | TypeConstraint::Set(inner), Value::List(items)) => {
-                Value::List(items.iter().map(|i| inner.with_absent_blocks_empty(i)).collect())
+                Value::List(items.iter().map(|i| f(inner, i)).collect())
             }
             (TypeConstraint::Object(attrs), Value::Map(m)) => Value::Map(
                 m.iter()
-                    .map(|(k, item)| {
-                        let item = attrs
-                            .get(k)
-                            .map(|(ty, _)| ty.with_absent_blocks_empty(item))
-                            .unwrap_or_else(|| item.clone());
-                        (k.clone(), item)
-                    })
+                    .map(|(k, i)| (k.clone(), attrs.get(k).map(|(t, _)| f(t, i)).unwrap_or_else(|| i.clone())))
                     .collect(),
             ),
             _ => v.clone(),
@@ -149,19 +152,9 @@ impl TypeConstraint {
                 items.sort_by(|a, b| set_order(a, b, inner));
                 Value::List(items)
             }
-            (TypeConstraint::List(inner), Value::List(items)) => {
-                Value::List(items.iter().map(|i| inner.in_set_order(i)).collect())
-            }
             (TypeConstraint::Map(inner), Value::Map(m)) => {
                 Value::Map(m.iter().map(|(k, i)| (k.clone(), inner.in_set_order(i))).collect())
             }
-            (TypeConstraint::Object(attrs), Value::Map(m)) => Value::Map(
-                m.iter()
-                    .map(|(k, i)| {
-                        (k.clone(), attrs.get(k).map(|(t, _)| t.in_set_order(i)).unwrap_or_else(|| i.clone()))
-                    })
-                    .collect(),
-            ),
             (TypeConstraint::Tuple(types), Value::List(items)) => Value::List(
                 items
                     .iter()
@@ -169,7 +162,7 @@ impl TypeConstraint {
                     .map(|(n, i)| types.get(n).map(|t| t.in_set_order(i)).unwrap_or(i.clone()))
                     .collect(),
             ),
-            _ => v.clone(),
+            _ => self.each_nested(v, &|t, item| t.in_set_order(item)),
         }
     }
 
@@ -183,21 +176,7 @@ impl TypeConstraint {
             (TypeConstraint::Set(inner), Value::List(items)) if plain(inner) && items.iter().any(Value::is_unknown) => {
                 Value::Unknown
             }
-            (TypeConstraint::List(inner) | TypeConstraint::Set(inner), Value::List(items)) => {
-                Value::List(items.iter().map(|i| inner.with_partly_unknown_sets_unknown(i)).collect())
-            }
-            (TypeConstraint::Object(attrs), Value::Map(m)) => Value::Map(
-                m.iter()
-                    .map(|(k, i)| {
-                        let i = attrs
-                            .get(k)
-                            .map(|(t, _)| t.with_partly_unknown_sets_unknown(i))
-                            .unwrap_or_else(|| i.clone());
-                        (k.clone(), i)
-                    })
-                    .collect(),
-            ),
-            _ => v.clone(),
+            _ => self.each_nested(v, &|t, item| t.with_partly_unknown_sets_unknown(item)),
         }
     }
 
@@ -236,18 +215,7 @@ impl TypeConstraint {
             {
                 Value::List(vec![inner.blocks_as_lists(v)])
             }
-            (TypeConstraint::List(inner) | TypeConstraint::Set(inner), Value::List(items)) => {
-                Value::List(items.iter().map(|i| inner.blocks_as_lists(i)).collect())
-            }
-            (TypeConstraint::Object(attrs), Value::Map(m)) => Value::Map(
-                m.iter()
-                    .map(|(k, item)| {
-                        let item = attrs.get(k).map(|(ty, _)| ty.blocks_as_lists(item)).unwrap_or_else(|| item.clone());
-                        (k.clone(), item)
-                    })
-                    .collect(),
-            ),
-            _ => v.clone(),
+            _ => self.each_nested(v, &|t, item| t.blocks_as_lists(item)),
         }
     }
 
